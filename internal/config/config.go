@@ -1,0 +1,147 @@
+// Package config loads canaryflow.yaml: one file at the repository root that
+// describes how a team releases (and, in later sections, what it deploys).
+//
+// Loading is strict — an unknown key is an error, not a silent typo — and
+// every error names the file and line, so a user fixes it without guessing.
+// A missing file is not an error: the defaults describe the guide's process.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// FileName is the configuration file canaryflow looks for at the repository root.
+const FileName = "canaryflow.yaml"
+
+// Config is the whole of canaryflow.yaml after defaults are applied and
+// validation has passed.
+type Config struct {
+	// Path is the file the configuration came from; empty when no file
+	// exists and the defaults are in force.
+	Path string `yaml:"-"`
+
+	// Release describes the Gitflow branches, tag prefix and version files.
+	Release Release `yaml:"release"`
+}
+
+// Error is a configuration problem with the place it was found.
+type Error struct {
+	Path  string // file name
+	Line  int    // 1-based; 0 when the problem has no single place
+	Field string // dotted field path such as release.tag_prefix
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// ExitCode makes a configuration problem a usage error (exit 2) for the CLI.
+func (e *Error) ExitCode() int { return 2 }
+
+// Default returns the configuration used when there is no file.
+func Default() *Config {
+	c := &Config{}
+	c.Release.applyDefaults()
+	return c
+}
+
+// Load reads the file at path. When path is empty it looks for FileName in
+// dir; a missing file there yields Default().
+func Load(dir, path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = filepath.Join(dir, FileName)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a configuration document. name is used in
+// error messages only.
+func Parse(name string, data []byte) (*Config, error) {
+	c := &Config{Path: name}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
+		if err := dec.Decode(c); err != nil {
+			return nil, decodeError(name, err)
+		}
+	}
+	c.Path = name
+	c.Release.applyDefaults()
+	if err := c.validate(data); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeError turns a go-yaml error into an *Error with a line number.
+func decodeError(name string, err error) error {
+	var se yaml.Error
+	if errors.As(err, &se) {
+		line := 0
+		if tk := se.GetToken(); tk != nil && tk.Position != nil {
+			line = tk.Position.Line
+		}
+		return &Error{Path: name, Line: line, Msg: se.GetMessage()}
+	}
+	return &Error{Path: name, Msg: err.Error()}
+}
+
+// lineOf finds the line of a field given as a YAML path like
+// "$.release.tag_prefix"; 0 when the field is not in the document.
+func lineOf(data []byte, yamlPath string) int {
+	p, err := yaml.PathString(yamlPath)
+	if err != nil {
+		return 0
+	}
+	node, err := p.ReadNode(bytes.NewReader(data))
+	if err != nil || node == nil {
+		return 0
+	}
+	if tk := node.GetToken(); tk != nil && tk.Position != nil {
+		return tk.Position.Line
+	}
+	return 0
+}
+
+// fieldError builds an *Error for a dotted field, locating it in data.
+func fieldError(name string, data []byte, field, format string, a ...any) *Error {
+	return &Error{
+		Path:  name,
+		Line:  lineOf(data, "$."+field),
+		Field: field,
+		Msg:   fmt.Sprintf(format, a...),
+	}
+}
+
+func (c *Config) validate(data []byte) error {
+	var errs []error
+	errs = append(errs, c.Release.validate(c.Path, data)...)
+	return errors.Join(errs...)
+}

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Release is the `release` section: the names a Gitflow team agrees on.
+// Every field's zero value means "the guide's default".
+type Release struct {
+	// MainBranch holds released code; tags are made on it. Zero means "main".
+	MainBranch string `yaml:"main_branch"`
+	// DevelopBranch collects finished features. Zero means "develop".
+	DevelopBranch string `yaml:"develop_branch"`
+	// FeaturePrefix names feature branches. Zero means "feature/".
+	FeaturePrefix string `yaml:"feature_prefix"`
+	// ReleasePrefix names release branches. Zero means "release/".
+	ReleasePrefix string `yaml:"release_prefix"`
+	// HotfixPrefix names hotfix branches. Zero means "hotfix/".
+	HotfixPrefix string `yaml:"hotfix_prefix"`
+	// TagPrefix is put before the version in tags. Zero means "v"; set
+	// NoTagPrefix to tag bare versions.
+	TagPrefix string `yaml:"tag_prefix"`
+	// NoTagPrefix tags releases as X.Y.Z instead of vX.Y.Z.
+	NoTagPrefix bool `yaml:"no_tag_prefix"`
+	// VersionFiles are rewritten by release and hotfix start and checked by
+	// `version check`. A *.json file has its top-level "version" field set;
+	// any other file holds the version alone. Files that do not exist are
+	// skipped. Zero means [package.json, VERSION].
+	VersionFiles []string `yaml:"version_files"`
+	// Remote is the remote pushed to. Zero means "origin".
+	Remote string `yaml:"remote"`
+}
+
+// DefaultVersionFiles are the version files used when none are configured.
+var defaultVersionFiles = []string{"package.json", "VERSION"}
+
+func (r *Release) applyDefaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&r.MainBranch, "main")
+	def(&r.DevelopBranch, "develop")
+	def(&r.FeaturePrefix, "feature/")
+	def(&r.ReleasePrefix, "release/")
+	def(&r.HotfixPrefix, "hotfix/")
+	def(&r.Remote, "origin")
+	if r.NoTagPrefix {
+		r.TagPrefix = ""
+	} else {
+		def(&r.TagPrefix, "v")
+	}
+	if len(r.VersionFiles) == 0 {
+		r.VersionFiles = append([]string(nil), defaultVersionFiles...)
+	}
+}
+
+// safeName is what canaryflow accepts in branch names and prefixes: git's
+// ref rules, narrowed so no name can look like an option or reach a shell.
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+
+// ValidRefPart reports why s cannot be (part of) a branch name, or "" if it can.
+func ValidRefPart(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case !safeName.MatchString(s):
+		return "may use only letters, digits, '.', '_', '-' and '/', and must start with a letter or digit"
+	case strings.Contains(s, ".."), strings.Contains(s, "//"), strings.Contains(s, "/."):
+		return "may not contain '..', '//' or '/.'"
+	case strings.HasSuffix(s, ".lock"), strings.HasSuffix(s, "."):
+		return "may not end with '.lock' or '.'"
+	}
+	return ""
+}
+
+func (r *Release) validate(path string, data []byte) []error {
+	var errs []error
+	check := func(field, v string, prefix bool) {
+		name := v
+		if prefix {
+			if !strings.HasSuffix(v, "/") && !strings.HasSuffix(v, "-") {
+				errs = append(errs, fieldError(path, data, "release."+field,
+					"%q must end with '/' or '-' so branch names stay readable (e.g. %q)", v, v+"/"))
+				return
+			}
+			name = strings.TrimRight(v, "/-") + "/x"
+		}
+		if why := ValidRefPart(name); why != "" {
+			errs = append(errs, fieldError(path, data, "release."+field, "%q %s", v, why))
+		}
+	}
+	check("main_branch", r.MainBranch, false)
+	check("develop_branch", r.DevelopBranch, false)
+	check("feature_prefix", r.FeaturePrefix, true)
+	check("release_prefix", r.ReleasePrefix, true)
+	check("hotfix_prefix", r.HotfixPrefix, true)
+	check("remote", r.Remote, false)
+	if r.MainBranch == r.DevelopBranch {
+		errs = append(errs, fieldError(path, data, "release.develop_branch",
+			"must differ from main_branch (both are %q)", r.MainBranch))
+	}
+	prefixes := map[string]string{"feature_prefix": r.FeaturePrefix, "release_prefix": r.ReleasePrefix, "hotfix_prefix": r.HotfixPrefix}
+	seen := map[string]string{}
+	for _, f := range []string{"feature_prefix", "release_prefix", "hotfix_prefix"} {
+		if other, dup := seen[prefixes[f]]; dup {
+			errs = append(errs, fieldError(path, data, "release."+f, "same as %s (%q): branch types must be told apart", other, prefixes[f]))
+		}
+		seen[prefixes[f]] = f
+	}
+	if r.TagPrefix != "" && !regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._/-]*$`).MatchString(r.TagPrefix) {
+		errs = append(errs, fieldError(path, data, "release.tag_prefix",
+			"%q must start with a letter and use only letters, digits, '.', '_', '-', '/'", r.TagPrefix))
+	}
+	for i, f := range r.VersionFiles {
+		field := fmt.Sprintf("release.version_files[%d]", i)
+		switch {
+		case f == "" || filepath.IsAbs(f) || strings.HasPrefix(f, "-"):
+			errs = append(errs, fieldError(path, data, field, "%q must be a relative path inside the repository", f))
+		case filepath.Clean(f) != f && filepath.Clean(f) != strings.TrimPrefix(f, "./"),
+			strings.HasPrefix(filepath.Clean(f), ".."):
+			errs = append(errs, fieldError(path, data, field, "%q must be a clean relative path inside the repository", f))
+		}
+	}
+	return errs
+}
+
+// VersionTag returns the tag for version v, e.g. "v1.2.3".
+func (r *Release) VersionTag(v string) string { return r.TagPrefix + v }
