@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -35,5 +37,29 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_PAGER", "cat")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"samecommit": sameCommit,
+		},
 	})
+}
+
+// sameCommit asserts that two revisions name the same commit (or, negated,
+// different ones), as git rev-parse sees them in the script's directory.
+func sameCommit(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: samecommit REV1 REV2")
+	}
+	var shas [2]string
+	for i, rev := range args {
+		cmd := exec.Command("git", "rev-parse", "--verify", rev+"^{commit}")
+		cmd.Dir = ts.MkAbs(".")
+		out, err := cmd.Output()
+		if err != nil {
+			ts.Fatalf("git rev-parse %s: %v", rev, err)
+		}
+		shas[i] = strings.TrimSpace(string(out))
+	}
+	if same := shas[0] == shas[1]; same == neg {
+		ts.Fatalf("%s is %s, %s is %s (want them %s)", args[0], shas[0], args[1], shas[1], map[bool]string{false: "equal", true: "different"}[neg])
+	}
 }

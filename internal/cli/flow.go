@@ -1,5 +1,390 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
 
-func newFlowCommand() *cobra.Command { return &cobra.Command{Use: "flow", Short: "Gitflow branches (work in progress)"} }
+	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/flow"
+	"github.com/canaryflow/canaryflow/internal/git"
+)
+
+func newFlowCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "flow",
+		Short: "Gitflow branches with SemVer enforced: feature, release, hotfix",
+		Long: `The Gitflow steps of the release guide, one command each.
+
+  feature/*  from develop, merged back into develop
+  release/X.Y.Z  from develop; finish merges it into main, tags vX.Y.Z on main,
+             merges main back into develop and deletes the branch
+  hotfix/X.Y.Z   from main; finished like a release
+
+Versions are strict SemVer (1.2.3, 1.3.0-rc.1); the tag prefix "v" is added
+for you. Branch names and the tag prefix come from the release section of
+canaryflow.yaml; without one, the guide's names are used.
+
+` + exitCodesHelp,
+		Example: `  canaryflow flow init
+  canaryflow flow feature start add-login
+  canaryflow flow feature finish
+  canaryflow flow release start 1.2.3
+  canaryflow flow release finish --push
+  canaryflow flow hotfix start
+  canaryflow flow hotfix finish --push`,
+	}
+	cmd.AddCommand(newFlowInitCommand(), newFlowStatusCommand(), newFeatureCommand(), newReleaseCommand(), newHotfixCommand())
+	return cmd
+}
+
+func newFlowInitCommand() *cobra.Command {
+	var defaults bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Make sure main and develop exist (develop is created from main)",
+		Long: `Prepares a repository for Gitflow: an empty repository gets an initial commit
+on main, a missing develop is created from the remote's develop or from main.
+Running it again changes nothing. Branch names come from canaryflow.yaml;
+--defaults is accepted for git-flow users (canaryflow never prompts).`,
+		Example: "  canaryflow flow init --defaults",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := workDir(cmd)
+			if err != nil {
+				return err
+			}
+			if _, err := git.Open(ctx, dir); err != nil {
+				// Like git flow init: start a repository where there is none.
+				if _, err := (&git.Repo{Dir: dir}).Run(ctx, "init", "--quiet"); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Initialized an empty git repository in %s.\n", dir)
+			}
+			f, _, err := openFlow(ctx, cmd)
+			if err != nil {
+				return err
+			}
+			return f.Init(ctx)
+		},
+	}
+	cmd.Flags().BoolVarP(&defaults, "defaults", "d", false, "use the configured branch names without asking (the only mode)")
+	return cmd
+}
+
+func newFlowStatusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "status",
+		Short:   "Show the current branch, the latest release and the next versions",
+		Example: "  canaryflow flow status",
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			s, err := f.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			branch := s.Branch
+			if branch == "" {
+				branch = "(detached HEAD)"
+			}
+			fmt.Fprintf(out, "Branch:          %s (%s)\n", branch, s.BranchType)
+			latest := "none yet"
+			if s.Latest != nil {
+				latest = s.Latest.String()
+			}
+			fmt.Fprintf(out, "Latest release:  %s\n", latest)
+			fmt.Fprintf(out, "Next:            patch %s · minor %s · major %s\n", s.NextPatch.String(), s.NextMinor.String(), s.NextMajor.String())
+			if len(s.Open) > 0 {
+				fmt.Fprintf(out, "Open branches:   %s\n", joinComma(s.Open))
+			}
+			if s.InProgress != "" {
+				fmt.Fprintf(out, "In progress:     %s\n", s.InProgress)
+			}
+			return nil
+		},
+	}
+}
+
+func newFeatureCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "feature",
+		Short: "Feature branches: start from develop, finish into develop",
+		Example: `  canaryflow flow feature start add-login
+  canaryflow flow feature finish add-login
+  canaryflow flow feature list
+  canaryflow flow feature delete add-login`,
+	}
+	start := &cobra.Command{
+		Use:   "start NAME",
+		Short: "Create feature/NAME from develop and switch to it",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flow.ValidateName("feature", args[0]); err != nil {
+				return err
+			}
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			return f.FeatureStart(cmd.Context(), args[0])
+		},
+	}
+	finish := &cobra.Command{
+		Use:   "finish [NAME]",
+		Short: "Merge feature/NAME into develop (--no-ff) and delete it",
+		Long: `Merges the feature branch into develop with a merge commit and deletes it.
+Without NAME, the checked-out feature branch is finished. On a merge conflict
+it stops and tells you what to do: resolve, git add, then --continue; or
+--abort to put develop and the branch back as they were.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+	}
+	keep := finish.Flags().Bool("keep", false, "keep the feature branch after finishing")
+	resumable(finish, "feature finish", func(ctx context.Context, f *flow.Flow, args []string) error {
+		return f.FeatureFinish(ctx, firstArg(args), *keep)
+	}, func(args []string) error {
+		if len(args) == 1 {
+			return flow.ValidateName("feature", args[0])
+		}
+		return nil
+	})
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List feature branches",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, repo, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			names, err := f.FeatureList(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cur, _ := repo.CurrentBranch(cmd.Context())
+			if len(names) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "No feature branches. Start one with: canaryflow flow feature start NAME")
+			}
+			for _, n := range names {
+				mark := "  "
+				if n == cur {
+					mark = "* "
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), mark+n)
+			}
+			return nil
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete feature/NAME (refused if unmerged, unless --force)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+	}
+	force := del.Flags().BoolP("force", "f", false, "delete even if the branch has commits not in develop")
+	del.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := flow.ValidateName("feature", args[0]); err != nil {
+			return err
+		}
+		f, _, err := openFlow(cmd.Context(), cmd)
+		if err != nil {
+			return err
+		}
+		return f.FeatureDelete(cmd.Context(), args[0], *force)
+	}
+	cmd.AddCommand(start, finish, list, del)
+	return cmd
+}
+
+// resumable gives a finish command --continue and --abort. check validates
+// the arguments before any git command runs.
+func resumable(cmd *cobra.Command, op string, run func(context.Context, *flow.Flow, []string) error, check func([]string) error) {
+	cont := cmd.Flags().Bool("continue", false, "resume a finish that stopped on a merge conflict, once it is resolved")
+	abort := cmd.Flags().Bool("abort", false, "undo a finish that stopped: every branch back where it was, the tag removed")
+	cmd.MarkFlagsMutuallyExclusive("continue", "abort")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if (*cont || *abort) && len(args) > 0 {
+			return usageErrorf("--continue and --abort take no arguments")
+		}
+		if err := check(args); err != nil {
+			return err
+		}
+		f, _, err := openFlow(cmd.Context(), cmd)
+		if err != nil {
+			return err
+		}
+		switch {
+		case *cont:
+			return f.Continue(cmd.Context(), op)
+		case *abort:
+			return f.Abort(cmd.Context(), op)
+		}
+		return run(cmd.Context(), f, args)
+	}
+}
+
+func newReleaseCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "release",
+		Short: "Release branches: start from develop, finish into main with a tag",
+		Example: `  canaryflow flow release start 1.2.3        # or --bump minor, or auto from commits
+  canaryflow flow release finish --push      # merge to main, tag v1.2.3, back-merge, push
+  # protected main (pull-request path):
+  canaryflow flow release publish            # push release/1.2.3, open a PR to main
+  canaryflow flow release tag 1.2.3          # after the PR is merged: tag, push, back-merge`,
+	}
+	cmd.AddCommand(
+		newStartCommand("release", "develop", (*flow.Flow).ReleaseStart),
+		newFinishCommand("release", "release finish", (*flow.Flow).ReleaseFinish),
+		newReleasePublishCommand(),
+		newReleaseTagCommand(),
+	)
+	return cmd
+}
+
+func newHotfixCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hotfix",
+		Short: "Hotfix branches: start from main, finish into main with a tag",
+		Example: `  canaryflow flow hotfix start               # next patch of the latest tag
+  canaryflow flow hotfix finish --push`,
+	}
+	cmd.AddCommand(
+		newStartCommand("hotfix", "main", (*flow.Flow).HotfixStart),
+		newFinishCommand("hotfix", "hotfix finish", (*flow.Flow).HotfixFinish),
+	)
+	return cmd
+}
+
+func newStartCommand(kind, base string, start func(*flow.Flow, context.Context, flow.StartOptions) error) *cobra.Command {
+	var bump string
+	def := "auto"
+	if kind == "hotfix" {
+		def = "patch"
+	}
+	cmd := &cobra.Command{
+		Use:   "start [VERSION]",
+		Short: fmt.Sprintf("Create %s/X.Y.Z from %s and commit the version into the version files", kind, base),
+		Long: fmt.Sprintf(`Creates %s/X.Y.Z from %s, writes X.Y.Z into the version files that exist
+(default: package.json "version" and VERSION) and commits "Bump version to X.Y.Z".
+
+Without VERSION the version is the latest tag bumped by --bump (default %s;
+auto reads the Conventional Commits since the latest tag: fix → patch,
+feat → minor, "!" or BREAKING CHANGE → major). The version must be strict
+SemVer, greater than every existing tag, and the working tree clean.`, kind, base, def),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := firstArg(args)
+			if err := flow.CheckVersionArg(v); err != nil {
+				return err
+			}
+			if bump != "" && bump != "auto" {
+				if _, err := flow.ParseBump(bump); err != nil {
+					return usageErrorf("%v", err)
+				}
+			}
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			return start(f, cmd.Context(), flow.StartOptions{Version: v, Bump: bump})
+		},
+	}
+	cmd.Flags().StringVar(&bump, "bump", "", "major, minor, patch or auto, when no VERSION is given (default "+def+")")
+	_ = cmd.RegisterFlagCompletionFunc("bump", cobra.FixedCompletions([]string{"major", "minor", "patch", "auto"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newFinishCommand(kind, op string, finish func(*flow.Flow, context.Context, flow.FinishOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "finish [VERSION]",
+		Short: fmt.Sprintf("Merge %s/X.Y.Z into main, tag it, merge main back into develop", kind),
+		Long: fmt.Sprintf(`Finishes %[1]s/X.Y.Z: merges it into main (--no-ff), creates the annotated tag
+vX.Y.Z on main, merges main back into develop and deletes the branch (unless
+--keep). With --push it then pushes main, develop and the tag to origin in one
+atomic push and deletes the remote %[1]s branch. Before anything changes it
+checks the tree is clean, the tag is new, and (with --push) that main and
+develop are not behind origin.
+
+On a merge conflict it stops, says which branch and files, and how to go on:
+resolve, git add, then --continue; or --abort to put every branch back.`, kind),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+	}
+	push := cmd.Flags().Bool("push", false, "push main, develop and the tag, and delete the remote branch")
+	msg := cmd.Flags().StringP("message", "m", "", "tag message (default \""+titleCase(kind)+" X.Y.Z\")")
+	keep := cmd.Flags().BoolP("keep", "k", false, "keep the "+kind+" branch")
+	resumable(cmd, op, func(ctx context.Context, f *flow.Flow, args []string) error {
+		return finish(f, ctx, flow.FinishOptions{Version: firstArg(args), Push: *push, Message: *msg, Keep: *keep})
+	}, func(args []string) error { return flow.CheckVersionArg(firstArg(args)) })
+	return cmd
+}
+
+func newReleasePublishCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "publish [VERSION]",
+		Short: "Push the release branch for a pull request into a protected main",
+		Long: `Pushes release/X.Y.Z to origin so a pull request into main can be opened
+(the guide's recommended path when main is protected). After the pull request
+is merged, run ` + "`canaryflow flow release tag`" + `.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flow.CheckVersionArg(firstArg(args)); err != nil {
+				return err
+			}
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			return f.ReleasePublish(cmd.Context(), firstArg(args))
+		},
+	}
+}
+
+func newReleaseTagCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tag [VERSION]",
+		Short: "After the release PR is merged: tag main, push the tag, back-merge into develop",
+		Long: `Completes a release whose pull request into main was merged on the hosting
+side: fast-forwards main from origin, checks its version files say X.Y.Z,
+creates and pushes the annotated tag vX.Y.Z (which starts the pipeline),
+merges main back into develop and pushes it, and deletes the release branch
+locally and on origin (unless --keep). Conflicts stop it like a finish:
+--continue or --abort.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+	}
+	msg := cmd.Flags().StringP("message", "m", "", "tag message (default \"Release X.Y.Z\")")
+	keep := cmd.Flags().BoolP("keep", "k", false, "keep the release branch")
+	resumable(cmd, "release tag", func(ctx context.Context, f *flow.Flow, args []string) error {
+		return f.ReleaseTag(ctx, flow.FinishOptions{Version: firstArg(args), Message: *msg, Keep: *keep})
+	}, func(args []string) error { return flow.CheckVersionArg(firstArg(args)) })
+	return cmd
+}
+
+func firstArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return ""
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+func joinComma(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

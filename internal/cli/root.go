@@ -84,6 +84,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		return &usageError{err: err}
 	})
 	root.PersistentFlags().StringP("chdir", "C", "", "run as if canaryflow was started in this directory")
+	root.PersistentFlags().String("config", "", "configuration file (default: canaryflow.yaml at the repository root, or $CANARYFLOW_CONFIG)")
 	root.AddCommand(
 		newFlowCommand(),
 		newVersionCommand(),

@@ -1,5 +1,175 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
 
-func newVersionCommand() *cobra.Command { return &cobra.Command{Use: "version", Short: "SemVer versions (work in progress)"} }
+	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/flow"
+)
+
+func newVersionCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "SemVer versions: the current release, the next one, and a consistency check",
+		Example: `  canaryflow version current
+  canaryflow version next            # from Conventional Commits since the latest tag
+  canaryflow version next --pre rc   # 1.3.0-rc.1, then rc.2, …
+  canaryflow version check           # version files equal the tag at HEAD`,
+	}
+	cmd.AddCommand(newVersionCurrentCommand(), newVersionNextCommand(), newVersionCheckCommand())
+	return cmd
+}
+
+func newVersionCurrentCommand() *cobra.Command {
+	var tag bool
+	cmd := &cobra.Command{
+		Use:   "current",
+		Short: "Print the latest SemVer tag reachable from main (0.0.0 when there is none)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			v, err := f.Current(cmd.Context())
+			if err != nil {
+				return err
+			}
+			s := "0.0.0"
+			if v == nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no release tag on main yet")
+			} else {
+				s = v.String()
+			}
+			if tag {
+				cfg, err := loadConfigForCmd(cmd)
+				if err != nil {
+					return err
+				}
+				s = cfg.Release.VersionTag(s)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), s)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&tag, "tag", false, "print the tag (with its prefix) instead of the version")
+	return cmd
+}
+
+func newVersionNextCommand() *cobra.Command {
+	var pre string
+	var explain bool
+	cmd := &cobra.Command{
+		Use:   "next",
+		Short: "Print the next version from the Conventional Commits since the latest tag",
+		Long: `Reads the commits on HEAD since the latest release tag (merge commits
+excluded): "!" after the type or a BREAKING CHANGE: footer bumps major, feat
+bumps minor, anything else bumps patch. With --pre ID the result is the next
+pre-release of that version: X.Y.Z-ID.1, then ID.2 if that tag exists.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			v, b, err := f.Next(cmd.Context(), pre)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), v.String())
+			if explain {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bump: %s\n", b)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pre, "pre", "", "pre-release identifier, e.g. rc, beta")
+	cmd.Flags().BoolVar(&explain, "explain", false, "also print the bump that was chosen (on stderr)")
+	return cmd
+}
+
+func newVersionCheckCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check [VERSION]",
+		Short: "Check every version file equals the tag at HEAD (or the release/hotfix branch version)",
+		Long: `Checks the guide's version-consistency rule: every version file that exists
+(default package.json "version" and VERSION) must say the same version as the
+release tag at HEAD, or, on a release or hotfix branch, the version in the
+branch name, or the VERSION given. Exits 1 and lists what differs otherwise.
+The pipeline runs this before it builds.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flow.CheckVersionArg(firstArg(args)); err != nil {
+				return err
+			}
+			f, _, err := openFlow(cmd.Context(), cmd)
+			if err != nil {
+				return err
+			}
+			res, err := f.Check(cmd.Context(), firstArg(args))
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				type bad struct {
+					File  string `json:"file"`
+					Got   string `json:"got,omitempty"`
+					Error string `json:"error,omitempty"`
+				}
+				doc := struct {
+					Want   string   `json:"want"`
+					Source string   `json:"source"`
+					Files  []string `json:"files"`
+					OK     bool     `json:"ok"`
+					Bad    []bad    `json:"mismatches"`
+				}{Want: res.Want, Source: res.Source, Files: res.Files, OK: len(res.Bad) == 0, Bad: []bad{}}
+				for _, m := range res.Bad {
+					b := bad{File: m.File, Got: m.Got}
+					if m.Err != nil {
+						b.Error = m.Err.Error()
+					}
+					doc.Bad = append(doc.Bad, b)
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(doc); err != nil {
+					return err
+				}
+			}
+			if len(res.Bad) == 0 {
+				if !asJSON {
+					if len(res.Files) == 0 {
+						fmt.Fprintf(out, "no version files found; nothing to check against %s (%s)\n", res.Want, res.Source)
+					} else {
+						fmt.Fprintf(out, "ok: %s say %s (%s)\n", joinComma(res.Files), res.Want, res.Source)
+					}
+				}
+				return nil
+			}
+			msg := fmt.Sprintf("version files disagree with %s (%s):", res.Want, res.Source)
+			for _, m := range res.Bad {
+				if m.Err != nil {
+					msg += fmt.Sprintf("\n    %s: %v", m.File, m.Err)
+				} else {
+					msg += fmt.Sprintf("\n    %s says %s", m.File, m.Got)
+				}
+			}
+			return &flow.Error{Msg: msg, Hint: "set them to " + res.Want + " and commit, or tag the right version"}
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func loadConfigForCmd(cmd *cobra.Command) (*config.Config, error) {
+	_, repo, err := openFlow(cmd.Context(), cmd)
+	if err != nil {
+		return nil, err
+	}
+	return loadConfig(cmd, repo.Dir)
+}

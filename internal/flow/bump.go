@@ -1,0 +1,86 @@
+package flow
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Bump is a SemVer increment.
+type Bump int
+
+// Bumps from smallest to largest; BumpNone means nothing to release.
+const (
+	BumpNone Bump = iota
+	BumpPatch
+	BumpMinor
+	BumpMajor
+)
+
+func (b Bump) String() string {
+	return [...]string{"none", "patch", "minor", "major"}[b]
+}
+
+// ParseBump reads a --bump value; "auto" is handled by callers.
+func ParseBump(s string) (Bump, error) {
+	switch s {
+	case "patch":
+		return BumpPatch, nil
+	case "minor":
+		return BumpMinor, nil
+	case "major":
+		return BumpMajor, nil
+	}
+	return BumpNone, fmt.Errorf("--bump %q: want major, minor, patch or auto", s)
+}
+
+// Apply returns v incremented by b (prerelease and build dropped).
+func (b Bump) Apply(v *semver.Version) semver.Version {
+	base := *semver.New(v.Major(), v.Minor(), v.Patch(), "", "")
+	switch b {
+	case BumpMajor:
+		return base.IncMajor()
+	case BumpMinor:
+		return base.IncMinor()
+	case BumpPatch:
+		return base.IncPatch()
+	}
+	return base
+}
+
+// conventional matches a Conventional Commits subject: type(scope)!: text.
+var conventional = regexp.MustCompile(`^([A-Za-z]+)(\([^()\r\n]*\))?(!)?: \S`)
+
+// CommitBump classifies one commit message: "!" after the type or a
+// BREAKING CHANGE footer is major, feat is minor, and anything else is a
+// patch — a change was made, so a release of it is at least a patch.
+func CommitBump(message string) Bump {
+	subject, body, _ := strings.Cut(message, "\n")
+	m := conventional.FindStringSubmatch(strings.TrimSpace(subject))
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "BREAKING CHANGE:") || strings.HasPrefix(line, "BREAKING-CHANGE:") {
+			return BumpMajor
+		}
+	}
+	if m == nil {
+		return BumpPatch
+	}
+	if m[3] == "!" {
+		return BumpMajor
+	}
+	if strings.EqualFold(m[1], "feat") {
+		return BumpMinor
+	}
+	return BumpPatch
+}
+
+// CommitsBump is the largest bump among messages; BumpNone when empty.
+func CommitsBump(messages []string) Bump {
+	b := BumpNone
+	for _, m := range messages {
+		b = max(b, CommitBump(m))
+	}
+	return b
+}
