@@ -1,0 +1,273 @@
+// Package registry is canaryflow's local ECR: an OCI distribution registry
+// served on loopback, storing blobs and manifests on disk so images survive
+// restarts.
+//
+// The wire protocol (uploads, chunks, ranges, digest verification) is
+// go-containerregistry's registry; this package wraps it with what a real
+// registry needs and that one lacks: credentials on every request, safe
+// repository names, size limits, manifests persisted on disk (replayed into
+// the protocol handler at start), reference checks on push, and an ECR-like
+// lifecycle rule that never deletes an image a running task uses.
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"time"
+
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
+)
+
+// Default limits, used when the Options fields are zero.
+const (
+	DefaultMaxBlobBytes     = 1 << 30 // 1 GiB per blob request
+	DefaultMaxManifestBytes = 4 << 20 // 4 MiB, the distribution spec's advice
+)
+
+// Options configures a Registry. Dir is required; every other zero value
+// means the documented default.
+type Options struct {
+	// Dir holds the registry's files: blobs/, repositories/ and auth-token.
+	Dir string
+	// Token is the credential every request must carry (basic-auth password
+	// or bearer token). Empty: read Dir/auth-token, creating it if missing.
+	Token string
+	// AnonymousPull lets GET and HEAD through without credentials. Zero:
+	// pulls need the token too. Pushes always need it.
+	AnonymousPull bool
+	// MaxBlobBytes caps one blob upload request. Zero: DefaultMaxBlobBytes.
+	MaxBlobBytes int64
+	// MaxManifestBytes caps a manifest. Zero: DefaultMaxManifestBytes.
+	MaxManifestBytes int64
+	// KeepLast is the lifecycle rule: after each push, keep only the newest
+	// KeepLast images of that repository (plus any image in use). Zero: keep
+	// every image.
+	KeepLast int
+	// InUse returns the digests ("sha256:…") of images that running tasks
+	// use; the lifecycle rule and Delete never remove those. Nil: none.
+	InUse func(ctx context.Context) (map[string]bool, error)
+	// Logger receives request and lifecycle logs. Nil: discarded.
+	Logger *slog.Logger
+	// Now stamps push times. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	if o.Dir == "" {
+		return errors.New("registry options: Dir is required")
+	}
+	if o.MaxBlobBytes < 0 || o.MaxManifestBytes < 0 || o.KeepLast < 0 {
+		return errors.New("registry options: limits must not be negative")
+	}
+	return nil
+}
+
+// Registry is the embedded registry. It is an http.Handler to mount at the
+// site root; Serve runs it on a listener.
+type Registry struct {
+	opts      Options
+	token     string
+	log       *slog.Logger
+	blobs     *blobStore
+	manifests *manifestStore
+	inner     http.Handler
+	// mu orders manifest writes, deletes and lifecycle sweeps.
+	mu sync.Mutex
+}
+
+// New opens (or creates) the registry store in opts.Dir and loads the stored
+// manifests into the protocol handler.
+func New(opts Options) (*Registry, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxBlobBytes == 0 {
+		opts.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if opts.MaxManifestBytes == 0 {
+		opts.MaxManifestBytes = DefaultMaxManifestBytes
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	token := opts.Token
+	if token == "" {
+		var err error
+		if token, err = LoadOrCreateToken(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
+	r := &Registry{
+		opts:      opts,
+		token:     token,
+		log:       log,
+		blobs:     &blobStore{dir: filepath.Join(opts.Dir, "blobs")},
+		manifests: &manifestStore{dir: filepath.Join(opts.Dir, "repositories")},
+	}
+	r.inner = ggcr.New(
+		ggcr.WithBlobHandler(r.blobs),
+		ggcr.Logger(slog.NewLogLogger(log.Handler(), slog.LevelDebug)),
+	)
+	if err := r.replay(); err != nil {
+		return nil, fmt.Errorf("open registry %s: %w", opts.Dir, err)
+	}
+	return r, nil
+}
+
+// Token returns the credential clients must send.
+func (r *Registry) Token() string { return r.token }
+
+// replay loads every stored manifest and tag into the protocol handler.
+func (r *Registry) replay() error {
+	repos, err := r.manifests.repositories()
+	if err != nil {
+		return err
+	}
+	for _, repo := range repos {
+		ms, err := r.manifests.list(repo)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := r.innerPut(repo, m.Digest, m); err != nil {
+				return err
+			}
+		}
+		tags, err := r.manifests.tags(repo)
+		if err != nil {
+			return err
+		}
+		for tag, digest := range tags {
+			m, err := r.manifests.get(repo, digest)
+			if err != nil {
+				return err
+			}
+			if err := r.innerPut(repo, tag, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// innerPut hands a manifest to the protocol handler's in-memory index.
+func (r *Registry) innerPut(repo, ref string, m storedManifest) error {
+	req := httptest.NewRequest(http.MethodPut, "/v2/"+repo+"/manifests/"+ref, bytes.NewReader(m.Content))
+	req.Header.Set("Content-Type", m.MediaType)
+	rec := httptest.NewRecorder()
+	r.inner.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		return fmt.Errorf("load manifest %s:%s: status %d: %s", repo, ref, rec.Code, rec.Body.String())
+	}
+	return nil
+}
+
+// innerDelete removes a tag or digest from the protocol handler's index.
+func (r *Registry) innerDelete(repo, ref string) {
+	req := httptest.NewRequest(http.MethodDelete, "/v2/"+repo+"/manifests/"+ref, nil)
+	r.inner.ServeHTTP(httptest.NewRecorder(), req)
+}
+
+// Listen opens a TCP listener for the registry. An empty addr means
+// 127.0.0.1 on a free port.
+func Listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("registry listen %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve answers registry requests on ln until ctx is done, then shuts the
+// server down and returns nil.
+func (r *Registry) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("registry serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	<-errc
+	return nil
+}
+
+// ServeHTTP authenticates, validates and routes one registry request.
+func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	pull := req.Method == http.MethodGet || req.Method == http.MethodHead
+	if !(pull && r.opts.AnonymousPull) && !authorized(req, r.token) {
+		writeUnauthorized(w)
+		return
+	}
+	rt, err := parseRoute(req.URL.Path)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "NAME_INVALID", err.Error())
+		return
+	}
+	switch rt.kind {
+	case "manifests":
+		r.serveManifest(w, req, rt)
+		return
+	case "blobs":
+		if !r.limitBlob(w, req) {
+			return
+		}
+	case "referrers":
+		writeError(w, http.StatusNotFound, "UNSUPPORTED", "referrers are not supported")
+		return
+	}
+	r.inner.ServeHTTP(w, req)
+}
+
+// limitBlob enforces MaxBlobBytes on an upload request; it answers 413 and
+// returns false when the request is too large.
+func (r *Registry) limitBlob(w http.ResponseWriter, req *http.Request) bool {
+	if req.Method != http.MethodPatch && req.Method != http.MethodPut && req.Method != http.MethodPost {
+		return true
+	}
+	max := r.opts.MaxBlobBytes
+	if req.ContentLength > max {
+		writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("blob larger than %d bytes", max))
+		return false
+	}
+	if cr := req.Header.Get("Content-Range"); cr != "" {
+		var start, end int64
+		if _, err := fmt.Sscanf(cr, "%d-%d", &start, &end); err == nil && end >= max {
+			writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("blob larger than %d bytes", max))
+			return false
+		}
+	}
+	req.Body = http.MaxBytesReader(w, req.Body, max)
+	return true
+}
+
+// drain reads what is left of a body so the connection can be reused.
+func drain(rc io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 1<<20))
+	rc.Close()
+}
