@@ -30,6 +30,10 @@ type Config struct {
 
 	// Release describes the Gitflow branches, tag prefix and version files.
 	Release Release `yaml:"release"`
+
+	// Service describes what is deployed and how; nil when the file has no
+	// service section (release commands need none).
+	Service *Service `yaml:"service"`
 }
 
 // Error is a configuration problem with the place it was found.
@@ -143,5 +147,8 @@ func fieldError(name string, data []byte, field, format string, a ...any) *Error
 func (c *Config) validate(data []byte) error {
 	var errs []error
 	errs = append(errs, c.Release.validate(c.Path, data)...)
+	if c.Service != nil {
+		errs = append(errs, c.Service.validate(c.Path, data)...)
+	}
 	return errors.Join(errs...)
 }
