@@ -3,7 +3,6 @@ package flow
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 )
 
@@ -90,6 +89,12 @@ func (f *Flow) ReleaseTag(ctx context.Context, o FinishOptions) error {
 	if err := f.checkNewVersion(ctx, v); err != nil {
 		return err
 	}
+	if err := f.repo.Fetch(ctx, f.opts.Remote); err != nil {
+		return fmt.Errorf("fetch %s: %w", f.opts.Remote, err)
+	}
+	if err := f.requireReleaseMerged(ctx, k.prefix+v.String(), v.String()); err != nil {
+		return err
+	}
 	msg := o.Message
 	if msg == "" {
 		msg = "Release " + v.String()
@@ -117,16 +122,54 @@ func (f *Flow) syncMain(ctx context.Context, st *finishState) error {
 			return fmt.Errorf("%s has commits that %s/%s lacks; it cannot be fast-forwarded: %w", st.Main, st.Remote, st.Main, err)
 		}
 	}
-	for _, p := range f.versionFiles() {
-		got, err := readVersionFile(filepath.Join(f.repo.Dir, p))
-		if err != nil {
-			return fmt.Errorf("version file %s: %w", p, err)
-		}
-		if got != st.Version {
-			return fmt.Errorf("%s on %s says %s, not %s: has the pull request of %s been merged? (version files: %s)",
-				p, st.Main, got, st.Version, st.Branch, strings.Join(f.versionFiles(), ", "))
+	st.Done = append(st.Done, fmt.Sprintf("%s updated from %s/%s", st.Main, st.Remote, st.Main))
+	return nil
+}
+
+// requireReleaseMerged checks, before anything changes, that the remote's
+// main holds the release: its branch was merged (merge commit or
+// fast-forward), or, after a squash merge, main's version files say the
+// version.
+func (f *Flow) requireReleaseMerged(ctx context.Context, branch, version string) error {
+	target := "refs/remotes/" + f.opts.Remote + "/" + f.opts.MainBranch
+	if _, ok, err := f.repo.RevParse(ctx, target); err != nil {
+		return err
+	} else if !ok {
+		target = "refs/heads/" + f.opts.MainBranch
+	}
+	shown := strings.TrimPrefix(strings.TrimPrefix(target, "refs/remotes/"), "refs/heads/")
+	hint := fmt.Sprintf("merge the pull request %s → %s first, then run this again", branch, f.opts.MainBranch)
+	merged := false
+	for _, ref := range []string{"refs/heads/" + branch, "refs/remotes/" + f.opts.Remote + "/" + branch} {
+		if _, ok, err := f.repo.RevParse(ctx, ref); err != nil {
+			return err
+		} else if ok {
+			if merged, err = f.repo.IsAncestor(ctx, ref, target); err != nil {
+				return err
+			}
+			break
 		}
 	}
-	st.Done = append(st.Done, fmt.Sprintf("%s updated from %s/%s", st.Main, st.Remote, st.Main))
+	found := 0
+	for _, p := range f.opts.VersionFiles {
+		data, ok, err := f.repo.ShowFile(ctx, target, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		found++
+		got, err := parseVersionFile(p, data)
+		if err != nil {
+			return refuse(hint, "version file %s on %s: %v", p, shown, err)
+		}
+		if got != version {
+			return refuse(hint, "%s on %s says %s, not %s: the release is not merged into %s yet", p, shown, got, version, f.opts.MainBranch)
+		}
+	}
+	if !merged && found == 0 {
+		return refuse(hint, "%s does not contain %s and has no version file that says %s", shown, branch, version)
+	}
 	return nil
 }

@@ -21,6 +21,12 @@ func readVersionFile(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return parseVersionFile(path, data)
+}
+
+// parseVersionFile returns the version declared by the content of a
+// version file named path.
+func parseVersionFile(path string, data []byte) (string, error) {
 	if isJSON(path) {
 		start, end, err := jsonVersionSpan(data)
 		if err != nil {

@@ -151,3 +151,20 @@ func (r *Repo) DirtyFiles(ctx context.Context) ([]string, error) {
 func (r *Repo) UnmergedFiles(ctx context.Context) ([]string, error) {
 	return r.Lines(ctx, "diff", "--name-only", "--diff-filter=U")
 }
+
+// ShowFile returns the content of path at rev; ok is false when the file
+// does not exist there.
+func (r *Repo) ShowFile(ctx context.Context, rev, path string) (data []byte, ok bool, err error) {
+	obj := rev + ":" + path
+	if _, err := r.Output(ctx, "cat-file", "-e", obj); err != nil {
+		if ExitCode(err) == 128 || ExitCode(err) == 1 {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	out, err := r.Run(ctx, "cat-file", "blob", obj)
+	if err != nil {
+		return nil, false, err
+	}
+	return []byte(out), true, nil
+}
