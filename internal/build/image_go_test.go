@@ -167,4 +167,3 @@ func TestDockerfileImage(t *testing.T) {
 		t.Fatal("push without a token succeeded")
 	}
 }
-
