@@ -88,6 +88,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 	root.AddCommand(
 		newFlowCommand(),
 		newVersionCommand(),
+		newProxyCommand(),
 	)
 	return root
 }

@@ -1,0 +1,357 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StatusClientClosedRequest is nginx's code for a request the client gave up
+// on; it is logged and counted, never sent.
+const StatusClientClosedRequest = 499
+
+// errUpstreamBroken is returned when a reused connection fails before any
+// response byte: the target may have closed it while idle.
+var errUpstreamBroken = errors.New("upstream connection closed before response")
+
+// forwardResult says how one attempt ended.
+type forwardResult struct {
+	status int // status sent (or 499 logged); 0 if nothing was sent and the attempt may be retried
+	err    error
+	// retry is set when nothing reached the client and the request may be
+	// sent again: a dial error, or a broken reused connection for a
+	// request without a body.
+	retry bool
+	// fresh asks the retry to dial instead of reusing an idle connection.
+	fresh bool
+	// abort is set when the response broke off after its header was sent:
+	// the client's connection must be cut so it sees an incomplete answer.
+	abort bool
+	// sent is set once the handler has answered the client itself.
+	sent bool
+}
+
+// hopHeaders are removed in both directions (RFC 9110 section 7.6.1).
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
+}
+
+// forward sends r to t over a pooled HTTP/1.1 connection and copies the
+// response to w. It is the common path: no upgrade, any inbound protocol.
+func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fresh bool, setCookie string) forwardResult {
+	ctx := r.Context()
+	uc, err := t.pool.get(ctx, fresh)
+	if err != nil {
+		t.stats.upstreamErrors.Add(1)
+		rt.groups[t.group].stats.upstreamErrors.Add(1)
+		return forwardResult{err: err, retry: ctx.Err() == nil}
+	}
+	// A cancelled client (or router shutdown) interrupts the upstream I/O;
+	// the target sees its connection close.
+	stop := context.AfterFunc(ctx, func() { _ = uc.nc.SetDeadline(time.Unix(1, 0)) })
+	res, reusable := rt.exchange(w, r, t, uc, setCookie)
+	if !stop() {
+		reusable = false
+	}
+	if reusable {
+		t.pool.put(uc)
+	} else {
+		t.pool.discard(uc)
+	}
+	if res.err != nil && res.status != StatusClientClosedRequest && !t.expired.Load() {
+		t.stats.upstreamErrors.Add(1)
+		rt.groups[t.group].stats.upstreamErrors.Add(1)
+	}
+	return res
+}
+
+// exchange writes the request and relays the response on uc. It reports
+// whether uc can carry another request.
+func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc *upConn, setCookie string) (forwardResult, bool) {
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	if err := writeRequestHead(uc.bw, r, hasBody); err != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("write request head: %w", err), hasBody), false
+	}
+	if hasBody {
+		if err := rt.writeBody(uc.bw, r); err != nil {
+			if rerr := r.Context().Err(); rerr == nil && !t.expired.Load() {
+				var be *bodyReadError
+				if errors.As(err, &be) {
+					// The client's body broke off: nothing to answer.
+					return forwardResult{status: http.StatusBadRequest, err: err}, false
+				}
+			}
+			return rt.failed(r, t, uc, fmt.Errorf("write request body: %w", err), true), false
+		}
+	}
+	if err := uc.bw.Flush(); err != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", err), hasBody), false
+	}
+
+	resp, err := readResponse(uc.br, r)
+	if err != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
+	}
+	return rt.relayResponse(w, r, t, resp, setCookie)
+}
+
+// failed turns an error before any response byte reached the client into a
+// result: 499 for a gone client, 504 for a drain that ran out, a retry for a
+// broken reused connection carrying no body, else 502.
+func (rt *Router) failed(r *http.Request, t *target, uc *upConn, err error, sentBody bool) forwardResult {
+	switch {
+	case r.Context().Err() != nil:
+		return forwardResult{status: StatusClientClosedRequest, err: err}
+	case t.expired.Load():
+		return forwardResult{status: http.StatusGatewayTimeout, err: err}
+	case uc.reused && !sentBody && isIdempotent(r.Method):
+		return forwardResult{err: fmt.Errorf("%w: %w", errUpstreamBroken, err), retry: true, fresh: true}
+	}
+	return forwardResult{status: http.StatusBadGateway, err: err}
+}
+
+func isIdempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// writeRequestHead writes the request line and headers, with the forwarding
+// headers appended and hop-by-hop ones dropped.
+func writeRequestHead(bw *bufio.Writer, r *http.Request, hasBody bool) error {
+	uri := r.RequestURI
+	if uri == "" || uri[0] != '/' && uri != "*" {
+		uri = r.URL.RequestURI()
+	}
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	conn := r.Header["Connection"]
+	for k, vv := range r.Header {
+		if isHopHeader(k) || k == "Content-Length" || k == "Expect" || k == "X-Forwarded-For" ||
+			k == "X-Forwarded-Proto" || k == "X-Forwarded-Host" || (len(conn) > 0 && listedIn(conn, k)) {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		bw.WriteString("X-Forwarded-For: ")
+		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+			for _, p := range prior {
+				bw.WriteString(p)
+				bw.WriteString(", ")
+			}
+		}
+		bw.WriteString(ip)
+		bw.WriteString("\r\n")
+	}
+	if r.TLS != nil {
+		bw.WriteString("X-Forwarded-Proto: https\r\n")
+	} else {
+		bw.WriteString("X-Forwarded-Proto: http\r\n")
+	}
+	bw.WriteString("X-Forwarded-Host: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	switch {
+	case !hasBody:
+		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			bw.WriteString("Content-Length: 0\r\n")
+		}
+	case r.ContentLength > 0:
+		bw.WriteString("Content-Length: ")
+		var num [20]byte
+		bw.Write(strconv.AppendInt(num[:0], r.ContentLength, 10))
+		bw.WriteString("\r\n")
+	default:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
+// listedIn reports whether header k is named in a Connection header.
+func listedIn(connection []string, k string) bool {
+	for _, v := range connection {
+		for f := range strings.SplitSeq(v, ",") {
+			if http.CanonicalHeaderKey(strings.TrimSpace(f)) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bodyReadError marks a failure reading the client's request body.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "read client body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// bodyReader tags read errors so they can be told from write errors.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &bodyReadError{err: err}
+	}
+	return n, err
+}
+
+// writeBody streams the request body, chunked when its length is unknown.
+func (rt *Router) writeBody(bw *bufio.Writer, r *http.Request) error {
+	bufp := rt.buffers.Get().(*[]byte)
+	defer rt.buffers.Put(bufp)
+	src := bodyReader{r.Body}
+	if r.ContentLength > 0 {
+		n, err := io.CopyBuffer(onlyWriter{bw}, io.LimitReader(src, r.ContentLength), *bufp)
+		if err == nil && n < r.ContentLength {
+			err = &bodyReadError{err: io.ErrUnexpectedEOF}
+		}
+		return err
+	}
+	buf := *bufp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			bw.WriteString(strconv.FormatInt(int64(n), 16))
+			bw.WriteString("\r\n")
+			bw.Write(buf[:n])
+			if _, werr := bw.WriteString("\r\n"); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			_, werr := bw.WriteString("0\r\n\r\n")
+			return werr
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// onlyWriter hides ReadFrom so CopyBuffer uses the pooled buffer.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// readResponse reads the next final response, skipping 1xx interim ones.
+func readResponse(br *bufio.Reader, r *http.Request) (*http.Response, error) {
+	for {
+		resp, err := http.ReadResponse(br, r)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		_ = resp.Body.Close()
+	}
+}
+
+// relayResponse copies resp to the client, flushing at once when the
+// response is streamed (unknown length, e.g. server-sent events).
+func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *target, resp *http.Response, setCookie string) (forwardResult, bool) {
+	h := w.Header()
+	conn := resp.Header["Connection"]
+	for k, vv := range resp.Header {
+		if isHopHeader(k) || (len(conn) > 0 && listedIn(conn, k)) {
+			continue
+		}
+		h[k] = vv
+	}
+	if setCookie != "" {
+		h.Add("Set-Cookie", setCookie)
+	}
+	if len(resp.Trailer) > 0 {
+		keys := make([]string, 0, len(resp.Trailer))
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		h["Trailer"] = []string{strings.Join(keys, ", ")}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// Only reached when a target switches protocols unasked.
+		_ = resp.Body.Close()
+		return forwardResult{status: http.StatusBadGateway, err: errors.New("unexpected 101 from target")}, false
+	}
+	w.WriteHeader(resp.StatusCode)
+	res := forwardResult{status: resp.StatusCode}
+
+	streaming := resp.ContentLength < 0
+	bufp := rt.buffers.Get().(*[]byte)
+	err := copyBody(w, resp.Body, *bufp, streaming)
+	rt.buffers.Put(bufp)
+	if err != nil {
+		_ = resp.Body.Close()
+		res.err = err
+		res.abort = true
+		var cw *clientWriteError
+		switch {
+		case r.Context().Err() != nil || errors.As(err, &cw):
+			res.status = StatusClientClosedRequest
+		case t.expired.Load():
+			res.status = http.StatusGatewayTimeout
+		}
+		// Headers are out: abort the client's response so it sees a cut.
+		return res, false
+	}
+	_ = resp.Body.Close()
+	for k, vv := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vv
+	}
+	return res, !resp.Close
+}
+
+// copyBody relays src to w, flushing after every read when streaming.
+func copyBody(w http.ResponseWriter, src io.Reader, buf []byte, streaming bool) error {
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return &clientWriteError{err: werr}
+			}
+			if streaming {
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					return &clientWriteError{err: err}
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// clientWriteError marks a failure writing to the client.
+type clientWriteError struct{ err error }
+
+func (e *clientWriteError) Error() string { return "write to client: " + e.err.Error() }
+func (e *clientWriteError) Unwrap() error { return e.err }

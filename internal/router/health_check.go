@@ -1,0 +1,146 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// codeRange is an inclusive range of HTTP status codes.
+type codeRange struct{ lo, hi int }
+
+// parseSuccessCodes parses ALB's matcher syntax: "200", "200,204",
+// "200-299", or a comma list mixing both.
+func parseSuccessCodes(s string) ([]codeRange, error) {
+	var out []codeRange
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := parseCode(lo)
+		if err != nil {
+			return nil, fmt.Errorf("parse success codes %q: %w", s, err)
+		}
+		b := a
+		if isRange {
+			if b, err = parseCode(hi); err != nil {
+				return nil, fmt.Errorf("parse success codes %q: %w", s, err)
+			}
+			if b < a {
+				return nil, fmt.Errorf("parse success codes %q: range %s is backwards", s, part)
+			}
+		}
+		out = append(out, codeRange{a, b})
+	}
+	return out, nil
+}
+
+func parseCode(s string) (int, error) {
+	if len(s) != 3 || strings.Trim(s, "0123456789") != "" {
+		return 0, fmt.Errorf("status code %q: want three digits", s)
+	}
+	n, _ := strconv.Atoi(s)
+	if n < 100 || n > 599 {
+		return 0, fmt.Errorf("status code %d: want 100..599", n)
+	}
+	return n, nil
+}
+
+func codeMatches(ranges []codeRange, code int) bool {
+	for _, r := range ranges {
+		if code >= r.lo && code <= r.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// healthTracker applies ALB's thresholds to a target's check results. Its
+// state only changes after a full run of consecutive results, so a target
+// flapping faster than the thresholds keeps its state.
+type healthTracker struct {
+	healthyThreshold, unhealthyThreshold int
+	passes, failures                     int
+}
+
+// observe folds one result into the tracker and returns the new state.
+func (h *healthTracker) observe(state TargetState, passed bool) TargetState {
+	if passed {
+		h.passes++
+		h.failures = 0
+	} else {
+		h.failures++
+		h.passes = 0
+	}
+	switch state {
+	case StateInitial:
+		if passed {
+			return StateHealthy
+		}
+		if h.failures >= h.unhealthyThreshold {
+			return StateUnhealthy
+		}
+	case StateHealthy:
+		if h.failures >= h.unhealthyThreshold {
+			return StateUnhealthy
+		}
+	case StateUnhealthy:
+		if h.passes >= h.healthyThreshold {
+			return StateHealthy
+		}
+	}
+	return state
+}
+
+// runHealthChecks checks t now and then every interval until ctx ends.
+func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
+	hc := rt.opts.HealthCheck
+	tracker := healthTracker{healthyThreshold: hc.HealthyThreshold, unhealthyThreshold: hc.UnhealthyThreshold}
+	for {
+		err := rt.probe(ctx, t)
+		if ctx.Err() != nil {
+			return
+		}
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		t.lastCheck.Store(&msg)
+		old := t.healthState()
+		if st := tracker.observe(old, err == nil); st != old {
+			t.state.Store(int32(st))
+			rt.groups[t.group].rebuild()
+			rt.log.Info("target health changed", "group", t.group, "target", t.key,
+				"from", old, "to", st, "last_check", msg)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-rt.clock.After(hc.Interval):
+		}
+	}
+}
+
+// probe runs one health check against t.
+func (rt *Router) probe(ctx context.Context, t *target) error {
+	hc := rt.opts.HealthCheck
+	ctx, cancel := context.WithTimeout(ctx, hc.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.key+hc.Path, nil)
+	if err != nil {
+		return fmt.Errorf("health check %s: %w", t.key, err)
+	}
+	req.Header.Set("User-Agent", "canaryflow-health-check")
+	resp, err := rt.healthClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health check %s: %w", t.key, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if !codeMatches(rt.successCodes, resp.StatusCode) {
+		return fmt.Errorf("health check %s%s: status %d not in %s", t.key, hc.Path, resp.StatusCode, hc.SuccessCodes)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Default values used when an Options field is zero.
+const (
+	DefaultPinHeader           = "X-Canaryflow-Target"
+	DefaultDeregistrationDelay = 30 * time.Second
+	DefaultMaxIdlePerTarget    = 512
+	DefaultIdleConnTimeout     = 4 * time.Second
+	DefaultDialTimeout         = 2 * time.Second
+)
+
+// Options configure a Router. The zero value is a router with no targets,
+// all traffic weighted to blue, no active health checks and defaults below.
+type Options struct {
+	// Blue and Green are the initial targets (http://host:port) of each group.
+	Blue, Green []string
+	// GreenWeight is the initial per-mille of production traffic for green;
+	// blue gets the rest. Zero sends everything to blue.
+	GreenWeight int
+	// PinHeader names the request header ("green" or "blue") that routes a
+	// request to that group whatever the weights. Empty means
+	// DefaultPinHeader; "-" disables pinning.
+	PinHeader string
+	// StickyCookie, when set, names a cookie that keeps a client on the group
+	// it was first sent to while that group has a non-zero weight. Empty
+	// disables stickiness.
+	StickyCookie string
+	// HealthCheck configures active health checks; a zero value disables them
+	// and targets are healthy as soon as they are registered.
+	HealthCheck HealthCheck
+	// DeregistrationDelay bounds how long a deregistered target may finish
+	// in-flight requests before they are cancelled with 504. Zero means
+	// DefaultDeregistrationDelay.
+	DeregistrationDelay time.Duration
+	// MaxIdlePerTarget caps idle keep-alive connections kept per target. Zero
+	// means DefaultMaxIdlePerTarget.
+	MaxIdlePerTarget int
+	// IdleConnTimeout closes upstream connections idle for longer, below
+	// common server keep-alive timeouts so a reused connection is rarely one
+	// the server just closed. Zero means DefaultIdleConnTimeout.
+	IdleConnTimeout time.Duration
+	// DialTimeout bounds connecting to a target. Zero means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
+	// HTTP/2) on its listeners.
+	TLSCertFile, TLSKeyFile string
+	// Logger receives errors and state changes; nil discards them.
+	Logger *slog.Logger
+	// Clock drives health-check intervals and drain deadlines; nil is the
+	// system clock. Tests inject a fake one.
+	Clock Clock
+}
+
+// HealthCheck mirrors an ALB target group's health check settings.
+type HealthCheck struct {
+	// Path is requested with GET on each target; empty disables checks.
+	Path string
+	// Interval between checks of one target. Zero means 5s.
+	Interval time.Duration
+	// Timeout of one check. Zero means 2s.
+	Timeout time.Duration
+	// HealthyThreshold is the number of consecutive passes that make an
+	// unhealthy target healthy. Zero means 3. A new target becomes healthy on
+	// its first pass.
+	HealthyThreshold int
+	// UnhealthyThreshold is the number of consecutive failures that make a
+	// target unhealthy. Zero means 2.
+	UnhealthyThreshold int
+	// SuccessCodes is ALB's matcher: "200", "200,204" or "200-299". Empty
+	// means "200-399".
+	SuccessCodes string
+}
+
+// ErrInvalidOptions wraps every Options validation error.
+var ErrInvalidOptions = errors.New("invalid router options")
+
+// Validate checks o without changing it.
+func (o Options) Validate() error {
+	var errs []error
+	for _, list := range [][]string{o.Blue, o.Green} {
+		seen := map[string]bool{}
+		for _, raw := range list {
+			t, err := ParseTarget(raw)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if seen[t] {
+				errs = append(errs, fmt.Errorf("target %s listed twice", t))
+			}
+			seen[t] = true
+		}
+	}
+	if o.GreenWeight < 0 || o.GreenWeight > WeightScale {
+		errs = append(errs, fmt.Errorf("green weight %d per-mille: want 0..%d", o.GreenWeight, WeightScale))
+	}
+	if o.PinHeader != "" && o.PinHeader != "-" && !validToken(o.PinHeader) {
+		errs = append(errs, fmt.Errorf("pin header %q is not a valid header name", o.PinHeader))
+	}
+	if o.StickyCookie != "" && !validToken(o.StickyCookie) {
+		errs = append(errs, fmt.Errorf("sticky cookie %q is not a valid cookie name", o.StickyCookie))
+	}
+	if o.DeregistrationDelay < 0 || o.IdleConnTimeout < 0 || o.DialTimeout < 0 || o.MaxIdlePerTarget < 0 {
+		errs = append(errs, errors.New("durations and limits must not be negative"))
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	if err := o.HealthCheck.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	return nil
+}
+
+// Validate checks the health check settings.
+func (h HealthCheck) Validate() error {
+	if h.Path == "" {
+		return nil
+	}
+	if h.Path[0] != '/' {
+		return fmt.Errorf("health check path %q must start with /", h.Path)
+	}
+	if h.Interval < 0 || h.Timeout < 0 || h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
+		return errors.New("health check interval, timeout and thresholds must not be negative")
+	}
+	hc := h.withDefaults()
+	if hc.Timeout >= hc.Interval {
+		return fmt.Errorf("health check timeout %s must be shorter than the interval %s", hc.Timeout, hc.Interval)
+	}
+	if _, err := parseSuccessCodes(hc.SuccessCodes); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h HealthCheck) withDefaults() HealthCheck {
+	if h.Interval == 0 {
+		h.Interval = 5 * time.Second
+	}
+	if h.Timeout == 0 {
+		h.Timeout = 2 * time.Second
+	}
+	if h.HealthyThreshold == 0 {
+		h.HealthyThreshold = 3
+	}
+	if h.UnhealthyThreshold == 0 {
+		h.UnhealthyThreshold = 2
+	}
+	if h.SuccessCodes == "" {
+		h.SuccessCodes = "200-399"
+	}
+	return h
+}
+
+func (o Options) withDefaults() Options {
+	if o.PinHeader == "" {
+		o.PinHeader = DefaultPinHeader
+	}
+	if o.PinHeader != "-" {
+		o.PinHeader = http.CanonicalHeaderKey(o.PinHeader)
+	}
+	if o.DeregistrationDelay == 0 {
+		o.DeregistrationDelay = DefaultDeregistrationDelay
+	}
+	if o.MaxIdlePerTarget == 0 {
+		o.MaxIdlePerTarget = DefaultMaxIdlePerTarget
+	}
+	if o.IdleConnTimeout == 0 {
+		o.IdleConnTimeout = DefaultIdleConnTimeout
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	o.HealthCheck = o.HealthCheck.withDefaults()
+	return o
+}
+
+// validToken reports whether s is an RFC 7230 token (header or cookie name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || indexByte("()<>@,;:\\\"/[]?={}", c) {
+			return false
+		}
+	}
+	return true
+}
+
+func indexByte(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Clock is the time source for health-check intervals and drain deadlines.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has elapsed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
