@@ -34,6 +34,9 @@ type Config struct {
 	// Service describes what is deployed and how; nil when the file has no
 	// service section (release commands need none).
 	Service *Service `yaml:"service"`
+
+	// AWS describes where the service runs on AWS (the aws commands).
+	AWS AWS `yaml:"aws"`
 }
 
 // Error is a configuration problem with the place it was found.
@@ -147,6 +150,7 @@ func fieldError(name string, data []byte, field, format string, a ...any) *Error
 func (c *Config) validate(data []byte) error {
 	var errs []error
 	errs = append(errs, c.Release.validate(c.Path, data)...)
+	errs = append(errs, c.AWS.validate(c.Path, data, c.Release)...)
 	if c.Service != nil {
 		errs = append(errs, c.Service.validate(c.Path, data)...)
 	}
