@@ -1,0 +1,495 @@
+package build
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Phase and build statuses, CodeBuild's words.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusSkipped   = "SKIPPED"
+)
+
+// RunOptions configure RunBuildspec.
+type RunOptions struct {
+	// Dir is the source directory (CODEBUILD_SRC_DIR); required.
+	Dir string
+	// Env adds variables to every command (CODEBUILD_* and the pipeline's
+	// own). Buildspec env.variables override the process environment; Env
+	// overrides both.
+	Env map[string]string
+	// Getenv resolves the buildspec's parameter-store / secrets-manager
+	// variables locally. Zero means os.Getenv.
+	Getenv func(string) string
+	// Secrets are further values to redact from the log (e.g. registry
+	// passwords the caller put in Env).
+	Secrets []string
+	// Log receives the build's output, secrets redacted. Zero discards it.
+	Log io.Writer
+	// ArtifactsDir receives the artifact files. Zero means artifacts are
+	// matched and listed but not copied.
+	ArtifactsDir string
+	// Now is the clock for phase times. Zero means time.Now.
+	Now func() time.Time
+}
+
+// PhaseResult is how one phase went.
+type PhaseResult struct {
+	Name          string
+	Status        string
+	Start, End    time.Time
+	FailedCommand string // the command that failed, redacted
+	ExitCode      int
+}
+
+// BuildResult is how a whole buildspec run went.
+type BuildResult struct {
+	Status    string // SUCCEEDED or FAILED
+	Phases    []PhaseResult
+	Artifacts []string // artifact paths, relative to ArtifactsDir
+}
+
+// ErrBuildFailed is returned (wrapped) when a phase or the artifacts failed.
+var ErrBuildFailed = errors.New("build failed")
+
+// RunBuildspec runs the phases as CodeBuild does: in order, in one shell
+// session (a `cd` or `export` carries over to the next command), each
+// phase's commands until the first failure, then its finally commands. A
+// failed install or pre_build ends the build unless its on-failure is
+// CONTINUE; a failed build phase still runs post_build, with
+// CODEBUILD_BUILD_SUCCEEDING=0; artifacts are always attempted.
+//
+// The commands are the repository's own buildspec, run by a shell as on
+// CodeBuild; values from outside (tag, commit, secrets) reach them only as
+// environment variables, never spliced into command text.
+func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResult, error) {
+	if o.Dir == "" {
+		return nil, errors.New("run buildspec: no source directory")
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	env := map[string]string{}
+	for k, v := range bs.Env.Variables {
+		env[k] = v
+	}
+	secrets := append([]string(nil), o.Secrets...)
+	for name, ref := range bs.Env.Secrets {
+		v := o.Getenv(name)
+		if v == "" {
+			return nil, fmt.Errorf("run buildspec: secret %s (%s on AWS) is not set: export %s in canaryflow's environment", name, ref, name)
+		}
+		env[name] = v
+		secrets = append(secrets, v)
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	env["CODEBUILD_SRC_DIR"] = o.Dir
+	env["CODEBUILD_BUILD_SUCCEEDING"] = "1"
+	log := newRedactor(o.Log, secrets)
+	defer log.Flush()
+
+	sh, err := startShell(ctx, bs.Env.Shell, o.Dir, env, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { sh.close() }()
+
+	res := &BuildResult{Status: StatusSucceeded}
+	stop := false // a failed phase with on-failure ABORT ends the build
+	for _, p := range bs.Phases {
+		pr := PhaseResult{Name: p.Name, Status: StatusSkipped}
+		runThis := !stop || (p.Name == "post_build" && res.buildPhaseFailed())
+		if !runThis {
+			res.Phases = append(res.Phases, pr)
+			continue
+		}
+		pr.Start = o.Now()
+		fmt.Fprintf(log, "[canaryflow] entering phase %s\n", strings.ToUpper(p.Name))
+		pr.Status = StatusSucceeded
+		for _, c := range p.Commands {
+			if sh.dead() {
+				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+					return nil, err
+				}
+			}
+			fmt.Fprintf(log, "[canaryflow] running command %s\n", c)
+			code, err := sh.run(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			if code != 0 {
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+				fmt.Fprintf(log, "[canaryflow] command did not exit successfully %s exit status %d\n", c, code)
+				break
+			}
+		}
+		for _, c := range p.Finally {
+			if sh.dead() {
+				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+					return nil, err
+				}
+			}
+			fmt.Fprintf(log, "[canaryflow] running finally command %s\n", c)
+			code, err := sh.run(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			if code != 0 && pr.Status == StatusSucceeded {
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+			}
+		}
+		pr.End = o.Now()
+		fmt.Fprintf(log, "[canaryflow] phase %s %s\n", strings.ToUpper(p.Name), pr.Status)
+		res.Phases = append(res.Phases, pr)
+		if pr.Status == StatusFailed {
+			res.Status = StatusFailed
+			env["CODEBUILD_BUILD_SUCCEEDING"] = "0" // for a shell started later
+			if !sh.dead() {
+				if _, err := sh.run(ctx, "export CODEBUILD_BUILD_SUCCEEDING=0"); err != nil {
+					return nil, err
+				}
+			}
+			if p.OnFailure != "CONTINUE" {
+				stop = true
+			}
+		}
+	}
+	if len(bs.Artifacts.Files) > 0 {
+		files, err := collectArtifacts(o.Dir, bs.Artifacts, o.ArtifactsDir)
+		if err != nil {
+			res.Status = StatusFailed
+			fmt.Fprintf(log, "[canaryflow] phase UPLOAD_ARTIFACTS FAILED: %v\n", err)
+		} else {
+			res.Artifacts = files
+			fmt.Fprintf(log, "[canaryflow] phase UPLOAD_ARTIFACTS SUCCEEDED: %d files\n", len(files))
+		}
+	}
+	if res.Status == StatusFailed {
+		for _, p := range res.Phases {
+			if p.Status == StatusFailed {
+				return res, fmt.Errorf("%w: phase %s: command %q exited %d", ErrBuildFailed, p.Name, p.FailedCommand, p.ExitCode)
+			}
+		}
+		return res, fmt.Errorf("%w: artifacts", ErrBuildFailed)
+	}
+	return res, nil
+}
+
+func (r *BuildResult) buildPhaseFailed() bool {
+	for _, p := range r.Phases {
+		if p.Name == "build" && p.Status == StatusFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// shell is one long-lived shell session. Each command is written to a file
+// and sourced, with its stdin from /dev/null; its exit status comes back on
+// a separate pipe (fd 3), so command output never mixes with the protocol.
+type shell struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	status  *bufio.Reader
+	tmp     string
+	n       int
+	done    chan struct{}
+	waitErr error
+}
+
+func startShell(ctx context.Context, want, dir string, env map[string]string, out io.Writer) (*shell, error) {
+	prog := "/bin/sh"
+	args := []string{}
+	if want != "sh" && want != "/bin/sh" {
+		if p, err := exec.LookPath("bash"); err == nil {
+			prog, args = p, []string{"--noprofile", "--norc"}
+		}
+	}
+	tmp, err := os.MkdirTemp("", "canaryflow-build-")
+	if err != nil {
+		return nil, fmt.Errorf("start build shell: %w", err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("start build shell: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.WaitDelay = 2 * time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("start build shell: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("start build shell %s: %w", prog, err)
+	}
+	pw.Close()
+	s := &shell{cmd: cmd, stdin: stdin, status: bufio.NewReader(pr), tmp: tmp, done: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		pr.Close()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// run runs one command and returns its exit status. A command that ends the
+// shell (exit N) returns the shell's exit status.
+func (s *shell) run(ctx context.Context, command string) (int, error) {
+	if s.dead() {
+		return 0, errors.New("build shell has exited")
+	}
+	s.n++
+	file := filepath.Join(s.tmp, "cmd"+strconv.Itoa(s.n)+".sh")
+	if err := os.WriteFile(file, []byte(command+"\n"), 0o600); err != nil {
+		return 0, fmt.Errorf("run build command: %w", err)
+	}
+	line := fmt.Sprintf(". '%s' </dev/null; echo $? >&3\n", file)
+	if _, err := io.WriteString(s.stdin, line); err != nil {
+		<-s.done
+		return s.exitCode(), nil
+	}
+	type reply struct {
+		text string
+		err  error
+	}
+	ch := make(chan reply, 1)
+	go func() {
+		t, err := s.status.ReadString('\n')
+		ch <- reply{t, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			<-s.done
+			return s.exitCode(), nil
+		}
+		code, err := strconv.Atoi(strings.TrimSpace(r.text))
+		if err != nil {
+			return 0, fmt.Errorf("build shell status %q: %w", r.text, err)
+		}
+		return code, nil
+	case <-ctx.Done():
+		<-s.done
+		return 0, fmt.Errorf("run build command: %w", ctx.Err())
+	}
+}
+
+func (s *shell) dead() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *shell) exitCode() int {
+	var ee *exec.ExitError
+	if errors.As(s.waitErr, &ee) {
+		if c := ee.ExitCode(); c > 0 {
+			return c
+		}
+	}
+	return 1
+}
+
+func (s *shell) close() {
+	s.stdin.Close()
+	<-s.done
+	os.RemoveAll(s.tmp)
+}
+
+// redactor replaces secret values with "***" line by line, so a secret
+// split across two writes is still caught.
+type redactor struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets []string
+	buf     []byte
+}
+
+func newRedactor(w io.Writer, secrets []string) *redactor {
+	var keep []string
+	for _, s := range secrets {
+		if len(s) >= 3 { // shorter values would redact ordinary text
+			keep = append(keep, s)
+		}
+	}
+	// Longer first, so a secret containing another is replaced whole.
+	sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
+	return &redactor{w: w, secrets: keep}
+}
+
+func (r *redactor) redact(s string) string {
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, "***")
+	}
+	return s
+}
+
+func (r *redactor) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	for {
+		i := strings.IndexByte(string(r.buf), '\n')
+		if i < 0 {
+			break
+		}
+		if _, err := io.WriteString(r.w, r.redact(string(r.buf[:i+1]))); err != nil {
+			return 0, err
+		}
+		r.buf = r.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush writes what is left of an unterminated last line.
+func (r *redactor) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) > 0 {
+		io.WriteString(r.w, r.redact(string(r.buf)))
+		r.buf = nil
+	}
+}
+
+// collectArtifacts matches the artifact patterns under the base directory
+// and copies the files into dest (when set).
+func collectArtifacts(src string, a Artifacts, dest string) ([]string, error) {
+	base := filepath.Join(src, filepath.FromSlash(a.BaseDirectory))
+	var matched []string
+	seen := map[string]bool{}
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(base, p)
+		rel = filepath.ToSlash(rel)
+		for _, pat := range a.Files {
+			if globMatch(strings.TrimPrefix(pat, "./"), rel) && !seen[rel] {
+				seen[rel] = true
+				matched = append(matched, rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("artifacts: %w", err)
+	}
+	if len(matched) == 0 {
+		return nil, fmt.Errorf("no file matches the artifact patterns %v under %s", a.Files, a.BaseDirectory+"/")
+	}
+	sort.Strings(matched)
+	out := make([]string, 0, len(matched))
+	for _, rel := range matched {
+		name := rel
+		if a.DiscardPaths {
+			name = path.Base(rel)
+		}
+		out = append(out, name)
+		if dest == "" {
+			continue
+		}
+		if err := copyFile(filepath.Join(base, filepath.FromSlash(rel)), filepath.Join(dest, filepath.FromSlash(name))); err != nil {
+			return nil, fmt.Errorf("artifacts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// globMatch matches a slash path against a pattern where "**" matches any
+// number of directories and the other wildcards are path.Match's.
+func globMatch(pattern, name string) bool {
+	ps, ns := strings.Split(pattern, "/"), strings.Split(name, "/")
+	var match func(i, j int) bool
+	match = func(i, j int) bool {
+		for i < len(ps) {
+			if ps[i] == "**" {
+				for k := j; k <= len(ns); k++ {
+					if match(i+1, k) {
+						return true
+					}
+				}
+				return false
+			}
+			if j >= len(ns) {
+				return false
+			}
+			if ok, _ := path.Match(ps[i], ns[j]); !ok {
+				return false
+			}
+			i, j = i+1, j+1
+		}
+		return j == len(ns)
+	}
+	return match(0, 0)
+}
+
+func copyFile(from, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, st.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
