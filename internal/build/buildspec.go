@@ -194,8 +194,11 @@ func ParseBuildspec(name string, data []byte) (*Buildspec, error) {
 	}
 	for _, pn := range phaseOrder {
 		rp, ok := raw.Phases[pn]
-		if !ok || rp == nil {
+		if !ok {
 			continue
+		}
+		if rp == nil {
+			return nil, fail("$.phases."+pn, "phases."+pn, "has no commands")
 		}
 		p := Phase{Name: pn, Commands: rp.Commands, Finally: rp.Finally, OnFailure: rp.OnFailure}
 		switch p.OnFailure {
