@@ -131,8 +131,7 @@ func ParseBuildspec(name string, data []byte) (*Buildspec, error) {
 		return nil, &BuildspecError{File: name, Msg: "empty file: want at least `version: 0.2` and phases"}
 	}
 	var raw rawBuildspec
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-	if err := dec.Decode(&raw); err != nil {
+	if err := decodeStrict(data, &raw); err != nil {
 		return nil, yamlError(name, err)
 	}
 	file, _ := parser.ParseBytes(data, 0)
@@ -297,4 +296,15 @@ func lineAt(file *ast.File, path string) int {
 		}
 	}
 	return tk.Position.Line
+}
+
+// decodeStrict decodes YAML refusing unknown fields. go-yaml can panic on
+// some malformed input (found by fuzzing); that is reported as an error.
+func decodeStrict(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML (%v)", r)
+		}
+	}()
+	return yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField()).Decode(v)
 }

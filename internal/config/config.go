@@ -94,8 +94,7 @@ func Load(dir, path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{Path: name}
 	if len(bytes.TrimSpace(data)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField())
-		if err := dec.Decode(c); err != nil {
+		if err := decodeStrict(data, c); err != nil {
 			return nil, decodeError(name, err)
 		}
 	}
@@ -155,4 +154,15 @@ func (c *Config) validate(data []byte) error {
 		errs = append(errs, c.Service.validate(c.Path, data)...)
 	}
 	return errors.Join(errs...)
+}
+
+// decodeStrict decodes YAML refusing unknown fields. go-yaml can panic on
+// some malformed input (found by fuzzing); that is reported as an error.
+func decodeStrict(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML (%v)", r)
+		}
+	}()
+	return yaml.NewDecoder(bytes.NewReader(data), yaml.Strict(), yaml.DisallowUnknownField()).Decode(v)
 }
