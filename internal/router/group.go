@@ -58,7 +58,7 @@ type targetGroup struct {
 	name Group
 
 	mu      sync.Mutex
-	all     []*target                // every registered target, draining ones included
+	all     []*target                 // every registered target, draining ones included
 	healthy atomic.Pointer[[]*target] // targets that may receive new requests
 	rr      atomic.Uint32
 

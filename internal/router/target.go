@@ -38,6 +38,17 @@ func (s TargetState) String() string {
 // MarshalText renders the state name, for JSON.
 func (s TargetState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText parses a state name, for JSON.
+func (s *TargetState) UnmarshalText(b []byte) error {
+	for _, st := range []TargetState{StateInitial, StateHealthy, StateUnhealthy, StateDraining} {
+		if st.String() == string(b) {
+			*s = st
+			return nil
+		}
+	}
+	return fmt.Errorf("parse target state %q: unknown", b)
+}
+
 // ErrInvalidTarget is returned for a target URL the router cannot forward to.
 var ErrInvalidTarget = errors.New("invalid target")
 
