@@ -1,0 +1,203 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/store"
+)
+
+// Approve continues a deployment waiting in its ready wait
+// (CodeDeploy's ContinueDeployment).
+func (c *Controller) Approve(ctx context.Context, id string) error {
+	err := c.opts.Store.Update(func(tx *store.Tx) error {
+		d, err := getDeployment(tx, id)
+		if err != nil {
+			return err
+		}
+		if d.Done() {
+			return ErrFinished
+		}
+		if d.Settings.ReadyAction != "STOP_DEPLOYMENT" || d.ShiftIndex > 0 || d.Step == EventAllowTraffic {
+			return ErrNotWaiting
+		}
+		d.Approved = true
+		return putDeployment(tx, d)
+	})
+	if err != nil {
+		return fmt.Errorf("approve %s: %w", id, err)
+	}
+	c.wake(id)
+	return nil
+}
+
+// Stop stops a deployment (CodeDeploy's StopDeployment). With rollback it
+// returns production traffic to blue and removes green; without, it leaves
+// traffic and task sets as they are. A queued deployment is just stopped.
+func (c *Controller) Stop(ctx context.Context, id string, rollback bool) error {
+	err := c.opts.Store.Update(func(tx *store.Tx) error {
+		d, err := getDeployment(tx, id)
+		if err != nil {
+			return err
+		}
+		if d.Done() {
+			return ErrFinished
+		}
+		if d.Step == stepTerminateBlue {
+			return fmt.Errorf("%w: blue is already being terminated", ErrFinished)
+		}
+		if d.Status == StatusQueued {
+			d.Status, d.Completed = StatusStopped, c.opts.Clock.Now().UTC()
+			d.Error = &ErrorInfo{Code: CodeManualStop, Message: "stopped while queued"}
+			return putDeployment(tx, d)
+		}
+		d.StopRequested, d.StopNoRollback = true, !rollback
+		return putDeployment(tx, d)
+	})
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	c.wake(id)
+	return nil
+}
+
+// Rollback returns a service to its previous good revision at once. If a
+// deployment is in progress it is stopped with rollback (blue is the good
+// revision). Otherwise a new deployment of the last revision that
+// succeeded before the live one is created, all at once, with no ready
+// wait and no termination wait. settings supplies the rest (hooks,
+// alarms, desired count).
+func (c *Controller) Rollback(ctx context.Context, service string, settings Settings) (*Deployment, error) {
+	var active *Deployment
+	target := 0
+	err := c.opts.Store.View(func(tx *store.Tx) error {
+		all, err := listDeployments(tx, service)
+		if err != nil {
+			return err
+		}
+		for i := range all {
+			if all[i].Active() {
+				active = &all[i]
+				return nil
+			}
+		}
+		live, err := primaryTaskSet(tx, service)
+		if err != nil {
+			return err
+		}
+		if live == nil {
+			return fmt.Errorf("service %s has no live revision: %w", service, ErrNoPrevious)
+		}
+		for i := len(all) - 1; i >= 0; i-- {
+			if all[i].Status == StatusSucceeded && all[i].Revision != live.Revision {
+				target = all[i].Revision
+				return nil
+			}
+		}
+		return fmt.Errorf("service %s: %w before revision %d", service, ErrNoPrevious, live.Revision)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rollback %s: %w", service, err)
+	}
+	if active != nil {
+		if err := c.Stop(ctx, active.ID, true); err != nil {
+			return nil, fmt.Errorf("rollback %s: %w", service, err)
+		}
+		return c.Get(active.ID)
+	}
+	settings.Strategy = awsfmt.TrafficRouting{Type: awsfmt.AllAtOnce}
+	settings.ReadyAction, settings.TerminationWait = "CONTINUE_DEPLOYMENT", 0
+	return c.Create(ctx, CreateRequest{Service: service, Revision: target, Settings: settings, Creator: "rollback"})
+}
+
+// Get returns a deployment.
+func (c *Controller) Get(id string) (*Deployment, error) {
+	var d *Deployment
+	err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+		d, err = getDeployment(tx, id)
+		return err
+	})
+	return d, err
+}
+
+// Events returns a deployment's lifecycle events in order.
+func (c *Controller) Events(id string) ([]LifecycleEvent, error) {
+	var evs []LifecycleEvent
+	err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+		if _, err := getDeployment(tx, id); err != nil {
+			return err
+		}
+		evs, err = getEvents(tx, id)
+		return err
+	})
+	return evs, err
+}
+
+// List returns the deployments of a service ("" for every service),
+// oldest first.
+func (c *Controller) List(service string) ([]Deployment, error) {
+	var out []Deployment
+	err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+		out, err = listDeployments(tx, service)
+		return err
+	})
+	return out, err
+}
+
+// ServiceStatus is what `canaryflow status` shows for one service.
+type ServiceStatus struct {
+	Service      string    `json:"service"`
+	LiveRevision int       `json:"liveRevision"` // 0 before the first deployment
+	Weights      Weights   `json:"weights"`
+	TaskSets     []TaskSet `json:"taskSets"` // PRIMARY and ACTIVE ones
+	Active       string    `json:"activeDeployment,omitempty"`
+}
+
+// Services returns the status of every service that has a revision.
+func (c *Controller) Services() ([]ServiceStatus, error) {
+	var out []ServiceStatus
+	err := c.opts.Store.View(func(tx *store.Tx) error {
+		revs, err := store.List[Revision](tx, store.Revisions, "")
+		if err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, r := range revs {
+			if seen[r.Service] {
+				continue
+			}
+			seen[r.Service] = true
+			st := ServiceStatus{Service: r.Service}
+			if st.Weights, err = getWeights(tx, r.Service); err != nil {
+				return err
+			}
+			sets, err := store.List[TaskSet](tx, store.TaskSets, r.Service+"/")
+			if err != nil {
+				return err
+			}
+			for _, ts := range sets {
+				if ts.Status == TaskSetPrimary {
+					st.LiveRevision = ts.Revision
+				}
+				if ts.Status != TaskSetInactive {
+					st.TaskSets = append(st.TaskSets, ts)
+				}
+			}
+			ds, err := listDeployments(tx, r.Service)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				if d.Active() {
+					st.Active = d.ID
+				}
+			}
+			out = append(out, st)
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, err
+}
