@@ -1,0 +1,193 @@
+package pipeline
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// WebhookOptions configure the GitHub webhook endpoint.
+type WebhookOptions struct {
+	// Secret is the webhook secret configured on GitHub; required.
+	Secret []byte
+	// MaxBody bounds the request body; zero means 5 MiB. Larger bodies are
+	// refused with 413 before their signature is even checked.
+	MaxBody int64
+	// OnTag is called (and must not block) with the tag name of a verified
+	// push or create event for a tag. The name is untrusted: the source
+	// re-reads the remote and filters it.
+	OnTag func(tag string)
+	// Log receives what the endpoint decides; zero discards.
+	Log *slog.Logger
+	// Remember is how many delivery IDs are kept for deduplication; zero
+	// means 10000.
+	Remember int
+}
+
+// Webhook is an http.Handler for GitHub's push and create events. It
+// verifies X-Hub-Signature-256 over the raw body before it parses
+// anything, and runs each delivery (X-GitHub-Delivery) once.
+type Webhook struct {
+	opts WebhookOptions
+
+	mu    sync.Mutex
+	seen  map[string]bool
+	order []string
+}
+
+// ErrNoSecret is returned by NewWebhook without a secret: an unverified
+// webhook would let anyone start a deployment.
+var ErrNoSecret = errors.New("webhook: a secret is required")
+
+// NewWebhook returns the endpoint.
+func NewWebhook(opts WebhookOptions) (*Webhook, error) {
+	if len(opts.Secret) == 0 {
+		return nil, ErrNoSecret
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 5 << 20
+	}
+	if opts.Remember == 0 {
+		opts.Remember = 10000
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.OnTag == nil {
+		opts.OnTag = func(string) {}
+	}
+	return &Webhook{opts: opts, seen: map[string]bool{}}, nil
+}
+
+// VerifySignature checks a GitHub X-Hub-Signature-256 header value
+// ("sha256=" and 64 hex digits) against body, in constant time.
+func VerifySignature(secret, body []byte, header string) bool {
+	hexsum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexsum) != sha256.Size*2 {
+		return false
+	}
+	got, err := hex.DecodeString(hexsum)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		http.Error(rw, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.ContentLength > w.opts.MaxBody {
+		http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.opts.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(rw, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	sig := r.Header.Get("X-Hub-Signature-256")
+	if sig == "" {
+		msg := "missing X-Hub-Signature-256"
+		if r.Header.Get("X-Hub-Signature") != "" {
+			msg = "X-Hub-Signature (sha1) is not accepted: configure a secret so GitHub sends X-Hub-Signature-256"
+		}
+		w.opts.Log.Warn("webhook refused", "reason", msg, "remote", r.RemoteAddr)
+		http.Error(rw, msg, http.StatusUnauthorized)
+		return
+	}
+	if !VerifySignature(w.opts.Secret, body, sig) {
+		w.opts.Log.Warn("webhook refused", "reason", "signature does not match", "remote", r.RemoteAddr)
+		http.Error(rw, "signature does not match", http.StatusUnauthorized)
+		return
+	}
+	// Verified: from here on the body is GitHub's.
+	delivery := r.Header.Get("X-GitHub-Delivery")
+	if delivery != "" && !w.remember(delivery) {
+		w.opts.Log.Info("webhook duplicate delivery ignored", "delivery", delivery)
+		rw.WriteHeader(http.StatusOK)
+		io.WriteString(rw, "duplicate delivery ignored\n")
+		return
+	}
+	event := r.Header.Get("X-GitHub-Event")
+	tag, why := tagFromEvent(event, body)
+	if tag == "" {
+		w.opts.Log.Info("webhook ignored", "event", event, "delivery", delivery, "reason", why)
+		rw.WriteHeader(http.StatusAccepted)
+		io.WriteString(rw, "ignored: "+why+"\n")
+		return
+	}
+	w.opts.Log.Info("webhook tag", "event", event, "delivery", delivery, "tag", tag)
+	w.opts.OnTag(tag)
+	rw.WriteHeader(http.StatusAccepted)
+	io.WriteString(rw, "accepted\n")
+}
+
+// remember records a delivery ID; false means it was seen already.
+func (w *Webhook) remember(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen[id] {
+		return false
+	}
+	w.seen[id] = true
+	w.order = append(w.order, id)
+	if len(w.order) > w.opts.Remember {
+		delete(w.seen, w.order[0])
+		w.order = w.order[1:]
+	}
+	return true
+}
+
+// tagFromEvent extracts the tag a push or create event is about.
+func tagFromEvent(event string, body []byte) (tag, why string) {
+	switch event {
+	case "ping":
+		return "", "ping"
+	case "push":
+		var p struct {
+			Ref     string `json:"ref"`
+			Deleted bool   `json:"deleted"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", "push payload is not valid JSON"
+		}
+		name, ok := strings.CutPrefix(p.Ref, "refs/tags/")
+		if !ok {
+			return "", "push of a branch, not a tag"
+		}
+		if p.Deleted {
+			return "", "tag deleted"
+		}
+		return name, ""
+	case "create":
+		var c struct {
+			Ref     string `json:"ref"`
+			RefType string `json:"ref_type"`
+		}
+		if err := json.Unmarshal(body, &c); err != nil {
+			return "", "create payload is not valid JSON"
+		}
+		if c.RefType != "tag" {
+			return "", "created a " + c.RefType + ", not a tag"
+		}
+		return c.Ref, ""
+	}
+	return "", "event " + event + " is not push or create"
+}
