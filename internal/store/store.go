@@ -31,9 +31,12 @@ const (
 	TaskSets    Collection = "tasksets"    // task sets, key service/taskSetID
 	Weights     Collection = "weights"     // router weights, key service
 	Meta        Collection = "meta"        // schema version and counters
+	Executions  Collection = "executions"  // pipeline executions, key e-NNNNNN
+	Logs        Collection = "logs"        // stage logs, key executionID/stage/NNNNNN
+	Sources     Collection = "sources"     // what each pipeline source has seen, key source name
 )
 
-var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta}
+var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta, Executions, Logs, Sources}
 
 // schemaVersion is written into Meta; a file from a newer canaryflow is
 // refused rather than misread.
