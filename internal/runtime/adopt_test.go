@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// TestDockerReadoptsAfterRestart starts a task with one runtime instance and
+// client, then finds, queries, tails and stops it with a fresh pair, as a
+// restarted canaryflow would.
+func TestDockerReadoptsAfterRestart(t *testing.T) {
+	img := helloImage(t)
+	service := uniqueService(t)
+	cli := dockerClient(t)
+	cleanupContainers(t, cli, service, img.ref)
+	first, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token})
+	ctx := context.Background()
+	started, err := first.Start(ctx, TaskSpec{Image: img.ref, Service: service, TaskSet: "green", Revision: "7", Env: map[string]string{"VERSION": "9.9.9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	getBody(t, started.Addr, "/healthz")
+
+	cli2, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli2.Close()
+	second, _ := NewDocker(DockerOptions{Client: cli2})
+	tasks, err := second.List(ctx, map[string]string{LabelService: service, LabelRevision: "7"})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("List after restart = %+v, %v", tasks, err)
+	}
+	got := tasks[0]
+	if got.ID != started.ID || got.Addr != started.Addr || got.State != StateRunning || got.Labels[LabelTaskSet] != "green" || got.ImageDigest != started.ImageDigest {
+		t.Fatalf("re-adopted %+v, started %+v", got, started)
+	}
+	if body := getBody(t, got.Addr, "/"); body != "Version: 9.9.9\n" {
+		t.Fatalf("GET / = %q", body)
+	}
+	if err := second.Stop(ctx, got.ID[:12], 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, err := second.Status(ctx, got.ID)
+	if err != nil || st.State != StateExited || st.ExitCode != 0 {
+		t.Fatalf("after Stop: %+v, %v", st, err)
+	}
+	if !strings.Contains(readLogs(t, second, got.ID), "stopped") {
+		t.Fatal("logs lack hello's stop line")
+	}
+}
+
+// TestProcessTasksAreFoundByAnotherInstance stops a process task from a
+// second runtime instance over the same directory (another canaryflow
+// command), which finds it through its state file.
+func TestProcessTasksAreFoundByAnotherInstance(t *testing.T) {
+	img := helloImage(t)
+	dir := t.TempDir()
+	owner, _ := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token})
+	t.Cleanup(func() { owner.Close(context.Background(), time.Second) })
+	ctx := context.Background()
+	task, err := owner.Start(ctx, TaskSpec{Image: img.ref, Service: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	getBody(t, task.Addr, "/healthz")
+
+	other, _ := NewProcess(ProcessOptions{Dir: dir})
+	tasks, err := other.List(ctx, map[string]string{LabelService: "svc"})
+	if err != nil || len(tasks) != 1 || tasks[0].State != StateRunning || tasks[0].Addr != task.Addr {
+		t.Fatalf("List from another instance = %+v, %v", tasks, err)
+	}
+	if err := other.Stop(ctx, task.ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, err := owner.Wait(ctx, task.ID)
+	if err != nil || st.State != StateExited || st.ExitCode != 0 || st.Reason != "stopped" {
+		t.Fatalf("after a stop from another instance: %+v, %v", st, err)
+	}
+	// The image was unpacked once; a second start uses the cache offline.
+	again, err := NewProcess(ProcessOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := again.Start(ctx, TaskSpec{Image: "127.0.0.1:1/hello@" + task.ImageDigest})
+	if err != nil {
+		t.Fatalf("start from the cache without a registry: %v", err)
+	}
+	getBody(t, t2.Addr, "/healthz")
+	again.Close(ctx, 10*time.Second)
+}
+
+func TestExtractLayerStaysInsideRoot(t *testing.T) {
+	for name, entries := range map[string][]tar.Header{
+		"dotdot":   {{Name: "../escape", Typeflag: tar.TypeReg}},
+		"absolute": {{Name: "/../../escape", Typeflag: tar.TypeReg}},
+		"symlink parent": {
+			{Name: "link", Typeflag: tar.TypeSymlink, Linkname: "/tmp"},
+			{Name: "link/escape", Typeflag: tar.TypeReg},
+		},
+		"hardlink out": {{Name: "h", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			for _, h := range entries {
+				h.Mode = 0o644
+				tw.WriteHeader(&h)
+			}
+			tw.Close()
+			root := filepath.Join(t.TempDir(), "root")
+			os.Mkdir(root, 0o755)
+			err := extractLayer(root, &buf)
+			if err == nil && name != "absolute" {
+				t.Fatal("extractLayer accepted an escaping entry")
+			}
+			if _, serr := os.Stat(filepath.Join(filepath.Dir(root), "escape")); serr == nil {
+				t.Fatal("a file was written outside the root")
+			}
+			if _, serr := os.Stat("/tmp/escape"); serr == nil {
+				t.Fatal("a file was written through a symlink")
+			}
+		})
+	}
+}
+
+func TestExtractLayerWhiteouts(t *testing.T) {
+	root := t.TempDir()
+	write := func(hs ...tar.Header) {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, h := range hs {
+			h.Mode = 0o755
+			tw.WriteHeader(&h)
+		}
+		tw.Close()
+		if err := extractLayer(root, &buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(tar.Header{Name: "a/", Typeflag: tar.TypeDir}, tar.Header{Name: "a/x", Typeflag: tar.TypeReg}, tar.Header{Name: "b", Typeflag: tar.TypeReg})
+	write(tar.Header{Name: ".wh.b", Typeflag: tar.TypeReg}, tar.Header{Name: "a/.wh..wh..opq", Typeflag: tar.TypeReg})
+	if _, err := os.Stat(filepath.Join(root, "b")); err == nil {
+		t.Fatal("whiteout did not remove b")
+	}
+	if _, err := os.Stat(filepath.Join(root, "a", "x")); err == nil {
+		t.Fatal("opaque whiteout did not empty a/")
+	}
+}

@@ -1,0 +1,70 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// Runtime names accepted by Select.
+const (
+	ModeAuto    = "auto"
+	ModeDocker  = "docker"
+	ModeProcess = "process"
+)
+
+// SelectOptions configures Select.
+type SelectOptions struct {
+	// Mode is auto, docker or process. Empty: auto (docker when an engine
+	// answers, else process).
+	Mode string
+	// StateDir is the process runtime's directory. Required for process.
+	StateDir string
+	// RegistryToken authenticates image pulls from canaryflow's registry.
+	RegistryToken string
+	// Logger receives runtime logs. Nil: discarded.
+	Logger *slog.Logger
+}
+
+// Select returns the runtime the options ask for. With auto it asks the
+// Docker engine (from DOCKER_HOST or the default socket) for a ping, waiting
+// at most two seconds, and falls back to the process runtime.
+func Select(ctx context.Context, opts SelectOptions) (Runtime, error) {
+	mode := opts.Mode
+	if mode == "" {
+		mode = ModeAuto
+	}
+	switch mode {
+	case ModeProcess:
+		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+	case ModeDocker, ModeAuto:
+		cli, err := pingEngine(ctx)
+		if err == nil {
+			return NewDocker(DockerOptions{Client: cli, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+		}
+		if mode == ModeDocker {
+			return nil, err
+		}
+		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+	default:
+		return nil, fmt.Errorf("select runtime %q: %w (want auto, docker or process)", mode, ErrBadRuntime)
+	}
+}
+
+// pingEngine returns a client to an engine that answered.
+func pingEngine(ctx context.Context) (*client.Client, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pctx); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("%w: %v", ErrNoEngine, err)
+	}
+	return cli, nil
+}
