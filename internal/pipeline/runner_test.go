@@ -36,7 +36,7 @@ func rel(tag string) Release {
 type gate struct {
 	name    string
 	mu      sync.Mutex
-	entered chan string          // tag of each execution entering the stage
+	entered chan string           // tag of each execution entering the stage
 	release map[string]chan error // per tag: what the stage returns
 }
 
