@@ -1,0 +1,160 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/build"
+	"github.com/canaryflow/canaryflow/internal/flow"
+	"github.com/canaryflow/canaryflow/internal/git"
+)
+
+// BuildStageOptions configure the local CodeBuild stage.
+type BuildStageOptions struct {
+	// MirrorDir is the source's bare mirror; workspaces are cloned from it.
+	MirrorDir string
+	// WorkRoot holds one clean workspace per execution.
+	WorkRoot string
+	// Project names the build in CODEBUILD_BUILD_ID; zero means "canaryflow".
+	Project string
+	// Flow are the release settings used for the version check (version
+	// files, tag prefix).
+	Flow flow.Options
+	// Env is added to the buildspec's environment (after CodeBuild's own
+	// variables, before the buildspec's).
+	Env map[string]string
+	// Secrets are values redacted from the build log (the buildspec's own
+	// parameter-store / secrets-manager values are redacted too).
+	Secrets []string
+	// Getenv resolves the buildspec's secrets; zero means os.Getenv.
+	Getenv func(string) string
+	// Image builds the image from the workspace and pushes it, returning its
+	// reference with digest. Required.
+	Image func(ctx context.Context, workspace string, e *Execution, log io.Writer) (string, error)
+	// Keep leaves workspaces on disk after the build (for debugging).
+	Keep bool
+}
+
+// BuildStage returns the Build stage: a clean checkout of the tag's commit,
+// `canaryflow version check` (every version file must say the tag's
+// version: the guide's consistency rule), the repository's buildspec when
+// it has one (.buildspec.yml or buildspec.yml), then the image.
+func BuildStage(o BuildStageOptions) Stage {
+	if o.Project == "" {
+		o.Project = "canaryflow"
+	}
+	return Stage{Name: "Build", Run: func(ctx context.Context, e *Execution, log io.Writer) error {
+		if !validSHA(e.Commit) {
+			return fmt.Errorf("commit %q is not an object name", e.Commit)
+		}
+		ws := filepath.Join(o.WorkRoot, e.ID)
+		if err := os.RemoveAll(ws); err != nil {
+			return fmt.Errorf("clean workspace: %w", err)
+		}
+		if err := os.MkdirAll(o.WorkRoot, 0o755); err != nil {
+			return fmt.Errorf("workspace: %w", err)
+		}
+		if !o.Keep {
+			defer os.RemoveAll(ws)
+		}
+		fmt.Fprintf(log, "[canaryflow] checking out %s (%s) into a clean workspace\n", e.Tag, e.Commit[:12])
+		g := &git.Repo{Dir: o.WorkRoot}
+		if _, err := g.Run(ctx, "clone", "--quiet", "--no-checkout", "--", o.MirrorDir, ws); err != nil {
+			return fmt.Errorf("checkout: %w", err)
+		}
+		repo := &git.Repo{Dir: ws}
+		if _, err := repo.Run(ctx, "checkout", "--quiet", "--detach", e.Commit); err != nil {
+			return fmt.Errorf("checkout %s: %w", e.Commit, err)
+		}
+
+		fmt.Fprintf(log, "[canaryflow] version check: version files must say %s\n", e.Version)
+		f, err := flow.New(repo, o.Flow, log)
+		if err != nil {
+			return err
+		}
+		res, err := f.Check(ctx, e.Version)
+		if err != nil {
+			return fmt.Errorf("version check: %w", err)
+		}
+		if len(res.Bad) > 0 {
+			var parts []string
+			for _, m := range res.Bad {
+				if m.Err != nil {
+					parts = append(parts, fmt.Sprintf("%s: %v", m.File, m.Err))
+				} else {
+					parts = append(parts, fmt.Sprintf("%s says %s", m.File, m.Got))
+				}
+			}
+			return fmt.Errorf("version check: tag %s but %s", e.Tag, strings.Join(parts, ", "))
+		}
+		fmt.Fprintf(log, "[canaryflow] version check ok (%d files)\n", len(res.Files))
+
+		if err := runBuildspec(ctx, o, ws, e, log); err != nil {
+			return err
+		}
+		if o.Image == nil {
+			return errors.New("build stage: no image builder")
+		}
+		ref, err := o.Image(ctx, ws, e, log)
+		if err != nil {
+			return fmt.Errorf("image: %w", err)
+		}
+		e.Image = ref
+		fmt.Fprintf(log, "[canaryflow] image %s\n", ref)
+		return nil
+	}}
+}
+
+// runBuildspec runs the repository's buildspec, if it has one, with
+// CodeBuild's variables where they make sense locally.
+func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execution, log io.Writer) error {
+	var name string
+	for _, n := range []string{".buildspec.yml", "buildspec.yml", ".buildspec.yaml", "buildspec.yaml"} {
+		if _, err := os.Stat(filepath.Join(ws, n)); err == nil {
+			name = n
+			break
+		}
+	}
+	if name == "" {
+		fmt.Fprintln(log, "[canaryflow] no buildspec in the repository: building the image only")
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(ws, name))
+	if err != nil {
+		return err
+	}
+	bs, err := build.ParseBuildspec(name, data)
+	if err != nil {
+		return err
+	}
+	env := map[string]string{
+		"CODEBUILD_BUILD_ID":                o.Project + ":" + e.ID,
+		"CODEBUILD_BUILD_NUMBER":            strings.TrimLeft(strings.TrimPrefix(e.ID, "e-"), "0"),
+		"CODEBUILD_INITIATOR":               "canaryflow/" + e.Trigger,
+		"CODEBUILD_RESOLVED_SOURCE_VERSION": e.Commit,
+		"CODEBUILD_SOURCE_VERSION":          "refs/tags/" + e.Tag,
+		"CODEBUILD_WEBHOOK_TRIGGER":         "tag/" + e.Tag,
+		"CODEBUILD_LOCAL":                   "true",
+		"CANARYFLOW_LOCAL":                  "true",
+		"CANARYFLOW_VERSION":                e.Version,
+		"CANARYFLOW_TAG":                    e.Tag,
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	fmt.Fprintf(log, "[canaryflow] running %s\n", name)
+	res, err := build.RunBuildspec(ctx, bs, build.RunOptions{
+		Dir: ws, Env: env, Getenv: o.Getenv, Secrets: o.Secrets, Log: log,
+		ArtifactsDir: filepath.Join(ws, ".canaryflow", "artifacts"),
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	fmt.Fprintf(log, "[canaryflow] %s %s, %d artifact files\n", name, res.Status, len(res.Artifacts))
+	return nil
+}
