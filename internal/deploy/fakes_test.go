@@ -278,7 +278,7 @@ func newEnv(t *testing.T) *env {
 // open builds a controller over the file, restores and starts it.
 func (e *env) open(crashAt int) {
 	e.t.Helper()
-	s, err := store.Open(e.path, store.Options{})
+	s, err := store.Open(e.path, store.Options{NoSync: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

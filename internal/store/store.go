@@ -50,6 +50,9 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file.
 	// Zero means 2s.
 	LockTimeout time.Duration
+	// NoSync skips the fsync after each write. Only tests that simulate a
+	// crash without a power loss may set it; the daemon never does.
+	NoSync bool
 }
 
 // Store is an open database file. Its methods are safe for concurrent use.
@@ -69,6 +72,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	db.NoSync = opts.NoSync
 	s := &Store{db: db}
 	if err := s.init(); err != nil {
 		db.Close()
