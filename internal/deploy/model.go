@@ -204,29 +204,29 @@ func (s *Settings) rollsBackOn(event string) bool {
 // controller's own marker of where it is, saved before each action so a
 // restart resumes exactly there.
 type Deployment struct {
-	ID               string       `json:"deploymentId"`
-	Service          string       `json:"service"`
-	Revision         int          `json:"revision"`         // the revision being deployed
-	PreviousRevision int          `json:"previousRevision"` // live when it started: the rollback target; 0 if none
-	Status           string       `json:"status"`
-	Outcome          string       `json:"outcome,omitempty"` // final status decided, applied once rollback is done
-	Step             string       `json:"step"`
-	Settings         Settings     `json:"settings"`
-	BlueTaskSet      string       `json:"blueTaskSet,omitempty"`
-	GreenTaskSet     string       `json:"greenTaskSet,omitempty"`
-	GreenPercent     int          `json:"greenPercent"`
-	ShiftIndex       int          `json:"shiftIndex"`          // next entry of the strategy's steps
-	WaitUntil        time.Time    `json:"waitUntil,omitzero"`  // end of the wait in progress
-	Approved         bool         `json:"approved"`            // ready wait continued by hand
-	StopRequested    bool         `json:"stopRequested"`       // stop asked for by hand
-	StopNoRollback   bool         `json:"stopNoRollback"`      // … with --no-rollback
-	RolledBack       bool         `json:"rolledBack"`          // production traffic was returned to blue
-	Error            *ErrorInfo   `json:"errorInformation,omitempty"`
-	Alarm            AlarmStatus  `json:"alarm"`
-	Creator          string       `json:"creator"` // user, rollback
-	Created          time.Time    `json:"createTime"`
-	Started          time.Time    `json:"startTime,omitzero"`
-	Completed        time.Time    `json:"completeTime,omitzero"`
+	ID               string      `json:"deploymentId"`
+	Service          string      `json:"service"`
+	Revision         int         `json:"revision"`         // the revision being deployed
+	PreviousRevision int         `json:"previousRevision"` // live when it started: the rollback target; 0 if none
+	Status           string      `json:"status"`
+	Outcome          string      `json:"outcome,omitempty"` // final status decided, applied once rollback is done
+	Step             string      `json:"step"`
+	Settings         Settings    `json:"settings"`
+	BlueTaskSet      string      `json:"blueTaskSet,omitempty"`
+	GreenTaskSet     string      `json:"greenTaskSet,omitempty"`
+	GreenPercent     int         `json:"greenPercent"`
+	ShiftIndex       int         `json:"shiftIndex"`         // next entry of the strategy's steps
+	WaitUntil        time.Time   `json:"waitUntil,omitzero"` // end of the wait in progress
+	Approved         bool        `json:"approved"`           // ready wait continued by hand
+	StopRequested    bool        `json:"stopRequested"`      // stop asked for by hand
+	StopNoRollback   bool        `json:"stopNoRollback"`     // … with --no-rollback
+	RolledBack       bool        `json:"rolledBack"`         // production traffic was returned to blue
+	Error            *ErrorInfo  `json:"errorInformation,omitempty"`
+	Alarm            AlarmStatus `json:"alarm"`
+	Creator          string      `json:"creator"` // user, rollback
+	Created          time.Time   `json:"createTime"`
+	Started          time.Time   `json:"startTime,omitzero"`
+	Completed        time.Time   `json:"completeTime,omitzero"`
 }
 
 // Done reports whether the deployment has reached a final status.
