@@ -54,9 +54,12 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 	ctx := r.Context()
 	uc, err := t.pool.get(ctx, fresh)
 	if err != nil {
+		if ctx.Err() != nil {
+			return forwardResult{status: StatusClientClosedRequest, err: err}
+		}
 		t.stats.upstreamErrors.Add(1)
 		rt.groups[t.group].stats.upstreamErrors.Add(1)
-		return forwardResult{err: err, retry: ctx.Err() == nil}
+		return forwardResult{err: err, retry: true}
 	}
 	// A cancelled client (or router shutdown) interrupts the upstream I/O;
 	// the target sees its connection close.

@@ -1,6 +1,7 @@
 // Command backend is the trivial upstream of the proxy benchmark: it answers
 // every request with a short body naming itself, and counts requests so the
-// benchmark can read the observed split from GET /__count (which resets it).
+// benchmark can read the observed split from GET /__count (which resets it)
+// or from the X-Backend header.
 package main
 
 import (
@@ -25,6 +26,7 @@ func main() {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		count.Add(1)
 		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("X-Backend", *name)
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 	})

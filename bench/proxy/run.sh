@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Benchmark canaryflow's router against nginx and HAProxy on loopback.
+#
+# One run, interleaved rounds: direct (no proxy), canaryflow proxy, nginx
+# (upstream keepalive) and HAProxy, each splitting 90/10 between two trivial
+# Go backends. Prints throughput (wrk), p50/p99 at a fixed 1,000 rps
+# (loadgen, open loop), the observed split over 100k requests at 1, 7 and 50
+# connections, failures over 20 weight changes and target removals under
+# load, and canaryflow's RSS at 1,000 rps. Figures are ratios to nginx
+# measured in the same run.
+#
+# Usage: bench/proxy/run.sh            (from the repository root; needs root
+#                                       for apt-get when peers are missing)
+# Env:   ROUNDS=3 DURATION=5s CONNS=50 WORK=/tmp/canaryflow-bench
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-50}
+WORK=${WORK:-/tmp/canaryflow-bench}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+need=()
+for bin in nginx haproxy wrk; do
+	command -v "$bin" >/dev/null || [ -x "/usr/sbin/$bin" ] || need+=("$bin")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing peers: ${need[*]} (Debian packages)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx haproxy wrk hey >/dev/null
+fi
+PATH=$PATH:/usr/sbin
+
+rm -rf "$WORK" && mkdir -p "$WORK/nginx"
+echo "building into $WORK"
+(cd "$ROOT" && go build -o "$WORK/canaryflow" ./cmd/canaryflow &&
+	go build -o "$WORK/backend" ./bench/proxy/backend &&
+	go build -o "$WORK/loadgen" ./bench/proxy/loadgen)
+
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+	[ -f "$WORK/haproxy.pid" ] && kill "$(cat "$WORK/haproxy.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$WORK/backend" -listen 127.0.0.1:19001 -name blue & pids+=($!)
+"$WORK/backend" -listen 127.0.0.1:19003 -name blue & pids+=($!)
+"$WORK/backend" -listen 127.0.0.1:19002 -name green & pids+=($!)
+
+"$WORK/canaryflow" proxy --listen 127.0.0.1:18080 --admin 127.0.0.1:18090 \
+	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
+	--deregistration-delay 5s >"$WORK/canaryflow.log" 2>&1 & CF_PID=$!
+pids+=($CF_PID)
+
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream app {
+    server 127.0.0.1:19001 weight=9;
+    server 127.0.0.1:19002 weight=1;
+    keepalive 256;
+  }
+  server {
+    listen 127.0.0.1:18180;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf"
+
+cat >"$WORK/haproxy.cfg" <<HAP
+global
+  maxconn 4096
+  nbthread 2
+  pidfile $WORK/haproxy.pid
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:18280
+  default_backend be
+backend be
+  balance roundrobin
+  server blue 127.0.0.1:19001 weight 9
+  server green 127.0.0.1:19002 weight 1
+HAP
+haproxy -D -f "$WORK/haproxy.cfg"
+
+declare -A URL=([direct]=http://127.0.0.1:19001/ [canaryflow]=http://127.0.0.1:18080/
+	[nginx]=http://127.0.0.1:18180/ [haproxy]=http://127.0.0.1:18280/)
+VARIANTS=(direct canaryflow nginx haproxy)
+for v in "${VARIANTS[@]}"; do
+	for _ in $(seq 50); do curl -fs "${URL[$v]}" >/dev/null && break; sleep 0.1; done
+	curl -fs "${URL[$v]}" >/dev/null || { echo "$v does not answer"; exit 1; }
+done
+
+echo
+echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u +%Y-%m-%dT%H:%MZ)"
+
+# Throughput: interleaved rounds, median per variant.
+declare -A RPS
+for r in $(seq "$ROUNDS"); do
+	for v in "${VARIANTS[@]}"; do
+		rps=$(wrk -t1 -c"$CONNS" -d"$DURATION" "${URL[$v]}" | awk '/Requests\/sec/ {print $2}')
+		RPS[$v]="${RPS[$v]:-} $rps"
+		echo "round $r $v: $rps req/s"
+	done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+echo "== throughput (wrk -t1 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds)"
+NGX=$(echo "${RPS[nginx]}" | median)
+for v in "${VARIANTS[@]}"; do
+	m=$(echo "${RPS[$v]}" | median)
+	awk -v v="$v" -v m="$m" -v n="$NGX" -v all="${RPS[$v]}" 'BEGIN {printf "%-11s %9.0f req/s  %.2fx nginx   (rounds:%s)\n", v, m, m/n, all}'
+done
+
+# Latency at a fixed 1,000 rps, open loop.
+echo
+echo "== latency at 1,000 rps (loadgen -rate 1000 -c 10 -d 10s), and RSS"
+declare -A P50 P99
+for v in "${VARIANTS[@]}"; do
+	rss_max=0
+	if [ "$v" = canaryflow ]; then
+		( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$CF_PID/status; done ) >"$WORK/rss.txt" & RSSPID=$!
+	fi
+	line=$("$WORK/loadgen" -url "${URL[$v]}" -rate 1000 -c 10 -d 10s)
+	if [ "$v" = canaryflow ]; then
+		kill $RSSPID; rss_max=$(sort -n "$WORK/rss.txt" | tail -1)
+		echo "canaryflow RSS at 1,000 rps: max $((rss_max / 1024)) MB"
+	fi
+	P50[$v]=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
+	P99[$v]=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
+	echo "$v: $line"
+done
+for v in canaryflow nginx haproxy; do
+	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
+		-v d50="${P50[direct]}" -v d99="${P99[direct]}" 'BEGIN {
+		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
+		printf "%-11s p50 %5d us (%.2fx nginx)  p99 %5d us (%.2fx nginx)  added p99 %5d us (%.2fx nginx added)\n",
+			v, p50, p50 / n50, p99, p99 / n99, a, a / na }'
+done
+
+# Observed split over 100k requests.
+echo
+echo "== split at 10% green over 100k requests (loadgen -n 100000)"
+for c in 1 7 50; do
+	echo "canaryflow c=$c: $("$WORK/loadgen" -url "${URL[canaryflow]}" -n 100000 -c $c)"
+done
+for v in nginx haproxy; do
+	echo "$v c=50: $("$WORK/loadgen" -url "${URL[$v]}" -n 100000 -c 50)"
+done
+
+# Weight changes and target removals under load at 70% of max throughput.
+CFRPS=$(echo "${RPS[canaryflow]}" | median)
+RATE=$(awk -v m="$CFRPS" 'BEGIN {printf "%d", m * 0.7}')
+echo
+echo "== 20 weight changes + 2 target removals under load at $RATE rps (70% of canaryflow's max)"
+"$WORK/loadgen" -url "${URL[canaryflow]}" -rate "$RATE" -c 50 -d 12s >"$WORK/churn.txt" 2>&1 & LG=$!
+sleep 1
+admin() { curl -fs -X "$1" -H 'Content-Type: application/json' -d "$3" "http://127.0.0.1:18090$2" >/dev/null; }
+i=0
+for w in 10 100 0 50 100 0 25 75 100 0; do
+	"$WORK/canaryflow" proxy set-weight --admin 127.0.0.1:18090 "$w" >/dev/null
+	i=$((i + 1)); sleep 0.25
+	if [ $i = 3 ]; then
+		admin POST /targets '{"group":"blue","url":"http://127.0.0.1:19003"}'
+	fi
+	if [ $i = 6 ]; then
+		admin DELETE /targets '{"group":"blue","url":"http://127.0.0.1:19001"}'
+	fi
+	"$WORK/canaryflow" proxy set-weight --admin 127.0.0.1:18090 "$((100 - w))" >/dev/null
+	sleep 0.25
+done
+admin POST /targets '{"group":"blue","url":"http://127.0.0.1:19001"}'
+sleep 0.5
+admin DELETE /targets '{"group":"blue","url":"http://127.0.0.1:19003"}'
+wait $LG
+cat "$WORK/churn.txt"
+echo
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
