@@ -150,7 +150,7 @@ func (s *Source) Poll(ctx context.Context) ([]Release, error) {
 			s.seen, s.loaded = tags, true
 		}
 	}
-	remote, err := lsRemoteTags(ctx, &git.Repo{Dir: os.TempDir()}, s.opts.URL)
+	remote, err := lsRemoteTags(ctx, &git.Repo{Dir: s.tempDir()}, s.opts.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -245,3 +245,6 @@ func (s *Source) fetch(ctx context.Context) error {
 
 // MirrorDir is where the source keeps its bare mirror; builds clone from it.
 func (s *Source) MirrorDir() string { return s.opts.MirrorDir }
+
+// tempDir is where ls-remote runs: it needs no repository, only a directory.
+func (s *Source) tempDir() string { return os.TempDir() }
