@@ -89,6 +89,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newFlowCommand(),
 		newVersionCommand(),
 		newProxyCommand(),
+		newImageCommand(), newTaskCommand(),
 	)
 	return root
 }

@@ -1,0 +1,402 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/build"
+	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/runtime"
+)
+
+// DefaultRegistryAddr is where the CLI serves the embedded registry while a
+// command needs it (and where the daemon will serve it).
+const DefaultRegistryAddr = "127.0.0.1:5055"
+
+// localFlags locate canaryflow's local state; shared by image and task.
+type localFlags struct {
+	stateDir     string
+	registryAddr string
+}
+
+func (f *localFlags) register(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.stateDir, "state-dir", "", "state directory (default $CANARYFLOW_STATE_DIR, else $XDG_STATE_HOME/canaryflow, else ~/.local/state/canaryflow)")
+	cmd.PersistentFlags().StringVar(&f.registryAddr, "registry-addr", "", "loopback address to serve the registry on while the command runs (default $CANARYFLOW_REGISTRY_ADDR, else "+DefaultRegistryAddr+"; a busy port falls back to a free one)")
+}
+
+// resolveStateDir applies the flag, then the environment, then XDG.
+func (f *localFlags) resolveStateDir() (string, error) {
+	if f.stateDir != "" {
+		return filepath.Abs(f.stateDir)
+	}
+	if d := os.Getenv("CANARYFLOW_STATE_DIR"); d != "" {
+		return filepath.Abs(d)
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "canaryflow"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("state directory: %w (set --state-dir or CANARYFLOW_STATE_DIR)", err)
+	}
+	return filepath.Join(home, ".local", "state", "canaryflow"), nil
+}
+
+func (f *localFlags) addr() string {
+	if f.registryAddr != "" {
+		return f.registryAddr
+	}
+	if a := os.Getenv("CANARYFLOW_REGISTRY_ADDR"); a != "" {
+		return a
+	}
+	return DefaultRegistryAddr
+}
+
+// local is the registry and runtimes a command works on, without a daemon.
+type local struct {
+	stateDir string
+	reg      *registry.Registry
+	// registryHost is host:port of the registry served for this command.
+	registryHost string
+	stopServe    func()
+}
+
+// openLocal opens the registry store; it serves it only when serve is set.
+func openLocal(ctx context.Context, f *localFlags, serve bool) (*local, error) {
+	dir, err := f.resolveStateDir()
+	if err != nil {
+		return nil, err
+	}
+	l := &local{stateDir: dir, stopServe: func() {}}
+	l.reg, err = registry.New(registry.Options{
+		Dir:   filepath.Join(dir, "registry"),
+		InUse: l.inUse,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !serve {
+		return l, nil
+	}
+	addr := f.addr()
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := registry.Listen(addr)
+	if err != nil {
+		// Taken (e.g. by another canaryflow command): a free port will do,
+		// images are stored by digest, not by address.
+		if ln, err = registry.Listen("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = l.reg.Serve(sctx, ln) }()
+	l.registryHost = ln.Addr().String()
+	l.stopServe = func() { cancel(); <-done }
+	return l, nil
+}
+
+func (l *local) close() { l.stopServe() }
+
+// checkLoopback refuses to serve the registry beyond this machine from the CLI.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("registry address %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return usageErrorf("registry address %q: the CLI serves the registry on loopback only", addr)
+	}
+	return nil
+}
+
+// runtimes returns the process runtime and, when an engine answers, docker.
+func (l *local) runtimes(ctx context.Context) []runtime.Runtime {
+	var out []runtime.Runtime
+	if p, err := runtime.NewProcess(runtime.ProcessOptions{Dir: filepath.Join(l.stateDir, "process"), RegistryToken: l.reg.Token()}); err == nil {
+		out = append(out, p)
+	}
+	if d, err := runtime.Select(ctx, runtime.SelectOptions{Mode: runtime.ModeDocker, RegistryToken: l.reg.Token()}); err == nil {
+		out = append(out, d)
+	}
+	return out
+}
+
+// inUse collects the image digests of running tasks of every runtime.
+func (l *local) inUse(ctx context.Context) (map[string]bool, error) {
+	used := map[string]bool{}
+	for _, rt := range l.runtimes(ctx) {
+		tasks, err := rt.List(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			if t.State == runtime.StateRunning && t.ImageDigest != "" {
+				used[t.ImageDigest] = true
+			}
+		}
+	}
+	return used, nil
+}
+
+func newImageCommand() *cobra.Command {
+	var lf localFlags
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Build, list and delete images in the embedded registry (the local ECR)",
+		Long: `image works on canaryflow's embedded OCI registry, stored under the state
+directory (registry/). Pushing to and pulling from it needs its token
+(registry/auth-token); the commands here use the store directly and serve
+the registry on loopback only while they need it.
+
+Example:
+  canaryflow image build --tag v1.2.3 examples/hello
+  canaryflow image ls hello
+  canaryflow image rm hello:v1.2.3`,
+	}
+	lf.register(cmd)
+	cmd.AddCommand(newImageBuildCommand(&lf), newImageLsCommand(&lf), newImageRmCommand(&lf))
+	return cmd
+}
+
+// repoNameCleaner turns a directory name into a repository name.
+var repoNameCleaner = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+func newImageBuildCommand(lf *localFlags) *cobra.Command {
+	var tag, repo, builder, version, commit, dockerfile string
+	cmd := &cobra.Command{
+		Use:   "build [DIR]",
+		Short: "Build DIR into an image and push it to the registry",
+		Long: `build turns DIR (default .) into an image in the embedded registry and
+prints its reference with the digest.
+
+Builders (--builder):
+  go          daemonless, like ko: CGO_ENABLED=0 go build -trimpath, one layer
+              on an empty base, entrypoint /<name>, OCI labels; reproducible:
+              the same source gives the same digest
+  dockerfile  the Docker engine builds DIR/Dockerfile and pushes the result
+  auto        go when DIR holds a Go main package, else dockerfile when
+              DIR has a Dockerfile (default)
+
+The version (-X main.version and the version label) is --version, else
+--tag without its leading "v" when it is a version, else DIR/VERSION.
+
+Example:
+  canaryflow image build --tag v1.2.3 examples/hello
+  canaryflow image build --builder dockerfile --repo web --tag v2 ./web`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+				return usageErrorf("build: %s is not a directory", dir)
+			}
+			if repo == "" {
+				repo = strings.Trim(repoNameCleaner.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-._")
+			}
+			if err := registry.ValidateRepository(repo); err != nil {
+				return usageErrorf("build: %v", err)
+			}
+			if tag == "" {
+				tag = "latest"
+			}
+			if err := registry.ValidateTag(tag); err != nil {
+				return usageErrorf("build: %v", err)
+			}
+			if version == "" {
+				version = versionFrom(tag, abs)
+			}
+			switch builder {
+			case "auto":
+				builder = pickBuilder(abs)
+				if builder == "" {
+					return usageErrorf("build: %s has neither a Go main package nor a Dockerfile", dir)
+				}
+			case "go", "dockerfile":
+			default:
+				return usageErrorf("build: unknown builder %q (want auto, go or dockerfile)", builder)
+			}
+			l, err := openLocal(cmd.Context(), lf, true)
+			if err != nil {
+				return err
+			}
+			defer l.close()
+			target := build.Target{Registry: l.registryHost, Repository: repo, Tag: tag, Token: l.reg.Token()}
+			ref, err := runBuild(cmd.Context(), builder, abs, dockerfile, version, commit, target, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), ref.String())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&tag, "tag", "", "image tag (default latest)")
+	cmd.Flags().StringVar(&repo, "repo", "", "repository name (default: DIR's base name)")
+	cmd.Flags().StringVar(&builder, "builder", "auto", "auto, go or dockerfile")
+	cmd.Flags().StringVar(&version, "version", "", "version to stamp (default: from --tag or DIR/VERSION)")
+	cmd.Flags().StringVar(&commit, "commit", "", "source revision for the org.opencontainers.image.revision label")
+	cmd.Flags().StringVar(&dockerfile, "file", "", "Dockerfile path inside DIR (dockerfile builder; default Dockerfile)")
+	return cmd
+}
+
+// runBuild runs one builder and pushes to target.
+func runBuild(ctx context.Context, builder, dir, dockerfile, version, commit string, target build.Target, progress io.Writer) (registry.Ref, error) {
+	if builder == "go" {
+		img, err := build.GoImage(ctx, build.GoImageOptions{Dir: dir, Version: version, Commit: commit, Stderr: progress})
+		if err != nil {
+			return registry.Ref{}, err
+		}
+		return build.Push(ctx, img, target)
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return registry.Ref{}, fmt.Errorf("docker client: %w", err)
+	}
+	defer cli.Close()
+	labels := map[string]string{}
+	if version != "" {
+		labels[build.LabelVersion] = version
+	}
+	if commit != "" {
+		labels[build.LabelRevision] = commit
+	}
+	return build.DockerfileImage(ctx, build.DockerfileOptions{Dir: dir, Dockerfile: dockerfile, Labels: labels, Engine: cli, Progress: progress}, target)
+}
+
+// pickBuilder chooses go for a Go main package, dockerfile for a Dockerfile.
+func pickBuilder(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err == nil && regexp.MustCompile(`(?m)^package main\b`).Match(b) {
+			return "go"
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err == nil {
+		return "dockerfile"
+	}
+	return ""
+}
+
+var semverTag = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?)$`)
+
+// versionFrom derives the version from a SemVer tag, else DIR/VERSION.
+func versionFrom(tag, dir string) string {
+	if m := semverTag.FindStringSubmatch(tag); m != nil {
+		return m[1]
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "VERSION")); err == nil {
+		v := strings.TrimSpace(string(b))
+		if semverTag.MatchString(v) {
+			return strings.TrimPrefix(v, "v")
+		}
+	}
+	return ""
+}
+
+func newImageLsCommand(lf *localFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls [REPO]",
+		Short: "List images, newest first",
+		Long: `ls lists the images of REPO (or of every repository), newest push first,
+with their tags, digest, size and push time.
+
+Example:
+  canaryflow image ls
+  canaryflow image ls hello`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			repo := ""
+			if len(args) == 1 {
+				repo = args[0]
+				if err := registry.ValidateRepository(repo); err != nil {
+					return usageErrorf("ls: %v", err)
+				}
+			}
+			l, err := openLocal(cmd.Context(), lf, false)
+			if err != nil {
+				return err
+			}
+			imgs, err := l.reg.Images(repo)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tSIZE\tPUSHED")
+			for _, img := range imgs {
+				tags := strings.Join(img.Tags, ",")
+				if tags == "" {
+					tags = "<none>"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", img.Repository, tags, img.Digest, humanSize(img.Size), img.PushedAt.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newImageRmCommand(lf *localFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm REF",
+		Short: "Delete an image (all its tags) unless a running task uses it",
+		Long: `rm deletes the image REF names (repo:tag or repo@sha256:…, with or without
+the registry host), with all its tags and the layers no other image uses.
+An image a running task uses is refused.
+
+Example:
+  canaryflow image rm hello:v1.2.3`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := registry.ParseRef(args[0])
+			if err != nil {
+				return usageErrorf("rm: %v", err)
+			}
+			l, err := openLocal(cmd.Context(), lf, false)
+			if err != nil {
+				return err
+			}
+			img, err := l.reg.Delete(cmd.Context(), ref.Repository, ref.Reference())
+			if errors.Is(err, registry.ErrNotFound) {
+				return fmt.Errorf("image rm %s: no such image", args[0])
+			}
+			if err != nil {
+				return fmt.Errorf("image rm %s: %w", args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s@%s\n", img.Repository, img.Digest)
+			return nil
+		},
+	}
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fkB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
