@@ -438,4 +438,3 @@ func dash(s string) string {
 	}
 	return s
 }
-
