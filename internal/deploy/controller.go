@@ -126,6 +126,11 @@ func (c *Controller) Restore(ctx context.Context) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	for _, w := range all {
+		// Weights first: a router adapter learns from them which task set
+		// is blue; the router takes no traffic until Restore returns.
+		if err := c.opts.Traffic.SetWeights(ctx, w); err != nil {
+			return fmt.Errorf("restore %s weights: %w", w.Service, err)
+		}
 		for _, id := range []string{w.Blue, w.Green} {
 			if id == "" {
 				continue
@@ -133,9 +138,6 @@ func (c *Controller) Restore(ctx context.Context) error {
 			if err := c.ensureTaskSet(ctx, w.Service, id); err != nil {
 				return fmt.Errorf("restore %s: %w", w.Service, err)
 			}
-		}
-		if err := c.opts.Traffic.SetWeights(ctx, w); err != nil {
-			return fmt.Errorf("restore %s weights: %w", w.Service, err)
 		}
 		if w.Test != "" {
 			if err := c.opts.Traffic.SetTestTarget(ctx, w.Service, w.Test); err != nil {

@@ -118,7 +118,7 @@ func (c *Controller) ensureTaskSet(ctx context.Context, service, id string) erro
 	}
 	endpoints := make([]string, 0, len(ts.Tasks))
 	for i, t := range ts.Tasks {
-		got, err := c.opts.Runtime.Start(ctx, TaskSpec{ID: t.ID, Revision: *rev})
+		got, err := c.opts.Runtime.Start(ctx, TaskSpec{ID: t.ID, TaskSet: id, Revision: *rev})
 		if err != nil {
 			return fmt.Errorf("start task %s: %w", t.ID, err)
 		}

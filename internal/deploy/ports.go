@@ -28,6 +28,7 @@ type Traffic interface {
 // controller before it starts) and the revision it runs.
 type TaskSpec struct {
 	ID       string
+	TaskSet  string
 	Revision Revision
 }
 
