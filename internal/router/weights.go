@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,9 +114,4 @@ func (s *splitter) weightOf(g Group) int {
 		return w.Green
 	}
 	return w.Blue
-}
-
-// percentString formats per-mille as a percentage for messages.
-func percentString(pm int) string {
-	return strconv.FormatFloat(math.Round(float64(pm))/10, 'f', 1, 64) + "%"
 }
