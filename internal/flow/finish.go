@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/canaryflow/canaryflow/internal/git"
@@ -62,7 +64,23 @@ func (st *finishState) steps() []step {
 				if err := f.repo.Switch(ctx, into); err != nil {
 					return err
 				}
-				if err := f.repo.Merge(ctx, into, from, msg); err != nil {
+				err := f.repo.Merge(ctx, into, from, msg)
+				var ce *git.ConflictError
+				if errors.As(err, &ce) && st.Kind != "feature" {
+					resolved, rerr := f.resolveVersionConflicts(ctx, st.Version, ce.Files)
+					if rerr != nil {
+						return rerr
+					}
+					if !resolved {
+						return err
+					}
+					if err := f.repo.CommitMerge(ctx); err != nil {
+						return fmt.Errorf("conclude merge of %s into %s: %w", from, into, err)
+					}
+					st.Done = append(st.Done, fmt.Sprintf("%s merged into %s (version files set to %s)", from, into, st.Version))
+					return nil
+				}
+				if err != nil {
 					return err
 				}
 				st.Done = append(st.Done, fmt.Sprintf("%s merged into %s", from, into))
@@ -354,4 +372,55 @@ func restoredNames(st *finishState) []string {
 		names = append(names, "tag "+st.Tag)
 	}
 	return names
+}
+
+// resolveVersionConflicts settles a merge whose only conflicts are in
+// version files that differ in nothing but the version — the usual clash
+// after a hotfix, when main says 1.2.4 and the release says 1.3.0. Both
+// sides get the version being released; if they are then identical the
+// file is resolved and staged. It reports whether every conflict was.
+func (f *Flow) resolveVersionConflicts(ctx context.Context, version string, files []string) (bool, error) {
+	if len(files) == 0 {
+		return false, nil
+	}
+	isVersionFile := map[string]bool{}
+	for _, p := range f.opts.VersionFiles {
+		isVersionFile[p] = true
+	}
+	settled := map[string][]byte{}
+	for _, p := range files {
+		if !isVersionFile[p] {
+			return false, nil
+		}
+		var sides [2][]byte
+		for i, stage := range []string{":2", ":3"} {
+			data, ok, err := f.repo.ShowFile(ctx, stage, p)
+			if err != nil || !ok {
+				return false, err
+			}
+			fixed, err := setVersionIn(p, data, version)
+			if err != nil {
+				return false, nil // not parseable: leave it to the user
+			}
+			sides[i] = fixed
+		}
+		if string(sides[0]) != string(sides[1]) {
+			return false, nil
+		}
+		settled[p] = sides[0]
+	}
+	for p, data := range settled {
+		path := filepath.Join(f.repo.Dir, p)
+		info, err := os.Stat(path)
+		if err != nil {
+			return false, err
+		}
+		if err := writeFileAtomic(path, data, info.Mode().Perm()); err != nil {
+			return false, err
+		}
+		if _, err := f.repo.Run(ctx, "add", "--", p); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }

@@ -52,18 +52,25 @@ func writeVersionFile(path, version string) error {
 	if err != nil {
 		return err
 	}
-	var out []byte
-	if isJSON(path) {
-		start, end, err := jsonVersionSpan(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		quoted, _ := json.Marshal(version)
-		out = append(append(append([]byte{}, data[:start]...), quoted...), data[end:]...)
-	} else {
-		out = []byte(version + "\n")
+	out, err := setVersionIn(path, data, version)
+	if err != nil {
+		return err
 	}
 	return writeFileAtomic(path, out, info.Mode().Perm())
+}
+
+// setVersionIn returns the content of the version file named path with its
+// version set, everything else unchanged.
+func setVersionIn(path string, data []byte, version string) ([]byte, error) {
+	if !isJSON(path) {
+		return []byte(version + "\n"), nil
+	}
+	start, end, err := jsonVersionSpan(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	quoted, _ := json.Marshal(version)
+	return append(append(append([]byte{}, data[:start]...), quoted...), data[end:]...), nil
 }
 
 func isJSON(path string) bool { return strings.EqualFold(filepath.Ext(path), ".json") }
