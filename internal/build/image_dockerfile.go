@@ -24,6 +24,7 @@ import (
 type DockerEngine interface {
 	ImageBuild(ctx context.Context, buildContext io.Reader, options build.ImageBuildOptions) (build.ImageBuildResponse, error)
 	ImagePush(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
+	ImageRemove(ctx context.Context, ref string, options image.RemoveOptions) ([]image.DeleteResponse, error)
 }
 
 // DockerfileOptions describes a build through the Docker engine.
@@ -102,6 +103,9 @@ func DockerfileImage(ctx context.Context, opts DockerfileOptions, t Target) (reg
 	if err != nil {
 		return registry.Ref{}, fmt.Errorf("docker build %s: %w", opts.Dir, err)
 	}
+	// The registry is where the image lives; the engine's tag (named after
+	// this registry address) goes once the push is over, pushed or not.
+	defer opts.Engine.ImageRemove(context.WithoutCancel(ctx), ref, image.RemoveOptions{PruneChildren: true})
 
 	auth, err := dockerregistry.EncodeAuthConfig(dockerregistry.AuthConfig{
 		Username: registry.Username, Password: t.Token, ServerAddress: t.Registry,

@@ -155,9 +155,6 @@ func TestDockerfileImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DockerfileImage: %v\n%s", err, progress.String())
 	}
-	t.Cleanup(func() {
-		exec.Command("docker", "rmi", "-f", addr+"/hello-df:v2.0.0", addr+"/hello-df:anon").Run()
-	})
 	got, err := reg.Resolve("hello-df", "v2.0.0")
 	if err != nil || got.Digest != ref.Digest {
 		t.Fatalf("Resolve = %+v, %v (ref %s)", got, err, ref)
