@@ -19,7 +19,6 @@ func testSpec() Spec {
 		Env:            map[string]string{"VERSION": "1.2.3", "LOG_LEVEL": "info"},
 		GitHubRepo:     "acme/hello",
 		ConnectionARN:  "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f4c2a1b-1111-2222-3333-444455556666",
-		RollbackEvents: []string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"},
 		PublicIP:       true,
 	}
 }

@@ -53,8 +53,12 @@ type Spec struct {
 	ReadyWait time.Duration
 	// TerminationWait keeps blue after the shift. Zero means 5m.
 	TerminationWait time.Duration
-	// RollbackEvents are the failures that roll back; nil means none.
+	// RollbackEvents are the failures that roll back. Zero means all
+	// three: DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM and
+	// DEPLOYMENT_STOP_ON_REQUEST.
 	RollbackEvents []string
+	// NoAutoRollback turns automatic rollback off.
+	NoAutoRollback bool
 	// Alarms on the green target group.
 	Alarms Alarms
 	// Region and Account locate the resources. Required.
@@ -171,6 +175,12 @@ func (s Spec) withDefaults() Spec {
 	}
 	if s.Controller == "" {
 		s.Controller = ControllerCodeDeploy
+	}
+	if len(s.RollbackEvents) == 0 && !s.NoAutoRollback {
+		s.RollbackEvents = []string{"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"}
+	}
+	if s.NoAutoRollback {
+		s.RollbackEvents = nil
 	}
 	return s
 }

@@ -1,0 +1,169 @@
+package aws
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func diagnoseDir(t *testing.T, dir string, spec *Spec) []Finding {
+	t.Helper()
+	d, err := ReadDocuments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Diagnose(d, DoctorOptions{Spec: spec, LookupEnv: func(string) (string, bool) { return "", false }})
+}
+
+func TestDoctorFindsNothingInACorrectRender(t *testing.T) {
+	for name, s := range renderVariants() {
+		lives := []Live{{}, testLive()}
+		if s.Service != "hello" {
+			lives = lives[:1] // testLive's ARNs name hello's resources
+		}
+		for _, live := range lives {
+			dir, _ := renderTo(t, s, live)
+			for _, spec := range []*Spec{nil, &s} {
+				if f := diagnoseDir(t, dir, spec); len(f) > 0 {
+					t.Errorf("%s (spec %v): %v", name, spec != nil, f)
+				}
+			}
+		}
+	}
+}
+
+// TestDoctorOnTheGuidesFiles runs doctor over the files the guide wrote
+// first, before each failure taught it a fix.
+func TestDoctorOnTheGuidesFiles(t *testing.T) {
+	got := map[string][]string{}
+	for _, f := range diagnoseDir(t, "testdata/doctor/guide", nil) {
+		got[f.Check] = append(got[f.Check], f.Problem+" | "+f.Fix)
+	}
+	for check, want := range map[string]string{
+		CheckAppSpecPlaceholder: "<TASK_DEFINITION_ARN>, which nothing replaces",
+		CheckPipelineTrigger:    "V1",
+		CheckDeployAction:       "plain CodeDeploy action",
+		CheckCodeDeployRole:     "s3:GetObject",
+		CheckDeploymentGroup:    "automatic rollback is off",
+	} {
+		if !strings.Contains(strings.Join(got[check], "\n"), want) {
+			t.Errorf("%s: findings %q do not mention %q", check, got[check], want)
+		}
+	}
+	roles := strings.Join(got[CheckCodeDeployRole], "\n")
+	for _, a := range []string{"s3:GetObject", "elasticloadbalancing:ModifyListener", "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:UpdateServicePrimaryTaskSet"} {
+		if !strings.Contains(roles, a) {
+			t.Errorf("codedeploy-role findings miss %s", a)
+		}
+	}
+	if strings.Contains(roles, `"ecs:DescribeServices"`) {
+		t.Errorf("DescribeServices is granted but reported: %s", roles)
+	}
+}
+
+// TestDoctorFindsPlantedFailures breaks one thing at a time in a correct
+// render and expects exactly that failure class.
+func TestDoctorFindsPlantedFailures(t *testing.T) {
+	spec := testSpec()
+	ecsSpec := testSpec()
+	ecsSpec.Controller = ControllerECS
+	for _, tc := range []struct {
+		name  string
+		spec  Spec
+		file  string
+		from  string
+		to    string
+		check string
+		fix   string
+	}{
+		{"literal placeholder", spec, "appspec.yaml", `"<TASK_DEFINITION>"`, `"<TASK_DEFINITION_ARN>"`, CheckAppSpecPlaceholder, "<TASK_DEFINITION>"},
+		{"placeholder with plain action", spec, "aws/pipeline.json", `"CodeDeployToECS"`, `"CodeDeploy"`, CheckAppSpecPlaceholder, "CodeDeployToECS"},
+		{"plain ECS action for blue/green", spec, "aws/pipeline.json", `"CodeDeployToECS"`, `"ECS"`, CheckDeployAction, "CodeDeployToECS"},
+		{"V1 pipeline", spec, "aws/pipeline.json", `"pipelineType": "V2"`, `"pipelineType": "V1"`, CheckPipelineTrigger, "V2"},
+		{"no tag trigger", spec, "aws/pipeline.json", `"tags": {`, `"branches": {`, CheckPipelineTrigger, `"tags"`},
+		{"service name", spec, "aws/deployment-group.json", `"serviceName": "hello"`, `"serviceName": "my-service"`, CheckNamesMatch, `"hello"`},
+		{"cluster name", spec, "aws/deployment-group.json", `"clusterName": "hello"`, `"clusterName": "my-cluster"`, CheckNamesMatch, `"hello"`},
+		{"appspec container", spec, "appspec.yaml", `ContainerName: "web"`, `ContainerName: "my-container"`, CheckNamesMatch, "web"},
+		{"appspec port", spec, "appspec.yaml", `ContainerPort: 3000`, `ContainerPort: 8080`, CheckNamesMatch, "3000"},
+		{"service container", spec, "aws/service-definition.json", `"containerName": "web"`, `"containerName": "app"`, CheckNamesMatch, "web"},
+		{"task family", spec, "aws/service-definition.json", `"taskDefinition": "hello"`, `"taskDefinition": "other"`, CheckNamesMatch, `"hello"`},
+		{"target group", spec, "aws/deployment-group.json", `"name": "hello-blue"`, `"name": "my-target-group"`, CheckNamesMatch, "my-target-group"},
+		{"image placeholder", spec, "taskdef.json", `"<IMAGE1_NAME>"`, `"nginx:latest"`, CheckNamesMatch, "<IMAGE1_NAME>"},
+		{"app name", spec, "aws/pipeline.json", `"ApplicationName": "hello"`, `"ApplicationName": "my-ecs-app"`, CheckNamesMatch, `"hello"`},
+		{"no imageDetail", spec, ".buildspec.yml", "imageDetail.json", "image.json", CheckBuildOutput, "imageDetail.json"},
+		{"no S3 for CodeDeploy", spec, "aws/iam/hello-codedeploy-policy.json", `"s3:GetObject",`, ``, CheckCodeDeployRole, "s3:GetObject"},
+		{"no listener change", spec, "aws/iam/hello-codedeploy-policy.json", `"elasticloadbalancing:ModifyListener",`, ``, CheckCodeDeployRole, "ModifyListener"},
+		{"no task sets", spec, "aws/iam/hello-codedeploy-policy.json", `"ecs:CreateTaskSet",`, ``, CheckCodeDeployRole, "ecs:CreateTaskSet"},
+		{"wildcard action", spec, "aws/iam/hello-codebuild-policy.json", `"ecr:PutImage"`, `"ecr:*"`, CheckLeastPrivilege, "narrow"},
+		{"unconditioned PassRole", spec, "aws/iam/hello-codepipeline-policy.json", `"iam:PassedToService"`, `"aws:SourceAccount"`, CheckLeastPrivilege, "narrow"},
+		{"green fleet option", spec, "aws/deployment-group.json", `"deploymentReadyOption": {`, `"greenFleetProvisioningOption": {"action": "DISCOVER_EXISTING"}, "deploymentReadyOption": {`, CheckDeploymentGroup, "greenFleetProvisioningOption"},
+		{"in-place style", spec, "aws/deployment-group.json", `"BLUE_GREEN"`, `"IN_PLACE"`, CheckDeploymentGroup, "BLUE_GREEN"},
+		{"no auto rollback", spec, "aws/deployment-group.json", `"enabled": true,
+    "events"`, `"enabled": false,
+    "events"`, CheckDeploymentGroup, "autoRollbackConfiguration"},
+		{"ECS mode V1", ecsSpec, "aws/pipeline.json", `"pipelineType": "V2"`, `"pipelineType": "V1"`, CheckPipelineTrigger, "V2"},
+		{"bad json", spec, "taskdef.json", `{`, `[`, CheckUnreadable, "render"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := renderTo(t, tc.spec, testLive())
+			p := filepath.Join(dir, filepath.FromSlash(tc.file))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), tc.from) {
+				t.Fatalf("%s does not contain %q:\n%s", tc.file, tc.from, data)
+			}
+			os.WriteFile(p, []byte(strings.ReplaceAll(string(data), tc.from, tc.to)), 0o644)
+			findings := diagnoseDir(t, dir, &tc.spec)
+			var hit bool
+			for _, f := range findings {
+				if f.Check == tc.check && strings.Contains(f.Fix+f.Problem, tc.fix) {
+					hit = true
+				}
+			}
+			if !hit {
+				t.Errorf("no %s finding mentioning %q; got %v", tc.check, tc.fix, findings)
+			}
+		})
+	}
+}
+
+func TestDoctorPager(t *testing.T) {
+	env := func(kv ...string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1], true
+				}
+			}
+			return "", false
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		env    func(string) (string, bool)
+		config string
+		want   bool
+	}{
+		{"guide's pager", env("PAGER", "head -n 10000 | cat"), "", true},
+		{"overridden", env("PAGER", "head -n 10000 | cat", "AWS_PAGER", ""), "", false},
+		{"plain less", env("PAGER", "less"), "", false},
+		{"aws pager pipe", env("AWS_PAGER", "less | cat"), "", true},
+		{"config", env(), "[default]\ncli_pager = head | cat\n", true},
+		{"config empty", env(), "[default]\ncli_pager =\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := checkPager(DoctorOptions{LookupEnv: tc.env, AWSConfig: tc.config})
+			if (len(f) > 0) != tc.want {
+				t.Errorf("findings %v, want some: %v", f, tc.want)
+			}
+			for _, x := range f {
+				if !strings.Contains(x.Fix, "AWS_PAGER") && !strings.Contains(x.Fix, "cli_pager") {
+					t.Errorf("fix %q says nothing to change", x.Fix)
+				}
+			}
+		})
+	}
+}
