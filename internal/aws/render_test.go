@@ -16,10 +16,10 @@ import (
 func testSpec() Spec {
 	return Spec{
 		Service: "hello", Container: "web", Port: 3000, Region: "us-west-2", Account: "123456789012",
-		Env:            map[string]string{"VERSION": "1.2.3", "LOG_LEVEL": "info"},
-		GitHubRepo:     "acme/hello",
-		ConnectionARN:  "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f4c2a1b-1111-2222-3333-444455556666",
-		PublicIP:       true,
+		Env:           map[string]string{"VERSION": "1.2.3", "LOG_LEVEL": "info"},
+		GitHubRepo:    "acme/hello",
+		ConnectionARN: "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f4c2a1b-1111-2222-3333-444455556666",
+		PublicIP:      true,
 	}
 }
 
