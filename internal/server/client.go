@@ -1,0 +1,136 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/canaryflow/canaryflow/internal/deploy"
+)
+
+// Client talks to a running daemon's API.
+type Client struct {
+	// Addr is host:port of the API.
+	Addr string
+	// Token is sent as a bearer token when set.
+	Token string
+	// HTTP sends the requests; zero means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// APIError is an error answer from the daemon.
+type APIError struct {
+	Status int
+	Msg    string
+}
+
+func (e *APIError) Error() string { return e.Msg }
+
+// ExitCode makes refused requests (bad input, conflicts) exit 2 in the CLI.
+func (e *APIError) ExitCode() int {
+	if e.Status == http.StatusBadRequest || e.Status == http.StatusConflict || e.Status == http.StatusNotFound {
+		return 2
+	}
+	return 1
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	u := url.URL{Scheme: "http", Host: c.Addr, Path: path}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("canaryflow daemon at %s: %w", c.Addr, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = fmt.Sprintf("%s %s: %s", method, path, resp.Status)
+		}
+		return &APIError{Status: resp.StatusCode, Msg: eb.Error}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// Create starts a deployment.
+func (c *Client) Create(ctx context.Context, req CreateRequest) (*deploy.Deployment, error) {
+	var d deploy.Deployment
+	return &d, c.do(ctx, http.MethodPost, "/v1/deployments", req, &d)
+}
+
+// List returns the deployments, oldest first.
+func (c *Client) List(ctx context.Context) ([]deploy.Deployment, error) {
+	var ds []deploy.Deployment
+	return ds, c.do(ctx, http.MethodGet, "/v1/deployments", nil, &ds)
+}
+
+// Get returns a deployment with its events; id "latest" is the newest.
+func (c *Client) Get(ctx context.Context, id string) (*DeploymentView, error) {
+	var v DeploymentView
+	return &v, c.do(ctx, http.MethodGet, "/v1/deployments/"+url.PathEscape(id), nil, &v)
+}
+
+// Approve continues a deployment in its ready wait.
+func (c *Client) Approve(ctx context.Context, id string) (*DeploymentView, error) {
+	var v DeploymentView
+	return &v, c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/approve", nil, &v)
+}
+
+// Stop stops a deployment, with or without rollback.
+func (c *Client) Stop(ctx context.Context, id string, rollback bool) (*DeploymentView, error) {
+	var v DeploymentView
+	return &v, c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/stop", StopRequest{Rollback: rollback}, &v)
+}
+
+// Rollback returns the service to its previous good revision.
+func (c *Client) Rollback(ctx context.Context) (*deploy.Deployment, error) {
+	var d deploy.Deployment
+	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", nil, &d)
+}
+
+// Status returns the services and the router's split.
+func (c *Client) Status(ctx context.Context) (*StatusView, error) {
+	var v StatusView
+	return &v, c.do(ctx, http.MethodGet, "/v1/status", nil, &v)
+}
+
+// IsNotFound reports whether err is the daemon's 404.
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}

@@ -1,0 +1,300 @@
+// Package server is canaryflow's local daemon (`canaryflow up`): one
+// process holding the router listeners, the task runtime, the image
+// registry, the deployment controller and a JSON API.
+//
+// Start-up order matters for a restart after a crash: the store is opened,
+// the router's weights and targets are restored from it (tasks adopted or
+// restarted), and only then do the listeners accept traffic and the
+// controller resume the deployments in flight.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/router"
+	"github.com/canaryflow/canaryflow/internal/runtime"
+	"github.com/canaryflow/canaryflow/internal/store"
+)
+
+// DefaultAPIAddr is where the API listens unless told otherwise.
+const DefaultAPIAddr = "127.0.0.1:7070"
+
+// InfoFile is written into the state directory while the daemon runs, so
+// the CLI finds its API address and token.
+const InfoFile = "daemon.json"
+
+// Info is the content of InfoFile.
+type Info struct {
+	API      string `json:"api"`
+	Token    string `json:"token,omitempty"`
+	PID      int    `json:"pid"`
+	Registry string `json:"registry,omitempty"`
+}
+
+// Options configure the daemon. Config (with a service section) and
+// StateDir are required.
+type Options struct {
+	Config   *config.Config
+	StateDir string
+	// Dir is the repository root: hooks run there. Zero: the current directory.
+	Dir string
+	// APIAddr is the API's listen address. Zero: DefaultAPIAddr. Binding
+	// anything but loopback requires Token.
+	APIAddr string
+	// Token, when set, is required on every API request as a bearer token.
+	Token string
+	// RegistryAddr serves the embedded registry; "-" disables it. Zero:
+	// 127.0.0.1:5055.
+	RegistryAddr string
+	// Runtime overrides the runtime the configuration names (tests).
+	Runtime runtime.Runtime
+	// StopTasksOnExit stops every task on shutdown. Zero leaves them
+	// running for the next daemon to adopt, as ECS keeps tasks through an
+	// agent restart.
+	StopTasksOnExit bool
+	// Logger receives structured logs. Zero: discarded.
+	Logger *slog.Logger
+	// Ready, if set, is called once everything listens.
+	Ready func(Info)
+}
+
+// Validate reports options that cannot work.
+func (o *Options) Validate() error {
+	if o.Config == nil || o.Config.Service == nil {
+		return errors.New("server: canaryflow.yaml has no service section (run `canaryflow init`)")
+	}
+	if o.StateDir == "" {
+		return errors.New("server: a state directory is required")
+	}
+	addr := o.APIAddr
+	if addr == "" {
+		addr = DefaultAPIAddr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("server: API address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && o.Token == "" {
+		return fmt.Errorf("server: API address %q is not loopback: a token is required (--token or CANARYFLOW_TOKEN)", addr)
+	}
+	return nil
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	svc := opts.Config.Service
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	st, err := store.Open(filepath.Join(opts.StateDir, "canaryflow.db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	info := Info{PID: os.Getpid(), Token: opts.Token}
+	regToken := ""
+	if opts.RegistryAddr != "-" {
+		reg, err := registry.New(registry.Options{Dir: filepath.Join(opts.StateDir, "registry"), Logger: log.With("component", "registry")})
+		if err != nil {
+			return err
+		}
+		regToken = reg.Token()
+		addr := opts.RegistryAddr
+		if addr == "" {
+			addr = "127.0.0.1:5055"
+		}
+		ln, err := registry.Listen(addr)
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		info.Registry = ln.Addr().String()
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = reg.Serve(ctx, ln) }()
+	}
+
+	rtm := opts.Runtime
+	if rtm == nil {
+		rtm, err = runtime.Select(ctx, runtime.SelectOptions{Mode: svc.Runtime, StateDir: filepath.Join(opts.StateDir, "process"),
+			RegistryToken: regToken, Logger: log.With("component", "runtime")})
+		if err != nil {
+			return err
+		}
+	}
+	hc := svc.HealthCheck
+	rt, err := router.New(router.Options{
+		HealthCheck: router.HealthCheck{Path: hc.Path, Interval: hc.Interval.D(), Timeout: hc.Timeout.D(),
+			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, SuccessCodes: hc.SuccessCodes},
+		DeregistrationDelay: 10 * time.Second,
+		Logger:              log.With("component", "router"),
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	traffic := newRouterTraffic(rt, log.With("component", "traffic"), 30*time.Second)
+	tasks := &runtimeTasks{rt: rtm}
+	ctl, err := deploy.New(deploy.Options{
+		Store: st, Traffic: traffic, Runtime: tasks,
+		Hooks:  &deploy.HookExecutor{Dir: opts.Dir, Output: logWriter{log.With("component", "hook")}},
+		Logger: log.With("component", "deploy"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := ctl.Restore(ctx); err != nil {
+		return err
+	}
+	prod, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.ProductionPort)))
+	if err != nil {
+		return fmt.Errorf("production listener: %w", err)
+	}
+	test, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.TestPort)))
+	if err != nil {
+		prod.Close()
+		return fmt.Errorf("test listener: %w", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := rt.Serve(ctx, prod, test); err != nil && ctx.Err() == nil {
+			log.Error("router stopped", "err", err)
+			cancel()
+		}
+	}()
+	if err := ctl.Start(ctx); err != nil {
+		return err
+	}
+	defer ctl.Close()
+
+	apiAddr := opts.APIAddr
+	if apiAddr == "" {
+		apiAddr = DefaultAPIAddr
+	}
+	apiLn, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		return fmt.Errorf("API listener: %w", err)
+	}
+	api := &api{ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
+	var h http.Handler = api.routes()
+	if opts.Token != "" {
+		h = router.RequireToken(opts.Token, h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("API stopped", "err", err)
+			cancel()
+		}
+	}()
+	info.API = apiLn.Addr().String()
+	infoPath := filepath.Join(opts.StateDir, InfoFile)
+	if err := writeInfo(infoPath, info); err != nil {
+		return err
+	}
+	defer os.Remove(infoPath)
+	log.Info("canaryflow up", "service", svc.Name, "api", info.API, "production", prod.Addr().String(),
+		"test", test.Addr().String(), "registry", info.Registry, "runtime", rtm.Name())
+	if opts.Ready != nil {
+		opts.Ready(info)
+	}
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	ctl.Close()
+	if opts.StopTasksOnExit {
+		stopAll(sctx, rtm, svc.Name, log)
+	}
+	return nil
+}
+
+// stopAll stops the service's tasks.
+func stopAll(ctx context.Context, rtm runtime.Runtime, service string, log *slog.Logger) {
+	tasks, err := rtm.List(ctx, map[string]string{runtime.LabelService: service})
+	if err != nil {
+		log.Warn("list tasks to stop", "err", err)
+		return
+	}
+	for _, t := range tasks {
+		if t.State == runtime.StateRunning {
+			if err := rtm.Stop(ctx, t.ID, 5*time.Second); err != nil {
+				log.Warn("stop task", "task", t.ID, "err", err)
+			}
+		}
+	}
+}
+
+// writeInfo writes the info file readable by its owner only.
+func writeInfo(path string, info Info) error {
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadInfo reads the running daemon's info file from a state directory.
+func ReadInfo(stateDir string) (Info, error) {
+	var info Info
+	data, err := os.ReadFile(filepath.Join(stateDir, InfoFile))
+	if err != nil {
+		return info, fmt.Errorf("no running daemon in %s (start one with `canaryflow up`): %w", stateDir, err)
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("read %s: %w", InfoFile, err)
+	}
+	return info, nil
+}
+
+// NewToken returns a random API token.
+func NewToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// logWriter sends hook output to the log, one record per write.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info("hook output", "text", string(p))
+	return len(p), nil
+}

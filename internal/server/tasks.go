@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/runtime"
+)
+
+// labelTask carries the controller's task ID, by which a restarted daemon
+// finds (adopts) the task again.
+const labelTask = "canaryflow.task"
+
+// runtimeTasks adapts a runtime.Runtime to deploy.Runtime.
+type runtimeTasks struct {
+	rt runtime.Runtime
+}
+
+// find returns the running task with the controller's ID, if any.
+func (r *runtimeTasks) find(ctx context.Context, id string) (*runtime.Task, error) {
+	tasks, err := r.rt.List(ctx, map[string]string{labelTask: id})
+	if err != nil {
+		return nil, fmt.Errorf("list task %s: %w", id, err)
+	}
+	for i := range tasks {
+		if tasks[i].State == runtime.StateRunning {
+			return &tasks[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// Start adopts the task if it already runs, else starts it.
+func (r *runtimeTasks) Start(ctx context.Context, spec deploy.TaskSpec) (deploy.Task, error) {
+	if t, err := r.find(ctx, spec.ID); err != nil {
+		return deploy.Task{}, err
+	} else if t != nil {
+		return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
+	}
+	rev := spec.Revision
+	t, err := r.rt.Start(ctx, runtime.TaskSpec{
+		Image:         rev.Image,
+		Env:           rev.Env,
+		ContainerPort: rev.Port,
+		Service:       rev.Service,
+		TaskSet:       spec.TaskSet,
+		Revision:      strconv.Itoa(rev.Number),
+		Labels:        map[string]string{labelTask: spec.ID},
+	})
+	if err != nil {
+		return deploy.Task{}, err
+	}
+	return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
+}
+
+// Stop stops every running task with the controller's ID.
+func (r *runtimeTasks) Stop(ctx context.Context, id string, grace time.Duration) error {
+	tasks, err := r.rt.List(ctx, map[string]string{labelTask: id})
+	if err != nil {
+		return fmt.Errorf("list task %s: %w", id, err)
+	}
+	for _, t := range tasks {
+		if t.State == runtime.StateRunning {
+			if err := r.rt.Stop(ctx, t.ID, grace); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Inspect reports the task with the controller's ID.
+func (r *runtimeTasks) Inspect(ctx context.Context, id string) (deploy.Task, error) {
+	t, err := r.find(ctx, id)
+	if err != nil {
+		return deploy.Task{}, err
+	}
+	if t == nil {
+		return deploy.Task{}, fmt.Errorf("task %s: %w", id, deploy.ErrTaskNotFound)
+	}
+	return deploy.Task{ID: id, Endpoint: t.Addr, Running: true}, nil
+}
