@@ -45,7 +45,9 @@ type TaskSpec struct {
 	// (127.0.0.1:5000/hello@sha256:…). Required.
 	Image string
 	// Env is added to the image's environment. PORT is always set to the
-	// port the task must listen on.
+	// port the task must listen on. The process runtime also sets
+	// HOST=127.0.0.1 (unless Env sets HOST), so a service that reads HOST
+	// stays on loopback: it has no network namespace around it.
 	Env map[string]string
 	// ContainerPort is the port inside the task. Zero: DefaultContainerPort.
 	// The process runtime has no port mapping: there the task listens on the
