@@ -38,7 +38,6 @@ func (r *Registry) Untag(repo, tag string) error {
 	if err := removeFile(r.manifests.tagPath(repo, tag)); err != nil {
 		return fmt.Errorf("untag %s:%s: %w", repo, tag, err)
 	}
-	r.innerDelete(repo, tag)
 	return nil
 }
 
@@ -127,14 +126,9 @@ func (r *Registry) remove(ctx context.Context, repo, digest string) error {
 	if err != nil {
 		return err
 	}
-	tags, err := r.manifests.remove(repo, digest)
-	if err != nil {
+	if _, err := r.manifests.remove(repo, digest); err != nil {
 		return err
 	}
-	for _, t := range tags {
-		r.innerDelete(repo, t)
-	}
-	r.innerDelete(repo, digest)
 	return r.collect(ctx, references(m))
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
+	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -27,9 +29,90 @@ func (r *Registry) serveManifest(w http.ResponseWriter, req *http.Request, rt ro
 		r.putManifest(w, req, rt.repo, ref)
 	case http.MethodDelete:
 		r.deleteManifest(w, req, rt.repo, ref)
+	case http.MethodGet, http.MethodHead:
+		r.getManifest(w, req, rt.repo, ref)
 	default:
-		r.inner.ServeHTTP(w, req)
+		writeError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed on manifests")
 	}
+}
+
+// getManifest answers from the disk store, so a manifest pushed through
+// another process sharing the store is served at once.
+func (r *Registry) getManifest(w http.ResponseWriter, req *http.Request, repo, ref string) {
+	m, err := r.manifests.get(repo, ref)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", err.Error())
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+		return
+	}
+	w.Header().Set("Docker-Content-Digest", m.Digest)
+	w.Header().Set("Content-Type", m.MediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(m.Content)))
+	w.WriteHeader(http.StatusOK)
+	if req.Method == http.MethodGet {
+		w.Write(m.Content)
+	}
+}
+
+// serveTags answers /v2/<repo>/tags/list from the disk store.
+func (r *Registry) serveTags(w http.ResponseWriter, req *http.Request, repo string) {
+	if req.Method != http.MethodGet {
+		writeError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed on tags")
+		return
+	}
+	tags, err := r.manifests.tags(repo)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+		return
+	}
+	ms, err := r.manifests.list(repo)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+		return
+	}
+	if len(ms) == 0 {
+		writeError(w, http.StatusNotFound, "NAME_UNKNOWN", "unknown repository "+repo)
+		return
+	}
+	names := make([]string, 0, len(tags))
+	for t := range tags {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	if last := req.URL.Query().Get("last"); last != "" {
+		i := sort.SearchStrings(names, last)
+		for i < len(names) && names[i] <= last {
+			i++
+		}
+		names = names[i:]
+	}
+	if n, err := strconv.Atoi(req.URL.Query().Get("n")); err == nil && n >= 0 && n < len(names) {
+		names = names[:n]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+	}{repo, names})
+}
+
+// serveCatalog answers /v2/_catalog from the disk store.
+func (r *Registry) serveCatalog(w http.ResponseWriter, _ *http.Request) {
+	repos, err := r.manifests.repositories()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+		return
+	}
+	if repos == nil {
+		repos = []string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Repositories []string `json:"repositories"`
+	}{repos})
 }
 
 // putManifest verifies and stores a pushed manifest, then runs the
@@ -71,9 +154,6 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, repo, r
 	err = r.manifests.put(repo, m)
 	if err == nil && !isDigest(ref) {
 		err = r.manifests.tag(repo, ref, digest)
-	}
-	if err == nil {
-		err = r.innerPut(repo, ref, m)
 	}
 	r.mu.Unlock()
 	if err != nil {

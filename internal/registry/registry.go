@@ -3,15 +3,17 @@
 // restarts.
 //
 // The wire protocol (uploads, chunks, ranges, digest verification) is
-// go-containerregistry's registry; this package wraps it with what a real
-// registry needs and that one lacks: credentials on every request, safe
-// repository names, size limits, manifests persisted on disk (replayed into
-// the protocol handler at start), reference checks on push, and an ECR-like
-// lifecycle rule that never deletes an image a running task uses.
+// go-containerregistry's registry, over a content-addressed blob store on
+// disk; this package wraps it with what a real registry needs and that one
+// lacks: credentials on every request, safe repository names, size limits,
+// manifests and tags kept on disk (go-containerregistry keeps them in memory
+// only, so this package answers the manifest, tag and catalog endpoints
+// itself), reference checks on push, and an ECR-like lifecycle rule that
+// never deletes an image a running task uses. Several processes may share
+// one store: every read goes to disk.
 package registry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +21,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"time"
@@ -122,65 +123,11 @@ func New(opts Options) (*Registry, error) {
 		ggcr.WithBlobHandler(r.blobs),
 		ggcr.Logger(slog.NewLogLogger(log.Handler(), slog.LevelDebug)),
 	)
-	if err := r.replay(); err != nil {
-		return nil, fmt.Errorf("open registry %s: %w", opts.Dir, err)
-	}
 	return r, nil
 }
 
 // Token returns the credential clients must send.
 func (r *Registry) Token() string { return r.token }
-
-// replay loads every stored manifest and tag into the protocol handler.
-func (r *Registry) replay() error {
-	repos, err := r.manifests.repositories()
-	if err != nil {
-		return err
-	}
-	for _, repo := range repos {
-		ms, err := r.manifests.list(repo)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			if err := r.innerPut(repo, m.Digest, m); err != nil {
-				return err
-			}
-		}
-		tags, err := r.manifests.tags(repo)
-		if err != nil {
-			return err
-		}
-		for tag, digest := range tags {
-			m, err := r.manifests.get(repo, digest)
-			if err != nil {
-				return err
-			}
-			if err := r.innerPut(repo, tag, m); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// innerPut hands a manifest to the protocol handler's in-memory index.
-func (r *Registry) innerPut(repo, ref string, m storedManifest) error {
-	req := httptest.NewRequest(http.MethodPut, "/v2/"+repo+"/manifests/"+ref, bytes.NewReader(m.Content))
-	req.Header.Set("Content-Type", m.MediaType)
-	rec := httptest.NewRecorder()
-	r.inner.ServeHTTP(rec, req)
-	if rec.Code != http.StatusCreated {
-		return fmt.Errorf("load manifest %s:%s: status %d: %s", repo, ref, rec.Code, rec.Body.String())
-	}
-	return nil
-}
-
-// innerDelete removes a tag or digest from the protocol handler's index.
-func (r *Registry) innerDelete(repo, ref string) {
-	req := httptest.NewRequest(http.MethodDelete, "/v2/"+repo+"/manifests/"+ref, nil)
-	r.inner.ServeHTTP(httptest.NewRecorder(), req)
-}
 
 // Listen opens a TCP listener for the registry. An empty addr means
 // 127.0.0.1 on a free port.
@@ -237,6 +184,12 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if !r.limitBlob(w, req) {
 			return
 		}
+	case "tags":
+		r.serveTags(w, req, rt.repo)
+		return
+	case "catalog":
+		r.serveCatalog(w, req)
+		return
 	case "referrers":
 		writeError(w, http.StatusNotFound, "UNSUPPORTED", "referrers are not supported")
 		return

@@ -319,3 +319,29 @@ func TestLifecycleKeepsImagesInUse(t *testing.T) {
 		t.Fatalf("Resolve after Delete = %v", err)
 	}
 }
+
+func TestTwoProcessesShareOneStore(t *testing.T) {
+	dir := t.TempDir()
+	a, hostA := testRegistry(t, Options{Dir: dir})
+	_, hostB := testRegistry(t, Options{Dir: dir})
+	img, _ := random.Image(128, 1)
+	digest := push(t, hostA, "team/app:v2", img, a.Token())
+	got, err := pull(hostB, "team/app:v2", a.Token())
+	if err != nil {
+		t.Fatalf("pull from the second server: %v", err)
+	}
+	if d, _ := got.Digest(); d.String() != digest {
+		t.Fatalf("digest %s, want %s", d, digest)
+	}
+	auth := remote.WithAuth(&authn.Basic{Username: Username, Password: a.Token()})
+	repo, _ := name.NewRepository(hostB+"/team/app", name.Insecure)
+	tags, err := remote.List(repo, auth)
+	if err != nil || strings.Join(tags, ",") != "v2" {
+		t.Fatalf("tags = %v, %v", tags, err)
+	}
+	reg, _ := name.NewRegistry(hostB, name.Insecure)
+	repos, err := remote.Catalog(context.Background(), reg, auth)
+	if err != nil || strings.Join(repos, ",") != "team/app" {
+		t.Fatalf("catalog = %v, %v", repos, err)
+	}
+}
