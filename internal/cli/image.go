@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -96,8 +97,13 @@ func openLocal(ctx context.Context, f *localFlags, serve bool) (*local, error) {
 	}
 	ln, err := registry.Listen(addr)
 	if err != nil {
-		// Taken (e.g. by another canaryflow command): a free port will do,
-		// images are stored by digest, not by address.
+		// Taken: by a registry over this same store (the daemon, another
+		// command) that accepts our token, then use it; else serve on a free
+		// port: images are stored by digest, not by address.
+		if sharesStore(ctx, addr, l.reg.Token()) {
+			l.registryHost = addr
+			return l, nil
+		}
 		if ln, err = registry.Listen("127.0.0.1:0"); err != nil {
 			return nil, err
 		}
@@ -111,6 +117,24 @@ func openLocal(ctx context.Context, f *localFlags, serve bool) (*local, error) {
 }
 
 func (l *local) close() { l.stopServe() }
+
+// sharesStore reports whether a registry at addr accepts token, which only
+// one serving this state directory's store does.
+func sharesStore(ctx context.Context, addr, token string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v2/", nil)
+	if err != nil {
+		return false
+	}
+	req.SetBasicAuth(registry.Username, token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
 
 // checkLoopback refuses to serve the registry beyond this machine from the CLI.
 func checkLoopback(addr string) error {
