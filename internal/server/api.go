@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
 
@@ -68,6 +70,8 @@ type ErrorBody struct {
 }
 
 type api struct {
+	reg     *registry.Registry // nil when the daemon serves no registry
+	regHost string
 	ctl     *deploy.Controller
 	svc     *config.Service
 	rt      *router.Router
@@ -210,6 +214,10 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
 		return
 	}
+	if rev.Image, err = a.resolveImage(rev.Image); err != nil {
+		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
+		return
+	}
 	settings, err := Settings(a.svc, spec)
 	if err != nil {
 		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
@@ -270,4 +278,32 @@ func (a *api) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// resolveImage pins an image of the embedded registry to its digest at
+// the daemon's registry address: "hello:v1" (no host) or a reference to
+// the registry served at another loopback port by `canaryflow image
+// build`. Other references are used as they are.
+func (a *api) resolveImage(image string) (string, error) {
+	if a.reg == nil {
+		return image, nil
+	}
+	ref, err := registry.ParseRef(image)
+	if err != nil {
+		return "", fmt.Errorf("image %q: %v", image, err)
+	}
+	if ref.Host != "" {
+		host, _, err := net.SplitHostPort(ref.Host)
+		if err != nil {
+			return image, nil
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return image, nil
+		}
+	}
+	img, err := a.reg.Resolve(ref.Repository, ref.Reference())
+	if err != nil {
+		return "", fmt.Errorf("image %s is not in canaryflow's registry (build it with `canaryflow image build`): %v", image, err)
+	}
+	return registry.Ref{Host: a.regHost, Repository: img.Repository, Digest: img.Digest}.String(), nil
 }

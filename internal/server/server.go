@@ -123,8 +123,9 @@ func Run(ctx context.Context, opts Options) error {
 
 	info := Info{PID: os.Getpid(), Token: opts.Token}
 	regToken := ""
+	var reg *registry.Registry
 	if opts.RegistryAddr != "-" {
-		reg, err := registry.New(registry.Options{Dir: filepath.Join(opts.StateDir, "registry"), Logger: log.With("component", "registry")})
+		reg, err = registry.New(registry.Options{Dir: filepath.Join(opts.StateDir, "registry"), Logger: log.With("component", "registry")})
 		if err != nil {
 			return err
 		}
@@ -204,7 +205,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("API listener: %w", err)
 	}
-	api := &api{ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
+	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
 	var h http.Handler = api.routes()
 	if opts.Token != "" {
 		h = router.RequireToken(opts.Token, h)

@@ -1,0 +1,485 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/server"
+)
+
+// apiFlags locate the daemon: --api and --token, else the environment,
+// else daemon.json in the state directory.
+type apiFlags struct {
+	local   localFlags
+	addr    string
+	token   string
+	output  string
+	connect time.Duration
+}
+
+func (f *apiFlags) register(cmd *cobra.Command) {
+	f.local.register(cmd)
+	cmd.PersistentFlags().StringVar(&f.addr, "api", "", "daemon API address (default $CANARYFLOW_API, else daemon.json in the state directory)")
+	cmd.PersistentFlags().StringVar(&f.token, "token", "", "daemon API token (default $CANARYFLOW_TOKEN, else daemon.json)")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.PersistentFlags().DurationVar(&f.connect, "connect-timeout", 0, "wait up to this long for a daemon that is starting")
+}
+
+func (f *apiFlags) client() (*server.Client, error) {
+	if f.output != "text" && f.output != "json" {
+		return nil, usageErrorf("--output %q: want text or json", f.output)
+	}
+	c := &server.Client{Addr: f.addr, Token: f.token}
+	if c.Addr == "" {
+		c.Addr = os.Getenv("CANARYFLOW_API")
+	}
+	if c.Token == "" {
+		c.Token = os.Getenv("CANARYFLOW_TOKEN")
+	}
+	if c.Addr != "" {
+		return c, nil
+	}
+	dir, err := f.local.resolveStateDir()
+	if err != nil {
+		return nil, err
+	}
+	// A daemon that is starting has no info file yet, and one killed
+	// with -9 leaves a stale one: with --connect-timeout, wait for an
+	// info file whose daemon answers.
+	deadline := time.Now().Add(f.connect)
+	for {
+		info, err := server.ReadInfo(dir)
+		if err == nil {
+			c.Addr = info.API
+			if f.token == "" && os.Getenv("CANARYFLOW_TOKEN") == "" {
+				c.Token = info.Token
+			}
+			if f.connect == 0 {
+				return c, nil
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_, err = c.Status(ctx)
+			cancel()
+			if err == nil {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// print writes v as indented JSON when --output json, else calls text.
+func (f *apiFlags) print(w io.Writer, v any, text func()) error {
+	if f.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text()
+	return nil
+}
+
+func newDeployCommand() *cobra.Command {
+	var af apiFlags
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Create, watch, approve, stop and roll back blue/green deployments",
+		Long: `deploy talks to the running daemon (canaryflow up). A deployment starts a
+green task set beside blue, runs the hooks, opens the test listener, shifts
+production traffic by the service's deployment config, watches the alarms
+and rolls back by itself, with CodeDeploy's lifecycle events and statuses.
+
+Example:
+  canaryflow deploy create --image hello:v1.2.3
+  canaryflow deploy status --watch
+  canaryflow deploy stop d-000003`,
+	}
+	af.register(cmd)
+	cmd.AddCommand(newDeployCreateCommand(&af), newDeployListCommand(&af), newDeployStatusCommand(&af),
+		newDeployApproveCommand(&af), newDeployStopCommand(&af), newDeployRollbackCommand(&af))
+	return cmd
+}
+
+func newDeployCreateCommand(af *apiFlags) *cobra.Command {
+	var image, appspec, taskdef string
+	var queue, wait bool
+	cmd := &cobra.Command{
+		Use:   "create (--image REF | --appspec appspec.yaml [--taskdef taskdef.json])",
+		Short: "Start a deployment of an image or of an AWS appspec",
+		Long: `create registers a revision and starts a deployment of it. Give an image
+of canaryflow's registry (hello:v1.2.3) or any reference, or an appspec.yaml
+in AWS's ECS format (its hooks name functions defined in canaryflow.yaml's
+service.hooks) with a taskdef.json in ECS's format; --image fills the
+task definition's <IMAGE1_NAME> placeholder.
+
+A service runs one deployment at a time: a second is refused, or queued
+with --queue.
+
+Example:
+  canaryflow deploy create --image hello:v1.2.3
+  canaryflow deploy create --appspec appspec.yaml --taskdef taskdef.json --image hello:v1.2.3 --wait`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if image == "" && appspec == "" {
+				return usageErrorf("deploy create: give --image or --appspec")
+			}
+			if taskdef != "" && appspec == "" && image == "" {
+				return usageErrorf("deploy create: --taskdef needs --appspec or --image")
+			}
+			req := server.CreateRequest{Image: image, Queue: queue}
+			for _, f := range []struct{ path, into, name *string }{{&appspec, &req.AppSpec, &req.AppSpecName}, {&taskdef, &req.TaskDef, &req.TaskDefName}} {
+				if *f.path == "" {
+					continue
+				}
+				data, err := os.ReadFile(*f.path)
+				if err != nil {
+					return usageErrorf("deploy create: %v", err)
+				}
+				*f.into, *f.name = string(data), *f.path
+			}
+			// Check the AWS files here too, so a typo is reported with its
+			// line before the daemon is involved.
+			if appspec != "" {
+				if _, err := awsfmt.ParseAppSpec(appspec, []byte(req.AppSpec)); err != nil {
+					return err
+				}
+			}
+			if taskdef != "" {
+				if _, err := awsfmt.ParseTaskDef(taskdef, []byte(req.TaskDef)); err != nil {
+					return err
+				}
+			}
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.Create(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if wait {
+				return watchDeployment(cmd, af, c, d.ID)
+			}
+			return af.print(cmd.OutOrStdout(), d, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trevision %d\n", d.ID, d.Status, d.Revision)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&image, "image", "", "image to deploy")
+	cmd.Flags().StringVar(&appspec, "appspec", "", "ECS appspec.yaml")
+	cmd.Flags().StringVar(&taskdef, "taskdef", "", "ECS taskdef.json")
+	cmd.Flags().BoolVar(&queue, "queue", false, "queue behind a deployment in progress instead of refusing")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the deployment until it ends; exit 1 unless it succeeds")
+	return cmd
+}
+
+func newDeployListCommand(af *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the service's deployments, newest first",
+		Long: `list shows every deployment of the service with its status and revision.
+
+Example:
+  canaryflow deploy list
+  canaryflow deploy list -o json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			ds, err := c.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), ds, func() {
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATUS\tREVISION\tFROM\tGREEN\tCREATED\tERROR")
+				for i := len(ds) - 1; i >= 0; i-- {
+					d := ds[i]
+					errMsg := ""
+					if d.Error != nil {
+						errMsg = d.Error.Code
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d%%\t%s\t%s\n", d.ID, d.Status, d.Revision, d.PreviousRevision,
+						d.GreenPercent, d.Created.Local().Format(time.DateTime), errMsg)
+				}
+				tw.Flush()
+			})
+		},
+	}
+}
+
+func newDeployStatusCommand(af *apiFlags) *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "status [ID]",
+		Short: "Show a deployment: lifecycle events, traffic split, request and error rates",
+		Long: `status shows a deployment (default: the newest) with its lifecycle events,
+a bar of the production traffic split, each version's requests and errors,
+and the alarm state. --watch follows it until it ends: it redraws in a
+terminal and prints a plain line per change otherwise; it exits 1 unless
+the deployment succeeds.
+
+Example:
+  canaryflow deploy status
+  canaryflow deploy status d-000002 --watch`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := "latest"
+			if len(args) == 1 {
+				id = args[0]
+			}
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			if watch {
+				return watchDeployment(cmd, af, c, id)
+			}
+			v, err := c.Get(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), v, func() { renderDeployment(cmd.OutOrStdout(), v, nil, 0) })
+		},
+	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the deployment until it ends")
+	return cmd
+}
+
+func newDeployApproveCommand(af *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "approve ID",
+		Short: "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
+		Long: `approve lets a deployment whose ready option is STOP_DEPLOYMENT shift
+production traffic. It may be given before the wait starts.
+
+Example:
+  canaryflow deploy approve d-000004`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.Approve(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), v, func() { fmt.Fprintf(cmd.OutOrStdout(), "approved %s\n", args[0]) })
+		},
+	}
+}
+
+func newDeployStopCommand(af *apiFlags) *cobra.Command {
+	var noRollback bool
+	cmd := &cobra.Command{
+		Use:   "stop ID",
+		Short: "Stop a deployment; production traffic returns to blue unless --no-rollback",
+		Long: `stop ends a deployment with status Stopped. By default it rolls back: all
+production traffic returns to blue in one router change and green is
+drained and stopped. --no-rollback leaves traffic and task sets as they are.
+
+Example:
+  canaryflow deploy stop d-000003
+  canaryflow deploy stop d-000003 --no-rollback`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.Stop(cmd.Context(), args[0], !noRollback)
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), v, func() { fmt.Fprintf(cmd.OutOrStdout(), "stopping %s\n", args[0]) })
+		},
+	}
+	cmd.Flags().BoolVar(&noRollback, "no-rollback", false, "leave traffic and task sets as they are")
+	return cmd
+}
+
+func newDeployRollbackCommand(af *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback",
+		Short: "Go back to the previous good revision at once, skipping the bake",
+		Long: `rollback stops the deployment in progress with rollback, or, when none
+runs, deploys the revision that succeeded before the live one all at once
+(no ready wait, no termination wait).
+
+Example:
+  canaryflow deploy rollback`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			d, err := c.Rollback(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), d, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trevision %d\n", d.ID, d.Status, d.Revision)
+			})
+		},
+	}
+}
+
+// isTerminal reports whether w is a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// watchDeployment follows a deployment until it ends.
+func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id string) error {
+	out := cmd.OutOrStdout()
+	tty := isTerminal(out) && af.output == "text"
+	var prev *server.DeploymentView
+	var prevAt time.Time
+	last := ""
+	for {
+		v, err := c.Get(cmd.Context(), id)
+		if err != nil {
+			return err
+		}
+		id = v.Deployment.ID
+		now := time.Now()
+		switch {
+		case af.output == "json":
+			if line := summaryLine(&v.Deployment); line != last || v.Deployment.Done() {
+				data, _ := json.Marshal(v)
+				fmt.Fprintln(out, string(data))
+				last = line
+			}
+		case tty:
+			fmt.Fprint(out, "\033[H\033[2J")
+			renderDeployment(out, v, prev, now.Sub(prevAt))
+		default:
+			if line := summaryLine(&v.Deployment); line != last {
+				fmt.Fprintln(out, now.Format("15:04:05"), line)
+				last = line
+			}
+		}
+		prev, prevAt = v, now
+		if v.Deployment.Done() {
+			if !tty && af.output == "text" {
+				renderDeployment(out, v, nil, 0)
+			}
+			if v.Deployment.Status != deploy.StatusSucceeded {
+				return fmt.Errorf("deployment %s %s", id, strings.ToLower(v.Deployment.Status))
+			}
+			return nil
+		}
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// summaryLine is one line saying where a deployment is.
+func summaryLine(d *deploy.Deployment) string {
+	s := fmt.Sprintf("%s %s step=%s green=%d%%", d.ID, d.Status, d.Step, d.GreenPercent)
+	if d.Alarm.State != "" {
+		s += " alarm=" + d.Alarm.State
+	}
+	if d.Error != nil {
+		s += " error=" + d.Error.Code
+	}
+	return s
+}
+
+// trafficBar draws the production split, blue '█' and green '░'.
+func trafficBar(greenPercent float64, width int) string {
+	g := int(greenPercent*float64(width)/100 + 0.5)
+	return strings.Repeat("█", width-g) + strings.Repeat("░", g)
+}
+
+// renderDeployment prints a deployment for people; with a previous view
+// it adds request and error rates per version.
+func renderDeployment(w io.Writer, v *server.DeploymentView, prev *server.DeploymentView, dt time.Duration) {
+	d := &v.Deployment
+	fmt.Fprintf(w, "Deployment %s  service %s  revision %d  status %s\n", d.ID, d.Service, d.Revision, d.Status)
+	if d.PreviousRevision > 0 {
+		fmt.Fprintf(w, "Rollback target: revision %d (task set %s)\n", d.PreviousRevision, d.BlueTaskSet)
+	}
+	if d.Error != nil {
+		fmt.Fprintf(w, "Error: %s: %s\n", d.Error.Code, d.Error.Message)
+	}
+	if d.RolledBack {
+		fmt.Fprintln(w, "Rolled back: all production traffic is on blue")
+	}
+	if t := v.Traffic; t != nil {
+		fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, trafficBar(t.GreenPercent, 40), t.GreenPercent)
+		for _, g := range []struct {
+			name string
+			cur  server.GroupView
+		}{{"blue", t.Blue}, {"green", t.Green}} {
+			line := fmt.Sprintf("  %-5s %-10s %d requests, %d errors, %d healthy", g.name, g.cur.TaskSet, g.cur.Requests, g.cur.Errors, g.cur.Healthy)
+			if prev != nil && prev.Traffic != nil && dt > 0 {
+				old := prev.Traffic.Blue
+				if g.name == "green" {
+					old = prev.Traffic.Green
+				}
+				if g.cur.Requests >= old.Requests {
+					rps := float64(g.cur.Requests-old.Requests) / dt.Seconds()
+					eps := float64(g.cur.Errors-min(old.Errors, g.cur.Errors)) / dt.Seconds()
+					line += fmt.Sprintf("  (%.1f req/s, %.1f err/s)", rps, eps)
+				}
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	a := d.Alarm
+	switch {
+	case a.State == "":
+		fmt.Fprintln(w, "Alarms: not evaluated yet")
+	case a.NoTraffic || a.State == deploy.AlarmInsufficientData:
+		fmt.Fprintf(w, "Alarms: %s — %s\n", a.State, orDefault(a.Reason, "no traffic was seen on green"))
+	default:
+		fmt.Fprintf(w, "Alarms: %s (green: %d requests, %d errors) %s\n", a.State, a.Requests, a.Errors, a.Reason)
+	}
+	fmt.Fprintln(w, "Lifecycle events:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, ev := range v.Events {
+		took := ""
+		if !ev.Start.IsZero() && !ev.End.IsZero() {
+			took = ev.End.Sub(ev.Start).Round(10 * time.Millisecond).String()
+		}
+		extra := ev.Diagnostics
+		if ev.Hook != "" {
+			extra = strings.TrimSpace("hook " + ev.Hook + " " + extra)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ev.Name, ev.Status, took, extra)
+	}
+	tw.Flush()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
