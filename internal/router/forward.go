@@ -71,7 +71,9 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 	} else {
 		t.pool.discard(uc)
 	}
-	if res.err != nil && res.status != StatusClientClosedRequest && !t.expired.Load() {
+	if res.err != nil && res.status != StatusClientClosedRequest && !t.expired.Load() && !res.fresh {
+		// A stale keep-alive connection retried on a fresh one is not a
+		// target error.
 		t.stats.upstreamErrors.Add(1)
 		rt.groups[t.group].stats.upstreamErrors.Add(1)
 	}

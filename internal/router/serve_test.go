@@ -1,0 +1,123 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// closingBackend answers each request completely, advertising keep-alive,
+// then closes the connection: the proxy's pooled connection goes stale.
+func closingBackend(t *testing.T, hits *atomic.Int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(c)
+			req, err := http.ReadRequest(br)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+				hits.Add(1)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: closing\r\n\r\nok")
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+func TestStaleKeepAliveConnection(t *testing.T) {
+	var hits atomic.Int64
+	rt, srv := newTestRouter(t, Options{Blue: []string{closingBackend(t, &hits)}})
+	for i := range 3 {
+		if code, _, body := get(t, srv.Client(), srv.URL+"/"); code != http.StatusOK || body != "ok" {
+			t.Fatalf("GET %d over a stale pooled connection: %d %q", i, code, body)
+		}
+	}
+	// A POST with a body on a stale connection is not replayed: the bytes
+	// may have reached the target.
+	resp, err := srv.Client().Post(srv.URL+"/", "text/plain", strings.NewReader("once"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("POST over a stale connection: %d, want 502", resp.StatusCode)
+	}
+	if hits.Load() != 3 {
+		t.Fatalf("target saw %d requests, want 3", hits.Load())
+	}
+	if m := rt.Metrics().Blue; m.UpstreamErrors != 1 {
+		t.Fatalf("upstream errors %d, want 1 (the POST)", m.UpstreamErrors)
+	}
+}
+
+func TestHeadAndNoContent(t *testing.T) {
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/empty" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "hello")
+	})
+	_, srv := newTestRouter(t, Options{Blue: []string{b.URL}})
+	for range 2 {
+		resp, err := srv.Client().Head(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ContentLength != 5 {
+			t.Fatalf("HEAD: %d length %d", resp.StatusCode, resp.ContentLength)
+		}
+		if code, _, body := get(t, srv.Client(), srv.URL+"/empty"); code != http.StatusNoContent || body != "" {
+			t.Fatalf("204: %d %q", code, body)
+		}
+		if code, _, body := get(t, srv.Client(), srv.URL+"/"); code != http.StatusOK || body != "hello" {
+			t.Fatalf("GET after HEAD on the same connections: %d %q", code, body)
+		}
+	}
+}
+
+func TestServeListenersAndShutdown(t *testing.T) {
+	blue := newBackend(t, "blue", nil)
+	green := newBackend(t, "green", nil)
+	rt, err := New(Options{Blue: []string{blue.URL}, Green: []string{green.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	prod, _ := net.Listen("tcp", "127.0.0.1:0")
+	test, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- rt.Serve(ctx, prod, test) }()
+	client := &http.Client{}
+	if _, who, _ := get(t, client, "http://"+prod.Addr().String()+"/"); who != "blue" {
+		t.Fatalf("production listener went to %s", who)
+	}
+	if _, who, _ := get(t, client, "http://"+test.Addr().String()+"/"); who != "green" {
+		t.Fatalf("test listener went to %s", who)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := net.Dial("tcp", prod.Addr().String()); err == nil {
+		t.Fatal("production listener still open after shutdown")
+	}
+}
