@@ -37,6 +37,10 @@ type Config struct {
 
 	// AWS describes where the service runs on AWS (the aws commands).
 	AWS AWS `yaml:"aws"`
+
+	// Pipeline is the local tag → build → deploy pipeline; nil when the
+	// file has no pipeline section.
+	Pipeline *Pipeline `yaml:"pipeline"`
 }
 
 // Error is a configuration problem with the place it was found.
@@ -152,6 +156,10 @@ func (c *Config) validate(data []byte) error {
 	errs = append(errs, c.AWS.validate(c.Path, data, c.Release)...)
 	if c.Service != nil {
 		errs = append(errs, c.Service.validate(c.Path, data)...)
+	}
+	if c.Pipeline != nil {
+		c.Pipeline.applyDefaults(c.Release)
+		errs = append(errs, c.Pipeline.validate(c.Path, data, c.Service)...)
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,45 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimalService = "service:\n  name: hello\n"
+
+func TestPipelineDefaults(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(minimalService+"pipeline: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Pipeline
+	if p.PollInterval.D() != time.Second || p.Mode != "SUPERSEDED" || strings.Join(p.Tags.Include, ",") != "v*" ||
+		p.Build.Image != "auto" || p.Build.Package != "." || p.WebhookSecretEnv != "CANARYFLOW_WEBHOOK_SECRET" {
+		t.Errorf("defaults = %+v", p)
+	}
+	if c, _ := Parse("c.yaml", []byte(minimalService)); c.Pipeline != nil {
+		t.Error("a file without a pipeline section has a pipeline")
+	}
+}
+
+func TestPipelineErrors(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"pipeline:\n  mode: PARALLEL\n", "pipeline: a pipeline deploys a service"},
+		{minimalService + "pipeline:\n  mode: PARALLEL\n", "c.yaml:4: pipeline.mode: \"PARALLEL\""},
+		{minimalService + "pipeline:\n  source: --upload-pack=x\n", "c.yaml:4: pipeline.source"},
+		{minimalService + "pipeline:\n  poll_interval: 1ms\n", "pipeline.poll_interval: 1ms is too short"},
+		{minimalService + "pipeline:\n  tags:\n    include: ['[']\n", "pipeline.tags.include[0]"},
+		{minimalService + "pipeline:\n  build:\n    image: buildah\n", "c.yaml:5: pipeline.build.image"},
+		{minimalService + "pipeline:\n  build:\n    package: ../other\n", "pipeline.build.package"},
+		{minimalService + "pipeline:\n  build:\n    repository: Hello World\n", "pipeline.build.repository"},
+		{minimalService + "pipeline:\n  build:\n    secret_env: ['A B']\n", "pipeline.build.secret_env[0]"},
+		{minimalService + "pipeline:\n  webhook_secret_env: x-y\n", "pipeline.webhook_secret_env"},
+		{minimalService + "pipeline:\n  pol_interval: 1s\n", "c.yaml:4"},
+	} {
+		_, err := Parse("c.yaml", []byte(tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}
