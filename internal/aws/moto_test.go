@@ -80,6 +80,7 @@ var unimplemented = map[string]map[string]string{
 	"CodeDeploy_20141006": {
 		"DeleteApplication": "{}", "DeleteDeploymentGroup": "{}", "UpdateDeploymentGroup": "{}",
 		"StopDeployment": `{"status":"Pending"}`, "ContinueDeployment": "{}", "DeleteDeploymentConfig": "{}",
+		"ListDeploymentTargets": `{"targetIds":[]}`,
 	},
 	"CodeBuild_20161006": {"UpdateProject": `{}`},
 }

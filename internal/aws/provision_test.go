@@ -56,6 +56,44 @@ func TestProvisionAgainstMoto(t *testing.T) {
 		t.Fatalf("second apply: %v\n%s", err, out.String())
 	}
 
+	// Deploy a new image through CodeDeploy, look at it, approve and stop it.
+	d, err := NewDeployer(c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v1.2.3"
+	id, err := d.Deploy(ctx, image, "v1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest, err := d.Latest(ctx); err != nil || latest != id {
+		t.Errorf("latest = %q, %v; want %s", latest, err, id)
+	}
+	st, err := d.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb bytes.Buffer
+	st.Write(&sb)
+	t.Logf("status:\n%s", sb.String())
+	if !strings.Contains(sb.String(), "hello-blue=100") {
+		t.Errorf("status does not show production on blue:\n%s", sb.String())
+	}
+	// moto has no ContinueDeployment / StopDeployment: the proxy checks
+	// these requests against CodeDeploy's service model.
+	if err := d.Approve(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stop(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if c := mp.called("StopDeployment"); len(c) != 1 || c[0].Body["deploymentId"] != id || c[0].Body["autoRollbackEnabled"] != true {
+		t.Errorf("StopDeployment calls: %+v", c)
+	}
+	if c := mp.called("ContinueDeployment"); len(c) != 1 || c[0].Body["deploymentWaitType"] != "READY_WAIT" {
+		t.Errorf("ContinueDeployment calls: %+v", c)
+	}
+
 	out.Reset()
 	p3, _ := NewProvisioner(c, s, ProvisionOptions{Out: &out})
 	if err := p3.Destroy(ctx); err != nil {
