@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ type api struct {
 	log     *slog.Logger
 }
 
-func (a *api) routes() http.Handler {
+func (a *api) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", a.status)
 	mux.HandleFunc("GET /v1/deployments", a.list)
@@ -209,31 +210,37 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rev, err := NewRevision(a.svc, req.Image, td)
-	if err != nil {
-		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
-		return
-	}
-	if rev.Image, err = a.resolveImage(rev.Image); err != nil {
-		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
-		return
-	}
-	settings, err := Settings(a.svc, spec)
-	if err != nil {
-		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
-		return
-	}
-	rev, err = a.ctl.RegisterRevision(r.Context(), rev)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	d, err := a.ctl.Create(r.Context(), deploy.CreateRequest{Service: a.svc.Name, Revision: rev.Number, Settings: settings, Queue: req.Queue})
+	d, err := a.deploy(r.Context(), req.Image, td, spec, req.Queue, "")
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, d)
+}
+
+// deploy registers a revision of image and creates a deployment of it.
+func (a *api) deploy(ctx context.Context, image string, td *awsfmt.TaskDef, spec *awsfmt.AppSpec, queue bool, creator string) (*deploy.Deployment, error) {
+	rev, err := NewRevision(a.svc, image, td)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
+	}
+	if rev.Image, err = a.resolveImage(rev.Image); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
+	}
+	settings, err := Settings(a.svc, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
+	}
+	rev, err = a.ctl.RegisterRevision(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	return a.ctl.Create(ctx, deploy.CreateRequest{Service: a.svc.Name, Revision: rev.Number, Settings: settings, Queue: queue, Creator: creator})
+}
+
+// deployImage deploys an image with the service's own settings.
+func (a *api) deployImage(ctx context.Context, image string, queue bool, creator string) (*deploy.Deployment, error) {
+	return a.deploy(ctx, image, nil, nil, queue, creator)
 }
 
 func nameOr(name, def string) string {

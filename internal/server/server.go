@@ -73,6 +73,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready, if set, is called once everything listens.
 	Ready func(Info)
+	// Getenv reads the webhook secret and the build's secret variables.
+	// Zero: os.Getenv.
+	Getenv func(string) string
 }
 
 // Validate reports options that cannot work.
@@ -206,9 +209,26 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("API listener: %w", err)
 	}
 	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
-	var h http.Handler = api.routes()
+	routes := api.routes()
+	var pipe *localPipeline
+	if opts.Config.Pipeline != nil {
+		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, api: api,
+			regHost: info.Registry, regToken: regToken, getenv: opts.Getenv, log: log})
+		if err != nil {
+			return err
+		}
+		pipe.register(routes)
+	}
+	var h http.Handler = routes
 	if opts.Token != "" {
 		h = router.RequireToken(opts.Token, h)
+	}
+	if pipe != nil && pipe.webhook != nil {
+		// The webhook authenticates by its HMAC signature, not the API token.
+		top := http.NewServeMux()
+		top.Handle("POST /v1/webhooks/github", pipe.webhook)
+		top.Handle("/", h)
+		h = top
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	wg.Add(1)
@@ -225,6 +245,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer os.Remove(infoPath)
+	if pipe != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); pipe.run(ctx) }()
+	}
 	log.Info("canaryflow up", "service", svc.Name, "api", info.API, "production", prod.Addr().String(),
 		"test", test.Addr().String(), "registry", info.Registry, "runtime", rtm.Name())
 	if opts.Ready != nil {
@@ -243,7 +267,7 @@ func Run(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// stopAll stops the service's tasks.
+// stopAll stops the service's tasks and removes their records.
 func stopAll(ctx context.Context, rtm runtime.Runtime, service string, log *slog.Logger) {
 	tasks, err := rtm.List(ctx, map[string]string{runtime.LabelService: service})
 	if err != nil {
@@ -254,7 +278,11 @@ func stopAll(ctx context.Context, rtm runtime.Runtime, service string, log *slog
 		if t.State == runtime.StateRunning {
 			if err := rtm.Stop(ctx, t.ID, 5*time.Second); err != nil {
 				log.Warn("stop task", "task", t.ID, "err", err)
+				continue
 			}
+		}
+		if err := rtm.Remove(ctx, t.ID); err != nil {
+			log.Warn("remove task", "task", t.ID, "err", err)
 		}
 	}
 }

@@ -286,6 +286,44 @@ func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 	}
 }
 
+// TestDaemonDocker is the smaller set with the docker runtime: a canary
+// and an alarm that rolls back, with containers of images canaryflow built.
+func TestDaemonDocker(t *testing.T) {
+	stateDir := t.TempDir()
+	cfg := testConfig(t, freePort(t), freePort(t), "  runtime: docker\n")
+	d := startDaemon(t, stateDir, cfg)
+	defer d.stopWithTasks(stateDir, cfg)
+	ctx := context.Background()
+	v1 := d.push(stateDir, "../../examples/hello", "1.0.0")
+	v2 := d.push(stateDir, "../../examples/hello", "2.0.0")
+	bad := d.push(stateDir, "testdata/bad", "3.0.0")
+	for _, img := range []string{v1, v2} {
+		dep, err := d.client.Create(ctx, CreateRequest{Image: img})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.waitDone(dep.ID); got.Status != deploy.StatusSucceeded {
+			t.Fatalf("deployment of %s: %+v", img, got)
+		}
+	}
+	if body := getBody(t, d.prod); body != "Version: 2.0.0" {
+		t.Errorf("production answers %q", body)
+	}
+	l := startLoad(d.prod, 4)
+	dep, err := d.client.Create(ctx, CreateRequest{Image: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.waitDone(dep.ID)
+	l.end()
+	if got.Status != deploy.StatusStopped || got.Error == nil || got.Error.Code != deploy.CodeAlarmActive || !got.RolledBack {
+		t.Fatalf("broken release: %+v", got)
+	}
+	if body := getBody(t, d.prod); body != "Version: 2.0.0" {
+		t.Errorf("after rollback production answers %q", body)
+	}
+}
+
 func getBody(t *testing.T, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -56,7 +57,8 @@ func (r *runtimeTasks) Start(ctx context.Context, spec deploy.TaskSpec) (deploy.
 	return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
 }
 
-// Stop stops every running task with the controller's ID.
+// Stop stops every task with the controller's ID and removes its record
+// (container or state file): a retired task set leaves nothing behind.
 func (r *runtimeTasks) Stop(ctx context.Context, id string, grace time.Duration) error {
 	tasks, err := r.rt.List(ctx, map[string]string{labelTask: id})
 	if err != nil {
@@ -67,6 +69,9 @@ func (r *runtimeTasks) Stop(ctx context.Context, id string, grace time.Duration)
 			if err := r.rt.Stop(ctx, t.ID, grace); err != nil {
 				return err
 			}
+		}
+		if err := r.rt.Remove(ctx, t.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			return fmt.Errorf("remove task %s: %w", id, err)
 		}
 	}
 	return nil

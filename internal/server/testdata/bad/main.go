@@ -15,7 +15,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "broken release", 500) })
-	if err := http.ListenAndServe("127.0.0.1:"+port, mux); err != nil {
+	if err := http.ListenAndServe(":"+port, mux); err != nil {
 		os.Exit(1)
 	}
 }

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/canaryflow/canaryflow/internal/pipeline"
+)
+
+// Executions lists pipeline executions, newest first.
+func (c *Client) Executions(ctx context.Context) ([]pipeline.Execution, error) {
+	var es []pipeline.Execution
+	return es, c.do(ctx, http.MethodGet, "/v1/executions", nil, &es)
+}
+
+// Execution returns one pipeline execution.
+func (c *Client) Execution(ctx context.Context, id string) (*pipeline.Execution, error) {
+	var e pipeline.Execution
+	return &e, c.do(ctx, http.MethodGet, "/v1/executions/"+url.PathEscape(id), nil, &e)
+}
+
+// StartExecution runs the pipeline for a tag; started is false when an
+// execution of that tag was already in progress or had succeeded.
+func (c *Client) StartExecution(ctx context.Context, tag string) (e *pipeline.Execution, err error) {
+	e = &pipeline.Execution{}
+	return e, c.do(ctx, http.MethodPost, "/v1/executions", map[string]string{"tag": tag}, e)
+}
+
+// ExecutionLogs streams an execution's log; with follow it lasts until the
+// execution ends.
+func (c *Client) ExecutionLogs(ctx context.Context, id string, follow bool) (io.ReadCloser, error) {
+	u := url.URL{Scheme: "http", Host: c.Addr, Path: "/v1/executions/" + url.PathEscape(id) + "/logs"}
+	if follow {
+		u.RawQuery = "follow=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("canaryflow daemon at %s: %w", c.Addr, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("execution %s: %s", id, resp.Status)}
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,282 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/canaryflow/canaryflow/internal/build"
+	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/flow"
+	"github.com/canaryflow/canaryflow/internal/git"
+	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/store"
+)
+
+// localPipeline is the daemon's tag → build → deploy pipeline.
+type localPipeline struct {
+	source  *pipeline.Source
+	runner  *pipeline.Runner
+	execs   *pipeline.Executions
+	webhook *pipeline.Webhook // nil when no secret is set
+	log     *slog.Logger
+}
+
+// pipelineDeps are what the pipeline takes from the rest of the daemon.
+type pipelineDeps struct {
+	cfg      *config.Config
+	dir      string // repository root
+	stateDir string
+	st       *store.Store
+	api      *api // creates deployments like POST /v1/deployments does
+	regHost  string
+	regToken string
+	getenv   func(string) string
+	log      *slog.Logger
+}
+
+// newPipeline builds the pipeline from the pipeline section.
+func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
+	pc, svc := d.cfg.Pipeline, d.cfg.Service
+	if d.regHost == "" {
+		return nil, errors.New("pipeline: the registry is disabled; the Build stage needs it")
+	}
+	url := pc.Source
+	if url == "" {
+		out, err := (&git.Repo{Dir: d.dir}).Output(ctx, "config", "--get", "remote."+d.cfg.Release.Remote+".url")
+		if err != nil || out == "" {
+			return nil, fmt.Errorf("pipeline: no source: set pipeline.source in canaryflow.yaml, or add the remote %q", d.cfg.Release.Remote)
+		}
+		url = out
+	}
+	if !strings.Contains(url, "://") && !strings.Contains(url, "@") && !filepath.IsAbs(url) {
+		url = filepath.Join(d.dir, url) // a local path, relative to the repository
+	}
+	execs := pipeline.NewExecutions(d.st)
+	r := d.cfg.Release
+	src, err := pipeline.NewSource(pipeline.SourceOptions{
+		URL: url, MainBranch: r.MainBranch,
+		Trigger:   pipeline.Trigger{Include: pc.Tags.Include, Exclude: pc.Tags.Exclude, TagPrefix: r.TagPrefix, NoTagPrefix: r.NoTagPrefix},
+		MirrorDir: filepath.Join(d.stateDir, "pipeline", "mirror"),
+		Interval:  pc.PollInterval.D(),
+		Seen:      execs.SeenStore("source"),
+		Log:       d.log.With("component", "source"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	getenv := d.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	env := map[string]string{}
+	for k, v := range pc.Build.Env {
+		env[k] = v
+	}
+	var secrets []string
+	for _, name := range pc.Build.SecretEnv {
+		if v := getenv(name); v != "" {
+			env[name] = v
+			secrets = append(secrets, v)
+		}
+	}
+	redact := func(s string) string {
+		for _, v := range secrets {
+			if len(v) >= 3 {
+				s = strings.ReplaceAll(s, v, "***")
+			}
+		}
+		return s
+	}
+	repo := pc.Build.Repository
+	if repo == "" {
+		repo = svc.Name
+	}
+	img := &imageStep{mode: pc.Build.Image, pkg: pc.Build.Package, repo: repo, regHost: d.regHost, regToken: d.regToken, timeout: pc.Build.Timeout.D()}
+	stages := []pipeline.Stage{
+		pipeline.BuildStage(pipeline.BuildStageOptions{
+			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
+			Project: svc.Name, Flow: flowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			Image: img.build,
+		}),
+		pipeline.DeployStage(&apiDeployer{a: d.api}),
+	}
+	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
+		Mode: pc.Mode, Stages: stages, Executions: execs, Redact: redact, Log: d.log.With("component", "pipeline"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.Recover(); err != nil {
+		return nil, err
+	}
+	p := &localPipeline{source: src, runner: runner, execs: execs, log: d.log}
+	if secret := getenv(pc.WebhookSecretEnv); secret != "" {
+		p.webhook, err = pipeline.NewWebhook(pipeline.WebhookOptions{
+			Secret: []byte(secret), OnTag: func(string) { src.Poke() }, Log: d.log.With("component", "webhook"),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// run polls the source until ctx is done and waits for executions to end.
+func (p *localPipeline) run(ctx context.Context) {
+	err := p.source.Run(ctx, func(rel pipeline.Release) {
+		if _, _, err := p.runner.Start(ctx, rel, "poll"); err != nil {
+			p.log.Error("start execution", "tag", rel.Tag, "err", err)
+		}
+	})
+	if err != nil {
+		p.log.Error("source stopped", "err", err)
+	}
+	p.runner.Wait()
+}
+
+// register adds the pipeline's API routes.
+func (p *localPipeline) register(mux *http.ServeMux) {
+	(&pipeline.API{Runner: p.runner, Executions: p.execs, Resolve: p.source.Resolve}).Register(mux)
+}
+
+func flowOptions(cfg *config.Config) flow.Options {
+	r := cfg.Release
+	return flow.Options{
+		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
+		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
+		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
+	}
+}
+
+// imageStep builds the image of a workspace and pushes it to the embedded
+// registry, tagged with the version and the short commit.
+type imageStep struct {
+	mode, pkg, repo   string
+	regHost, regToken string
+	timeout           time.Duration
+
+	once   sync.Once
+	engine *client.Client // nil when no engine answers
+}
+
+func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution, log io.Writer) (string, error) {
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	tag := strings.ReplaceAll(e.Version, "+", "_") // registry tags have no '+'
+	short := e.Commit[:7]
+	mode := s.mode
+	if mode == "auto" {
+		mode = "go"
+		if _, err := os.Stat(filepath.Join(ws, "Dockerfile")); err == nil && s.dockerEngine(ctx) != nil {
+			mode = "dockerfile"
+		}
+	}
+	target := build.Target{Registry: s.regHost, Repository: s.repo, Tag: tag, Token: s.regToken}
+	switch mode {
+	case "dockerfile":
+		eng := s.dockerEngine(ctx)
+		if eng == nil {
+			return "", errors.New("pipeline.build.image is dockerfile but no Docker engine answers")
+		}
+		fmt.Fprintf(log, "[canaryflow] docker build (Dockerfile) → %s/%s:%s\n", s.regHost, s.repo, tag)
+		ref, err := build.DockerfileImage(ctx, build.DockerfileOptions{
+			Dir: ws, Engine: eng, Progress: log,
+			Labels: map[string]string{build.LabelVersion: e.Version, build.LabelRevision: e.Commit},
+		}, target)
+		if err != nil {
+			return "", err
+		}
+		return ref.String(), nil
+	default:
+		fmt.Fprintf(log, "[canaryflow] daemonless Go build of %s → %s/%s:%s\n", s.pkg, s.regHost, s.repo, tag)
+		img, err := build.GoImage(ctx, build.GoImageOptions{Dir: ws, Package: s.pkg, Name: s.repo[strings.LastIndex(s.repo, "/")+1:],
+			Version: e.Version, Commit: e.Commit, Stderr: log})
+		if err != nil {
+			return "", err
+		}
+		ref, err := build.Push(ctx, img, target)
+		if err != nil {
+			return "", err
+		}
+		target.Tag = short
+		if _, err := build.Push(ctx, img, target); err != nil {
+			return "", err
+		}
+		return ref.String(), nil
+	}
+}
+
+// dockerEngine returns a client when an engine answers, once.
+func (s *imageStep) dockerEngine(ctx context.Context) *client.Client {
+	s.once.Do(func() {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := cli.Ping(pctx); err != nil {
+			cli.Close()
+			return
+		}
+		s.engine = cli
+	})
+	return s.engine
+}
+
+// apiDeployer creates deployments the way POST /v1/deployments does and
+// follows them to the end.
+type apiDeployer struct{ a *api }
+
+func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version string) (string, error) {
+	dep, err := d.a.deployImage(ctx, image, true, "pipeline")
+	if err != nil {
+		return "", err
+	}
+	return dep.ID, nil
+}
+
+func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {
+	last := ""
+	for {
+		dep, err := d.a.ctl.Get(id)
+		if err != nil {
+			return "", "", err
+		}
+		line := fmt.Sprintf("%s %s", dep.Status, dep.Step)
+		if line != last {
+			fmt.Fprintf(progress, "[canaryflow] deployment %s: %s\n", id, line)
+			last = line
+		}
+		if dep.Done() {
+			reason := ""
+			if dep.Status != deploy.StatusSucceeded {
+				reason = dep.Alarm.Reason
+				if dep.Error != nil {
+					reason = dep.Error.Message
+				}
+			}
+			return dep.Status, reason, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

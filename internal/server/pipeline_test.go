@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/canaryflow/canaryflow/internal/pipeline"
+)
+
+// gitIn runs git in dir for test setup.
+func gitIn(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@t", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// helloRepo makes a bare origin and a work tree holding examples/hello as
+// its own module.
+func helloRepo(t *testing.T) (origin, work string) {
+	t.Helper()
+	root := t.TempDir()
+	origin, work = filepath.Join(root, "origin.git"), filepath.Join(root, "hello")
+	gitIn(t, root, "init", "-q", "--bare", origin)
+	gitIn(t, root, "init", "-q", "-b", "main", work)
+	gitIn(t, work, "remote", "add", "origin", origin)
+	src, err := os.ReadFile("../../examples/hello/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "main.go"), string(src))
+	writeFile(t, filepath.Join(work, "go.mod"), "module example.com/hello\n\ngo 1.26\n")
+	writeFile(t, filepath.Join(work, "VERSION"), "0.0.0\n")
+	gitIn(t, work, "add", ".")
+	gitIn(t, work, "commit", "-q", "-m", "hello")
+	gitIn(t, work, "push", "-q", "origin", "main")
+	return origin, work
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// release sets VERSION, commits (with an optional change to main.go),
+// tags and pushes, as `canaryflow flow release finish --push` would.
+func release(t *testing.T, work, version, fileVersion string, edit func(string) string) {
+	t.Helper()
+	writeFile(t, filepath.Join(work, "VERSION"), fileVersion+"\n")
+	if edit != nil {
+		b, _ := os.ReadFile(filepath.Join(work, "main.go"))
+		writeFile(t, filepath.Join(work, "main.go"), edit(string(b)))
+	}
+	gitIn(t, work, "commit", "-q", "--allow-empty", "-am", "release "+version)
+	gitIn(t, work, "tag", "-a", "-m", "Release "+version, "v"+version)
+	gitIn(t, work, "push", "-q", "origin", "main", "v"+version)
+}
+
+func (d *daemon) waitExecution(tag string) *pipeline.Execution {
+	d.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		es, err := d.client.Executions(context.Background())
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Tag == tag && e.Status.Done() {
+				return &e
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("execution of %s did not end; executions: %+v", tag, es)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getVersion(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// TestPipelineTagToCanary runs the whole local chain on a local bare
+// repository: a pushed tag is built and deployed; a tag whose version
+// files disagree never builds; a faulty version is rolled back by its alarm.
+func TestPipelineTagToCanary(t *testing.T) {
+	origin, work := helloRepo(t)
+	state := t.TempDir()
+	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf(`pipeline:
+  source: %s
+  poll_interval: 200ms
+  build: {image: go}
+`, origin))
+	d := startDaemon(t, state, cfg)
+	defer d.stop()
+
+	// First release: the first deployment has no blue, all traffic to it.
+	release(t, work, "1.0.0", "1.0.0", nil)
+	e := d.waitExecution("v1.0.0")
+	if e.Status != pipeline.Succeeded {
+		log, _ := d.client.ExecutionLogs(context.Background(), e.ID, false)
+		b, _ := io.ReadAll(log)
+		t.Fatalf("v1.0.0: %s %s\n%s", e.Status, e.Error, b)
+	}
+	if code, body := getVersion(t, d.prod); code != 200 || body != "Version: 1.0.0" {
+		t.Fatalf("after v1.0.0: %d %q", code, body)
+	}
+	if !strings.Contains(e.Image, "/hello:1.0.0@sha256:") || e.DeploymentID == "" {
+		t.Errorf("execution outputs: image %q deployment %q", e.Image, e.DeploymentID)
+	}
+
+	// A tag whose version file says otherwise fails the version check.
+	release(t, work, "1.0.1", "1.0.0", nil)
+	e = d.waitExecution("v1.0.1")
+	if e.Status != pipeline.Failed || !strings.Contains(e.Error, "version check: tag v1.0.1 but VERSION says 1.0.0") || e.DeploymentID != "" {
+		t.Errorf("v1.0.1: %s %q (deployment %q)", e.Status, e.Error, e.DeploymentID)
+	}
+
+	// Load on the production listener for the canaries below.
+	var fives, total atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			code, _ := getVersion(t, d.prod)
+			total.Add(1)
+			if code >= 500 || code == 0 {
+				fives.Add(1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+
+	release(t, work, "1.1.0", "1.1.0", nil)
+	if e = d.waitExecution("v1.1.0"); e.Status != pipeline.Succeeded {
+		t.Fatalf("v1.1.0: %s %s", e.Status, e.Error)
+	}
+	if _, body := getVersion(t, d.prod); body != "Version: 1.1.0" {
+		t.Fatalf("after v1.1.0: %q", body)
+	}
+	if f := fives.Load(); f != 0 {
+		t.Errorf("%d of %d requests failed during a healthy canary", f, total.Load())
+	}
+
+	// A version that answers 500: its alarm rolls it back by itself.
+	release(t, work, "1.2.0", "1.2.0", func(src string) string {
+		return strings.Replace(src, `fmt.Fprintf(w, "Version: %s\n", ver)`, `w.WriteHeader(http.StatusInternalServerError)`, 1)
+	})
+	e = d.waitExecution("v1.2.0")
+	if e.Status != pipeline.Failed || !strings.Contains(e.Error, "Deploy stage") {
+		t.Errorf("v1.2.0: %s %q, want Failed in the Deploy stage", e.Status, e.Error)
+	}
+	if _, body := getVersion(t, d.prod); body != "Version: 1.1.0" {
+		t.Errorf("after the rollback: %q, want 1.1.0", body)
+	}
+	show, err := d.client.Execution(context.Background(), e.ID)
+	if err != nil || show.Stage("Deploy").Status != pipeline.Failed {
+		t.Errorf("show: %+v %v", show, err)
+	}
+}
