@@ -90,7 +90,8 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newVersionCommand(),
 		newProxyCommand(),
 		newImageCommand(), newTaskCommand(),
-		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(),
+		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(),
+		newAWSCommand(),
 	)
 	return root
 }

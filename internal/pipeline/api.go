@@ -138,7 +138,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	rel, err := a.Resolve(r.Context(), req.Tag)
 	if err != nil {
-		code := http.StatusUnprocessableEntity
+		code := http.StatusBadRequest
 		var ge *git.Error
 		if errors.As(err, &ge) {
 			code = http.StatusBadGateway
