@@ -1,7 +1,8 @@
 // Command hello is the demo service canaryflow releases: the guide's Node.js
 // microservice, written in Go so it builds into a static image with no base.
 //
-// GET / answers "Version: X.Y.Z"; GET /healthz answers "ok". The version
+// GET / answers "Version: X.Y.Z"; GET /healthz answers "ok"; every answer
+// carries an X-Version header. The version
 // comes from the VERSION environment variable, else the version stamped at
 // build time (-ldflags "-X main.version=X.Y.Z"), else 0.0.0-dev. On SIGTERM
 // it stops accepting connections, finishes requests in flight and exits 0.
@@ -95,5 +96,10 @@ func newHandler(ver string) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	return mux
+	// Every answer, errors included, says which version gave it: that is
+	// how a canary's traffic split and error rate are watched from outside.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Version", ver)
+		mux.ServeHTTP(w, r)
+	})
 }

@@ -57,6 +57,9 @@ func TestHandler(t *testing.T) {
 		if resp.StatusCode != tc.code || string(body) != tc.want {
 			t.Errorf("GET %s = %d %q, want %d %q", tc.path, resp.StatusCode, body, tc.code, tc.want)
 		}
+		if v := resp.Header.Get("X-Version"); v != "1.2.3" {
+			t.Errorf("GET %s: X-Version %q, want 1.2.3", tc.path, v)
+		}
 	}
 }
 
