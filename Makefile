@@ -1,17 +1,19 @@
 # canaryflow — the two commands in README.md are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: all build demo test fuzz vet
+.PHONY: all build demo walkthrough test fuzz vet
 
 all: build
 
 build:
 	$(GO) build -o bin/canaryflow ./cmd/canaryflow
 
-# The main job. Today: the Gitflow + SemVer release walkthrough against a
-# throwaway repository with a bare origin (the full tag → canary demo is
-# issue 6 and not built yet).
+# The main job: the whole release process on this machine (canaryflow demo).
 demo: build
+	./bin/canaryflow demo
+
+# The Gitflow + SemVer commands alone, against a throwaway repository.
+walkthrough: build
 	./examples/walkthrough.sh bin/canaryflow
 
 # Every test: vet, then the whole suite (unit, testscript, docker, moto).

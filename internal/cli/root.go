@@ -90,7 +90,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newVersionCommand(),
 		newProxyCommand(),
 		newImageCommand(), newTaskCommand(),
-		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(),
+		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(), newDemoCommand(),
 		newAWSCommand(),
 	)
 	return root

@@ -30,6 +30,11 @@ func DeployStage(d Deployer) Stage {
 			return fmt.Errorf("create deployment: %w", err)
 		}
 		e.DeploymentID = id
+		if s, ok := log.(Saver); ok {
+			if err := s.Save(); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(log, "[canaryflow] deployment %s of %s started\n", id, e.Image)
 		status, reason, err := d.WaitDeployment(ctx, id, log)
 		if err != nil {

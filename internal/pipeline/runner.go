@@ -217,7 +217,7 @@ func (r *Runner) runStage(ctx context.Context, e *Execution, st Stage) bool {
 		r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
 	}
 	r.opts.Log.Info("stage started", "execution", e.ID, "stage", st.Name)
-	err := st.Run(ctx, e, &stageLog{x: r.opts.Executions, id: e.ID, stage: st.Name, redact: r.opts.Redact})
+	err := st.Run(ctx, e, &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name, redact: r.opts.Redact})
 	run.End = r.opts.Now()
 	if err != nil {
 		run.Status, run.Error = Failed, r.opts.Redact(err.Error())
@@ -295,12 +295,23 @@ func (r *Runner) release(i int) {
 }
 
 // stageLog appends redacted stage output to the execution's stored log.
+// It is also the stage's way to persist outputs before the stage ends
+// (see Saver).
 type stageLog struct {
 	x      *Executions
+	e      *Execution
 	id     string
 	stage  string
 	redact func(string) string
 }
+
+// Saver is implemented by the log writer a stage receives: Save writes the
+// execution as it is now, so an output (such as the deployment ID) is
+// visible through the API while the stage still runs.
+type Saver interface{ Save() error }
+
+// Save persists the execution now.
+func (l *stageLog) Save() error { return l.x.Save(l.e) }
 
 func (l *stageLog) Write(p []byte) (int, error) {
 	if err := l.x.AppendLog(l.id, l.stage, []byte(l.redact(string(p)))); err != nil {
