@@ -104,6 +104,8 @@ func TestSourcePollTriggersOnlyReleaseTagsOnMain(t *testing.T) {
 	gitCmd(t, work, "tag", "v01.0.0")     // leading zero
 	gitCmd(t, work, "tag", "v2.0.0-wip1") // excluded
 	gitCmd(t, work, "tag", "v1.0.0;id")   // shell metacharacters
+	pwned := filepath.Join(t.TempDir(), "pwned")
+	gitCmd(t, work, "tag", "v1.0.0$(touch${IFS}"+pwned+")")
 	gitCmd(t, work, "switch", "-q", "develop")
 	gitCmd(t, work, "commit", "-q", "--allow-empty", "-m", "on develop only")
 	gitCmd(t, work, "tag", "v3.0.0") // not reachable from main
@@ -126,6 +128,9 @@ func TestSourcePollTriggersOnlyReleaseTagsOnMain(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, logs.String())
 		}
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("a tag name reached a shell")
 	}
 	// Nothing new: nothing triggers again.
 	if rels, _ := src.Poll(ctx); len(rels) != 0 {
