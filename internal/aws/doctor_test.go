@@ -167,3 +167,23 @@ func TestDoctorPager(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDiagnose feeds doctor arbitrary files: it must report, never panic.
+func FuzzDiagnose(f *testing.F) {
+	f.Add([]byte(`{"pipeline":{"stages":[{"actions":[{"actionTypeId":{"category":"Deploy","provider":"ECS"}}]}]}}`), []byte("version: 0.0\n"))
+	f.Add([]byte(`{"pipeline":{"triggers":[{"gitConfiguration":{"push":[{"tags":{"includes":"v*"}}]}}]}}`), []byte(`{"version":0}`))
+	f.Add([]byte(`[1,2]`), []byte("Resources: [x]"))
+	f.Fuzz(func(t *testing.T, pipeline, appspec []byte) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "pipeline-config.json"), pipeline, 0o644)
+		os.WriteFile(filepath.Join(dir, "service-definition.json"), pipeline, 0o644)
+		os.WriteFile(filepath.Join(dir, "deployment-group.json"), pipeline, 0o644)
+		os.WriteFile(filepath.Join(dir, "taskdef.json"), pipeline, 0o644)
+		os.WriteFile(filepath.Join(dir, "appspec.yaml"), appspec, 0o644)
+		d, err := ReadDocuments(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Diagnose(d, DoctorOptions{})
+	})
+}

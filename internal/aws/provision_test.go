@@ -3,6 +3,7 @@ package aws
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -114,6 +115,84 @@ func TestProvisionAgainstMoto(t *testing.T) {
 		shimmed := it.Kind == "codedeploy application" || it.Kind == "deployment group" // moto cannot delete these
 		if !gone && !shimmed && it.Kind != "network" && it.Kind != "github connection" {
 			t.Errorf("after destroy: %s", it)
+		}
+	}
+}
+
+// TestProvisionECSNativeAgainstMoto applies the ECS-controller variant:
+// listener rules for ECS to shift, the infrastructure role, a service with
+// the CANARY strategy, and an ECS deploy action in the pipeline.
+func TestProvisionECSNativeAgainstMoto(t *testing.T) {
+	srv, _ := newMotoProxy(t, startMoto(t))
+	c := motoClients(t, srv.URL)
+	ctx := context.Background()
+	s := testSpec()
+	s.Controller = ControllerECS
+	var out bytes.Buffer
+	p, err := NewProvisioner(c, s, ProvisionOptions{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Apply(ctx); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"create listener rule production /*", "create iam role hello-ecs-infrastructure", "create ecs service hello"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("apply did not %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "deployment group") {
+		t.Errorf("ECS mode created CodeDeploy resources:\n%s", out.String())
+	}
+	p2, _ := NewProvisioner(c, s, ProvisionOptions{})
+	plan, err := p2.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Changes() != 0 {
+		var b bytes.Buffer
+		plan.Write(&b)
+		t.Errorf("second plan:\n%s", b.String())
+	}
+	if l := p2.Live(); l.ProductionRuleARN == "" || l.TestRuleARN == "" {
+		t.Errorf("rules not read back: %+v", l)
+	}
+	d, _ := NewDeployer(c, s)
+	arn, err := d.Deploy(ctx, "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v2.0.0", "v2.0.0")
+	if err != nil || !strings.Contains(arn, "task-definition/hello:2") {
+		t.Errorf("ECS deploy = %q, %v", arn, err)
+	}
+	out.Reset()
+	if err := p2.Destroy(ctx); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+}
+
+// TestApplyWithoutConnectionStopsWithInstructions: no connection given,
+// apply makes everything up to the pipeline, then says how to approve one.
+func TestApplyWithoutConnectionStopsWithInstructions(t *testing.T) {
+	srv, _ := newMotoProxy(t, startMoto(t))
+	c := motoClients(t, srv.URL)
+	s := testSpec()
+	s.ConnectionARN = ""
+	var out bytes.Buffer
+	p, _ := NewProvisioner(c, s, ProvisionOptions{Out: &out})
+	plan, err := p.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual := plan.Items[len(plan.Items)-2]
+	if manual.Change != ChangeManual || !strings.Contains(manual.Detail, "Update pending connection") {
+		t.Errorf("plan item = %v", manual)
+	}
+	err = p.Apply(context.Background())
+	if !errors.Is(err, ErrManualStep) {
+		t.Fatalf("apply = %v", err)
+	}
+	for _, want := range []string{"create codebuild project", "aws codestar-connections create-connection --provider-type GitHub --connection-name hello-github --region us-west-2",
+		"https://us-west-2.console.aws.amazon.com/codesuite/settings/connections?region=us-west-2", "--connection-arn"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
