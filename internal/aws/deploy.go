@@ -110,6 +110,24 @@ type Status struct {
 	// Weights are the production listener's target groups and weights.
 	Weights []string
 	Error   string
+	// Step is the lifecycle event in progress (or the last one done).
+	Step string
+	// GreenPercent is the production weight of the replacement task set's
+	// target group; -1 when there is no replacement.
+	GreenPercent int
+}
+
+// Summary is one line saying where the deployment is, in the same form
+// as a local deployment's watch: "ID Status step=X green=N%".
+func (s *Status) Summary() string {
+	line := fmt.Sprintf("%s %s step=%s", s.ID, s.State, s.Step)
+	if s.GreenPercent >= 0 {
+		line += fmt.Sprintf(" green=%d%%", s.GreenPercent)
+	}
+	if s.Error != "" {
+		line += " error=" + s.Error
+	}
+	return line
 }
 
 // Write prints the status as a block.
@@ -138,7 +156,7 @@ func (d *Deployer) Status(ctx context.Context, id string) (*Status, error) {
 		return nil, fmt.Errorf("get deployment %s: %w", id, err)
 	}
 	info := out.DeploymentInfo
-	st := &Status{ID: id, State: string(info.Status)}
+	st := &Status{ID: id, State: string(info.Status), GreenPercent: -1, Step: "-"}
 	st.Done = slices.Contains([]cdtypes.DeploymentStatus{cdtypes.DeploymentStatusSucceeded, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped}, info.Status)
 	if e := info.ErrorInformation; e != nil && (e.Code != "" || aws.ToString(e.Message) != "") {
 		st.Error = fmt.Sprintf("%s: %s", info.ErrorInformation.Code, aws.ToString(info.ErrorInformation.Message))
@@ -147,8 +165,15 @@ func (d *Deployer) Status(ctx context.Context, id string) (*Status, error) {
 		if bt, err := d.c.CodeDeploy.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: t.TargetIds}); err == nil {
 			for _, tg := range bt.DeploymentTargets {
 				if tg.EcsTarget != nil {
+					running := false
 					for _, ev := range tg.EcsTarget.LifecycleEvents {
 						st.Events = append(st.Events, fmt.Sprintf("%-22s %s", aws.ToString(ev.LifecycleEventName), ev.Status))
+						switch {
+						case ev.Status == cdtypes.LifecycleEventStatusInProgress && !running:
+							st.Step, running = aws.ToString(ev.LifecycleEventName), true
+						case ev.Status == cdtypes.LifecycleEventStatusSucceeded && !running:
+							st.Step = aws.ToString(ev.LifecycleEventName)
+						}
 					}
 				}
 			}
@@ -158,32 +183,50 @@ func (d *Deployer) Status(ctx context.Context, id string) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe service %s: %w", n.ECSService, err)
 	}
+	greenTG := ""
 	for _, sv := range svc.Services {
 		for _, ts := range sv.TaskSets {
+			if aws.ToString(ts.Status) == "ACTIVE" && len(ts.LoadBalancers) > 0 {
+				greenTG = tgName(aws.ToString(ts.LoadBalancers[0].TargetGroupArn)) // the replacement
+			}
 			td := aws.ToString(ts.TaskDefinition)
 			td = td[strings.LastIndex(td, "/")+1:]
 			st.TaskSets = append(st.TaskSets, fmt.Sprintf("%-7s %s %d/%d running", aws.ToString(ts.Status), td, ts.RunningCount, ts.ComputedDesiredCount))
 		}
 	}
-	if err := d.readWeights(ctx, st); err != nil {
+	weights, err := d.readWeights(ctx)
+	if err != nil {
 		return nil, err
+	}
+	for _, w := range weights {
+		st.Weights = append(st.Weights, fmt.Sprintf("%s=%d", w.name, w.weight))
+		if w.name == greenTG {
+			st.GreenPercent = w.weight
+		}
 	}
 	return st, nil
 }
 
-func (d *Deployer) readWeights(ctx context.Context, st *Status) error {
+type tgWeight struct {
+	name   string
+	weight int
+}
+
+// readWeights reads the production listener's target groups and weights.
+func (d *Deployer) readWeights(ctx context.Context) ([]tgWeight, error) {
 	n, s := d.b.names, d.b.spec
 	lbs, err := d.c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.LoadBalancer}})
 	if isCode(err, "LoadBalancerNotFound") {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("describe load balancer: %w", err)
+		return nil, fmt.Errorf("describe load balancer: %w", err)
 	}
 	ls, err := d.c.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
 	if err != nil {
-		return fmt.Errorf("describe listeners: %w", err)
+		return nil, fmt.Errorf("describe listeners: %w", err)
 	}
+	var out []tgWeight
 	for _, l := range ls.Listeners {
 		if aws.ToInt32(l.Port) != int32(s.ProductionPort) {
 			continue
@@ -191,14 +234,14 @@ func (d *Deployer) readWeights(ctx context.Context, st *Status) error {
 		for _, a := range l.DefaultActions {
 			if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
 				for _, tg := range a.ForwardConfig.TargetGroups {
-					st.Weights = append(st.Weights, fmt.Sprintf("%s=%d", tgName(aws.ToString(tg.TargetGroupArn)), aws.ToInt32(tg.Weight)))
+					out = append(out, tgWeight{tgName(aws.ToString(tg.TargetGroupArn)), int(aws.ToInt32(tg.Weight))})
 				}
 			} else if a.TargetGroupArn != nil {
-				st.Weights = append(st.Weights, tgName(aws.ToString(a.TargetGroupArn))+"=100")
+				out = append(out, tgWeight{tgName(aws.ToString(a.TargetGroupArn)), 100})
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func tgName(arn string) string {
@@ -209,21 +252,24 @@ func tgName(arn string) string {
 	return arn
 }
 
-// Clock is the time Watch waits on; tests pass a fake one.
+// Clock is the time Watch reads and waits on; tests pass a fake one.
 type Clock interface {
+	Now() time.Time
 	After(d time.Duration) <-chan time.Time
 }
 
 type realClock struct{}
 
+func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // ErrDeploymentFailed is returned by Watch for a deployment that failed or
 // was stopped.
 var ErrDeploymentFailed = errors.New("deployment did not succeed")
 
-// Watch prints the status every interval until the deployment is done. A
-// nil clock uses the wall clock.
+// Watch looks every interval until the deployment is done, printing a
+// timestamped summary line whenever it changes (as a local deployment's
+// watch does), then the full status. A nil clock uses the wall clock.
 func (d *Deployer) Watch(ctx context.Context, id string, interval time.Duration, clock Clock, w io.Writer) error {
 	if clock == nil {
 		clock = realClock{}
@@ -234,13 +280,12 @@ func (d *Deployer) Watch(ctx context.Context, id string, interval time.Duration,
 		if err != nil {
 			return err
 		}
-		var b strings.Builder
-		st.Write(&b)
-		if b.String() != last {
-			io.WriteString(w, b.String())
-			last = b.String()
+		if line := st.Summary(); line != last {
+			fmt.Fprintln(w, clock.Now().UTC().Format("15:04:05"), line)
+			last = line
 		}
 		if st.Done {
+			st.Write(w)
 			if st.State != string(cdtypes.DeploymentStatusSucceeded) {
 				return fmt.Errorf("%w: %s %s", ErrDeploymentFailed, id, st.State)
 			}

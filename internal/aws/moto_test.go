@@ -73,6 +73,22 @@ type motoProxy struct {
 	calls  []modelCall
 	models map[string]*serviceModel // by X-Amz-Target prefix
 	alarms map[string]any           // alarmShim: alarmConfiguration by app/group
+	script map[string][]string      // scripted answers by operation, used in order
+}
+
+// scripted pops the next scripted answer for op ("" when none); the last
+// answer repeats.
+func (mp *motoProxy) scripted(op string) string {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	l := mp.script[op]
+	if len(l) == 0 {
+		return ""
+	}
+	if len(l) > 1 {
+		mp.script[op] = l[1:]
+	}
+	return l[0]
 }
 
 // unimplemented are the operations moto 5.2.1 does not have, by target.
@@ -80,7 +96,7 @@ var unimplemented = map[string]map[string]string{
 	"CodeDeploy_20141006": {
 		"DeleteApplication": "{}", "DeleteDeploymentGroup": "{}", "UpdateDeploymentGroup": "{}",
 		"StopDeployment": `{"status":"Pending"}`, "ContinueDeployment": "{}", "DeleteDeploymentConfig": "{}",
-		"ListDeploymentTargets": `{"targetIds":[]}`,
+		"ListDeploymentTargets": `{"targetIds":[]}`, "BatchGetDeploymentTargets": `{"deploymentTargets":[]}`,
 	},
 	"CodeBuild_20161006": {"UpdateProject": `{}`},
 }
@@ -99,6 +115,11 @@ func newMotoProxy(t *testing.T, motoURL string) (*httptest.Server, *motoProxy) {
 		}
 		prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 		if prefix == "CodeBuild_20161006" && (op == "CreateProject" || op == "UpdateProject") && codeBuildLocations(t, mp, w, r, op) {
+			return
+		}
+		if next := mp.scripted(op); next != "" {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			io.WriteString(w, next)
 			return
 		}
 		resp, ok := unimplemented[prefix][op]

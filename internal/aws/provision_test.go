@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestProvisionAgainstMoto: apply → plan shows no changes → destroy,
@@ -194,5 +195,69 @@ func TestApplyWithoutConnectionStopsWithInstructions(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("apply output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// fakeClock fires every After at once and counts the waits.
+type fakeClock struct{ waits int }
+
+func (c *fakeClock) Now() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+func (c *fakeClock) After(time.Duration) <-chan time.Time {
+	c.waits++
+	ch := make(chan time.Time, 1)
+	ch <- c.Now()
+	return ch
+}
+
+// TestWatchFollowsADeployment: moto's CodeDeploy never moves a deployment
+// on (it runs no task sets), so the answers of GetDeployment,
+// ListDeploymentTargets and BatchGetDeploymentTargets are scripted here;
+// the service and the production listener's weights come from moto.
+func TestWatchFollowsADeployment(t *testing.T) {
+	srv, mp := newMotoProxy(t, startMoto(t))
+	c := motoClients(t, srv.URL)
+	ctx := context.Background()
+	s := testSpec()
+	p, _ := NewProvisioner(c, s, ProvisionOptions{})
+	if err := p.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dep := func(status string) string {
+		return `{"deploymentInfo":{"deploymentId":"d-TEST","status":"` + status + `"}}`
+	}
+	events := func(install, traffic string) string {
+		return `{"deploymentTargets":[{"deploymentTargetType":"ECSTarget","ecsTarget":{"deploymentId":"d-TEST","lifecycleEvents":[` +
+			`{"lifecycleEventName":"Install","status":"` + install + `"},{"lifecycleEventName":"AllowTraffic","status":"` + traffic + `"}]}}]}`
+	}
+	mp.script = map[string][]string{
+		"GetDeployment":             {dep("InProgress"), dep("InProgress"), dep("InProgress"), dep("Succeeded")},
+		"ListDeploymentTargets":     {`{"targetIds":["hello:hello"]}`},
+		"BatchGetDeploymentTargets": {events("InProgress", "Pending"), events("Succeeded", "Pending"), events("Succeeded", "InProgress"), events("Succeeded", "Succeeded")},
+	}
+	d, _ := NewDeployer(c, s)
+	var out bytes.Buffer
+	clock := &fakeClock{}
+	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); err != nil {
+		t.Fatalf("watch: %v\n%s", err, out.String())
+	}
+	want := []string{
+		"03:04:05 d-TEST InProgress step=Install",
+		"03:04:05 d-TEST InProgress step=AllowTraffic",
+		"03:04:05 d-TEST Succeeded step=AllowTraffic",
+		"deployment d-TEST: Succeeded",
+		"traffic  hello-blue=100",
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("watch output lacks %q:\n%s", w, out.String())
+		}
+	}
+	if clock.waits != 3 {
+		t.Errorf("watch waited %d times, want 3", clock.waits)
+	}
+	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"d-TEST","status":"Stopped","errorInformation":{"code":"ALARM_ACTIVE","message":"hello-green-5xx"}}}`}}
+	out.Reset()
+	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); !errors.Is(err, ErrDeploymentFailed) || !strings.Contains(out.String(), "error=ALARM_ACTIVE: hello-green-5xx") {
+		t.Errorf("watch of a stopped deployment = %v\n%s", err, out.String())
 	}
 }
