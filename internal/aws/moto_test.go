@@ -23,39 +23,67 @@ import (
 	"time"
 )
 
-// startMoto runs moto_server on a free loopback port for this test and
-// returns its URL. It is stopped when the test ends.
+// sharedMoto is the one moto_server of this test package: started by the
+// first test that needs it, on a free loopback port, stopped by TestMain.
+// Tests keep apart by using different service names or regions.
+type sharedMoto struct {
+	once sync.Once
+	cmd  *exec.Cmd
+	url  string
+	err  error
+	logs bytes.Buffer
+}
+
+var moto sharedMoto
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if moto.cmd != nil {
+		moto.cmd.Process.Kill()
+		moto.cmd.Wait()
+	}
+	os.Exit(code)
+}
+
+// startMoto returns the URL of the package's moto_server, starting it on
+// first use.
 func startMoto(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto_server (pip install 'moto[server]'): %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+	moto.once.Do(func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			moto.err = err
+			return
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cmd := exec.Command("moto_server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+		cmd.Stdout, cmd.Stderr = &moto.logs, &moto.logs
+		if err := cmd.Start(); err != nil {
+			moto.err = fmt.Errorf("start moto_server (pip install 'moto[server]'): %w", err)
+			return
+		}
+		moto.cmd = cmd
+		u := fmt.Sprintf("http://127.0.0.1:%d", port)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			resp, err := http.Get(u + "/moto-api/")
+			if err == nil {
+				resp.Body.Close()
+				moto.url = u
+				return
+			}
+			if time.Now().After(deadline) {
+				moto.err = fmt.Errorf("moto_server did not answer within 60s: %w", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(u + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer within 60s: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if moto.err != nil {
+		t.Fatalf("%v\n%s", moto.err, moto.logs.String())
 	}
+	return moto.url
 }
 
 // modelCall is a request the proxy answered itself after checking it

@@ -128,6 +128,7 @@ func TestProvisionECSNativeAgainstMoto(t *testing.T) {
 	c := motoClients(t, srv.URL)
 	ctx := context.Background()
 	s := testSpec()
+	s.Service = "canary"
 	s.Controller = ControllerECS
 	var out bytes.Buffer
 	p, err := NewProvisioner(c, s, ProvisionOptions{Out: &out})
@@ -137,7 +138,7 @@ func TestProvisionECSNativeAgainstMoto(t *testing.T) {
 	if err := p.Apply(ctx); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"create listener rule production /*", "create iam role hello-ecs-infrastructure", "create ecs service hello"} {
+	for _, want := range []string{"create listener rule production /*", "create iam role canary-ecs-infrastructure", "create ecs service canary"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("apply did not %q:\n%s", want, out.String())
 		}
@@ -160,7 +161,7 @@ func TestProvisionECSNativeAgainstMoto(t *testing.T) {
 	}
 	d, _ := NewDeployer(c, s)
 	arn, err := d.Deploy(ctx, "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v2.0.0", "v2.0.0")
-	if err != nil || !strings.Contains(arn, "task-definition/hello:2") {
+	if err != nil || !strings.Contains(arn, "task-definition/canary:2") {
 		t.Errorf("ECS deploy = %q, %v", arn, err)
 	}
 	out.Reset()
@@ -175,6 +176,7 @@ func TestApplyWithoutConnectionStopsWithInstructions(t *testing.T) {
 	srv, _ := newMotoProxy(t, startMoto(t))
 	c := motoClients(t, srv.URL)
 	s := testSpec()
+	s.Service = "noconn"
 	s.ConnectionARN = ""
 	var out bytes.Buffer
 	p, _ := NewProvisioner(c, s, ProvisionOptions{Out: &out})
@@ -190,7 +192,7 @@ func TestApplyWithoutConnectionStopsWithInstructions(t *testing.T) {
 	if !errors.Is(err, ErrManualStep) {
 		t.Fatalf("apply = %v", err)
 	}
-	for _, want := range []string{"create codebuild project", "aws codestar-connections create-connection --provider-type GitHub --connection-name hello-github --region us-west-2",
+	for _, want := range []string{"create codebuild project", "aws codestar-connections create-connection --provider-type GitHub --connection-name noconn-github --region us-west-2",
 		"https://us-west-2.console.aws.amazon.com/codesuite/settings/connections?region=us-west-2", "--connection-arn"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("apply output lacks %q:\n%s", want, out.String())
@@ -218,6 +220,7 @@ func TestWatchFollowsADeployment(t *testing.T) {
 	c := motoClients(t, srv.URL)
 	ctx := context.Background()
 	s := testSpec()
+	s.Service = "watch"
 	p, _ := NewProvisioner(c, s, ProvisionOptions{})
 	if err := p.Apply(ctx); err != nil {
 		t.Fatal(err)
@@ -245,7 +248,7 @@ func TestWatchFollowsADeployment(t *testing.T) {
 		"03:04:05 d-TEST InProgress step=AllowTraffic",
 		"03:04:05 d-TEST Succeeded step=AllowTraffic",
 		"deployment d-TEST: Succeeded",
-		"traffic  hello-blue=100",
+		"traffic  watch-blue=100",
 	}
 	for _, w := range want {
 		if !strings.Contains(out.String(), w) {
@@ -255,9 +258,9 @@ func TestWatchFollowsADeployment(t *testing.T) {
 	if clock.waits != 3 {
 		t.Errorf("watch waited %d times, want 3", clock.waits)
 	}
-	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"d-TEST","status":"Stopped","errorInformation":{"code":"ALARM_ACTIVE","message":"hello-green-5xx"}}}`}}
+	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"d-TEST","status":"Stopped","errorInformation":{"code":"ALARM_ACTIVE","message":"watch-green-5xx"}}}`}}
 	out.Reset()
-	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); !errors.Is(err, ErrDeploymentFailed) || !strings.Contains(out.String(), "error=ALARM_ACTIVE: hello-green-5xx") {
+	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); !errors.Is(err, ErrDeploymentFailed) || !strings.Contains(out.String(), "error=ALARM_ACTIVE: watch-green-5xx") {
 		t.Errorf("watch of a stopped deployment = %v\n%s", err, out.String())
 	}
 }
