@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // TestProvisionAgainstMoto: apply → plan shows no changes → destroy,
@@ -56,6 +59,45 @@ func TestProvisionAgainstMoto(t *testing.T) {
 	out.Reset()
 	if err := p2.Apply(ctx); err != nil || strings.Contains(out.String(), "create") {
 		t.Fatalf("second apply: %v\n%s", err, out.String())
+	}
+
+	// render --live: every identifier comes from the account, and doctor
+	// finds nothing in the result.
+	b, err := Render(s, p2.Live())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Placeholders) != 0 {
+		t.Errorf("live render left %v", b.Placeholders)
+	}
+	dir := t.TempDir()
+	b.Write(dir)
+	if f := diagnoseDir(t, dir, &s); len(f) != 0 {
+		t.Errorf("doctor on the live render: %v", f)
+	}
+	if f, err := DiagnoseAccount(ctx, c, s); err != nil || len(f) != 0 {
+		t.Errorf("account doctor after apply: %v %v", f, err)
+	}
+	// The guide's Q3: a CodeDeploy role without S3 reads, found in the account.
+	n := NamesFor(s)
+	weak := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:*","elasticloadbalancing:*","iam:PassRole"],"Resource":"*"}]}`
+	if _, err := c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(n.CodeDeployRole), PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(weak)}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := DiagnoseAccount(ctx, c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range f {
+		got = append(got, x.String())
+	}
+	all := strings.Join(got, "\n")
+	if !strings.Contains(all, "[codedeploy-role] may not s3:GetObject") || !strings.Contains(all, "[drift] would update (policy differ)") {
+		t.Errorf("account doctor on a weakened role:\n%s", all)
+	}
+	if err := p2.Apply(ctx); err != nil {
+		t.Fatal(err)
 	}
 
 	// Deploy a new image through CodeDeploy, look at it, approve and stop it.
