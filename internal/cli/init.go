@@ -61,6 +61,7 @@ service:
     # p99_latency: 500ms
     unhealthy_targets: 1
     min_requests: 10         # fewer requests in a period is missing data, never "healthy"
+    min_errors: 3            # fewer 5xx in a period never breach (small-sample noise)
     treat_missing_data: missing   # or breaching: a canary without traffic fails
   auto_rollback:
     events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]

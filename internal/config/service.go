@@ -204,6 +204,10 @@ type Alarms struct {
 	UnhealthyTargets int `yaml:"unhealthy_targets"`
 	// MinRequests is the fewest requests that make a datapoint. Zero means 10.
 	MinRequests int `yaml:"min_requests"`
+	// MinErrors is the fewest 5xx in a period that can breach the error
+	// rate, so one unlucky error in a small sample does not roll back.
+	// Zero means 3.
+	MinErrors int `yaml:"min_errors"`
 	// TreatMissingData is "missing" (default) or "breaching".
 	TreatMissingData string `yaml:"treat_missing_data"`
 }
@@ -256,6 +260,7 @@ func (s *Service) applyDefaults() {
 	}
 	def(&a.UnhealthyTargets, 1)
 	def(&a.MinRequests, 10)
+	def(&a.MinErrors, 3)
 	if a.TreatMissingData == "" {
 		a.TreatMissingData = "missing"
 	}
@@ -349,6 +354,9 @@ func (s *Service) validate(path string, data []byte) []error {
 	}
 	if a.MinRequests < 1 {
 		bad("alarms.min_requests", "%d: want at least 1", a.MinRequests)
+	}
+	if a.MinErrors < 1 {
+		bad("alarms.min_errors", "%d: want at least 1", a.MinErrors)
 	}
 	if a.TreatMissingData != "missing" && a.TreatMissingData != "breaching" {
 		bad("alarms.treat_missing_data", "%q: want missing or breaching", a.TreatMissingData)

@@ -114,6 +114,7 @@ func TestServiceErrors(t *testing.T) {
 		{"bad runtime", "service:\n  name: a\n  runtime: k8s\n", "c.yaml:3: service.runtime"},
 		{"missing data", "service:\n  name: a\n  alarms: {treat_missing_data: ignore}\n", "service.alarms.treat_missing_data"},
 		{"datapoints", "service:\n  name: a\n  alarms: {evaluation_periods: 2, datapoints_to_alarm: 3}\n", "service.alarms.datapoints_to_alarm"},
+		{"min errors", "service:\n  name: a\n  alarms: {min_errors: -1}\n", "service.alarms.min_errors"},
 		{"tiny period", "service:\n  name: a\n  alarms: {period: 1ms}\n", "service.alarms.period"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,10 @@ type AlarmPolicy struct {
 	// for the error and latency alarms; fewer is missing data, which
 	// never counts as healthy. Zero: 10.
 	MinRequests int `json:"minRequests"`
+	// MinErrors is the fewest failed requests in a period that can breach
+	// the error-rate alarm, so a single unlucky error in a small sample
+	// (1 of 12 is 8%) does not roll back a healthy canary. Zero: 3.
+	MinErrors int `json:"minErrors"`
 	// MissingIsBreaching makes missing data a breach (CloudWatch's
 	// treatMissingData: breaching). False treats it as missing: neither
 	// breach nor health, reported as INSUFFICIENT_DATA.
@@ -52,6 +56,9 @@ func (p *AlarmPolicy) applyDefaults() {
 	}
 	if p.MinRequests == 0 {
 		p.MinRequests = 10
+	}
+	if p.MinErrors == 0 {
+		p.MinErrors = 3
 	}
 }
 
@@ -120,7 +127,7 @@ func judge(p AlarmPolicy, s Sample) (breach bool, why, what string) {
 		return false, "", "missing"
 	}
 	rate := float64(s.Errors) * 100 / float64(s.Requests)
-	if rate >= p.ErrorRatePercent {
+	if rate >= p.ErrorRatePercent && s.Errors >= uint64(p.MinErrors) {
 		return true, fmt.Sprintf("error rate %.1f%% (%d of %d) at or over %.1f%%", rate, s.Errors, s.Requests, p.ErrorRatePercent), "error_rate"
 	}
 	if p.P99Latency > 0 && s.P99 > p.P99Latency {

@@ -34,6 +34,9 @@ func TestEvaluate(t *testing.T) {
 		{"unhealthy without traffic", def, []Sample{sick, sick}, AlarmActive, "unhealthy_targets"},
 		{"threshold is inclusive", AlarmPolicy{ErrorRatePercent: 30, DatapointsToAlarm: 1}, []Sample{bad}, AlarmActive, "error_rate"},
 		{"disabled", AlarmPolicy{Disabled: true}, []Sample{bad, bad, bad}, AlarmOK, ""},
+		{"too few errors to judge", AlarmPolicy{DatapointsToAlarm: 1}, []Sample{{Requests: 12, Errors: 2}}, AlarmOK, ""},
+		{"min errors reached", AlarmPolicy{DatapointsToAlarm: 1}, []Sample{{Requests: 12, Errors: 3}}, AlarmActive, "error_rate"},
+		{"min errors of one", AlarmPolicy{DatapointsToAlarm: 1, MinErrors: 1}, []Sample{{Requests: 12, Errors: 1}}, AlarmActive, "error_rate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := Evaluate(tc.p, tc.samples)
@@ -56,8 +59,12 @@ func TestBenchmarkDefaultsDoNotFlap(t *testing.T) {
 	if v := Evaluate(p, []Sample{noisy, noisy, noisy}); v.State != AlarmOK {
 		t.Errorf("1 error in 25 alarms: %+v", v)
 	}
-	twice := Sample{Requests: 25, Errors: 2} // 8%, rare; needs 2 of 3
-	if v := Evaluate(p, []Sample{twice, noisy, noisy}); v.State != AlarmOK {
+	twice := Sample{Requests: 25, Errors: 2} // 8%, but 2 errors are under MinErrors
+	if v := Evaluate(p, []Sample{twice, twice, twice}); v.State != AlarmOK {
+		t.Errorf("unlucky periods alarm: %+v", v)
+	}
+	thrice := Sample{Requests: 25, Errors: 3} // P ≈ 0.2% a period at 1%; needs 2 of 3
+	if v := Evaluate(p, []Sample{thrice, noisy, noisy}); v.State != AlarmOK {
 		t.Errorf("one unlucky period alarms: %+v", v)
 	}
 	fault := Sample{Requests: 25, Errors: 25}

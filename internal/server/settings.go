@@ -30,6 +30,7 @@ func Settings(svc *config.Service, spec *awsfmt.AppSpec) (deploy.Settings, error
 			P99Latency:         svc.Alarms.P99Latency.D(),
 			UnhealthyTargets:   svc.Alarms.UnhealthyTargets,
 			MinRequests:        svc.Alarms.MinRequests,
+			MinErrors:          svc.Alarms.MinErrors,
 			MissingIsBreaching: svc.Alarms.TreatMissingData == "breaching",
 		},
 		Hooks: map[string]deploy.Hook{},

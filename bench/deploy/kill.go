@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// killTrials runs the real binary: `up`, a canary held at 10% (a long
+// interval), kill -9, `up` again; it times the restart to the first
+// answer on the production port and reads the split served then.
+func killTrials(n int) error {
+	dir, err := os.MkdirTemp("", "canaryflow-bench-kill-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "canaryflow")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/canaryflow").CombinedOutput(); err != nil {
+		return fmt.Errorf("build canaryflow: %v: %s", err, out)
+	}
+	repo := filepath.Join(dir, "repo")
+	prod := freePort()
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		return err
+	}
+	testPort := freePort()
+	writeConfig := func(interval int) error {
+		return os.WriteFile(filepath.Join(repo, "canaryflow.yaml"), fmt.Appendf(nil, serviceYAML, prod, testPort, interval), 0o644)
+	}
+	if err := writeConfig(2); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "CANARYFLOW_STATE_DIR="+filepath.Join(dir, "state"), "CANARYFLOW_REGISTRY_ADDR=127.0.0.1:0")
+	cf := func(args ...string) *exec.Cmd {
+		c := exec.Command(bin, append([]string{"-C", repo}, args...)...)
+		c.Env = env
+		return c
+	}
+	abs, _ := filepath.Abs("bench/deploy/app")
+	if out, err := cf("image", "build", "--repo", "app", "--tag", "v1", abs).CombinedOutput(); err != nil {
+		return fmt.Errorf("image build: %v: %s", err, out)
+	}
+	up := func() (*exec.Cmd, error) {
+		c := cf("up", "--api", "127.0.0.1:0")
+		return c, c.Start()
+	}
+	daemon, err := up()
+	if err != nil {
+		return err
+	}
+	if out, err := cf("deploy", "create", "--image", "app:v1", "--wait", "--connect-timeout", "60s").CombinedOutput(); err != nil {
+		return fmt.Errorf("first deployment: %v: %s", err, out)
+	}
+	// The next deployment holds at 10% for 10 minutes: settings are
+	// frozen when a deployment is created, so a restart with a longer
+	// interval in the file gives it that interval.
+	_ = daemon.Process.Signal(os.Interrupt)
+	_ = daemon.Wait()
+	if err := writeConfig(600); err != nil {
+		return err
+	}
+	if daemon, err = up(); err != nil {
+		return err
+	}
+	if out, err := cf("deploy", "create", "--image", "app:v1", "--connect-timeout", "60s").CombinedOutput(); err != nil {
+		return fmt.Errorf("held deployment: %v: %s", err, out)
+	}
+	waitGreen := func() error {
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			out, _ := cf("status", "-o", "json").Output()
+			if strings.Contains(string(out), `"greenPercent": 10`) {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("canary never reached 10%%")
+	}
+	if err := waitGreen(); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: time.Second}
+	var restart []time.Duration
+	for range n {
+		_ = daemon.Process.Kill()
+		_ = daemon.Wait()
+		start := time.Now()
+		if daemon, err = up(); err != nil {
+			return err
+		}
+		for {
+			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", prod))
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Since(start) > time.Minute {
+				return fmt.Errorf("no answer after restart")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		restart = append(restart, time.Since(start))
+		if err := waitGreen(); err != nil {
+			return fmt.Errorf("after restart: %w", err)
+		}
+	}
+	slices.Sort(restart)
+	fmt.Printf("D kill -9 at 10%% → first answer on production after restart, %d trials: p50 %s  max %s (split read back: 10%% green each time)\n",
+		n, pct(restart, 50), restart[len(restart)-1])
+	_ = daemon.Process.Signal(os.Interrupt)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { _ = daemon.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		_ = daemon.Process.Kill()
+	}
+	// The daemon leaves tasks running for the next start: stop them, and
+	// the held deployment with them.
+	_, _ = cf("deploy", "stop", "d-000002").Output()
+	stop := cf("up", "--api", "127.0.0.1:0", "--stop-tasks")
+	if err := stop.Start(); err == nil {
+		_, _ = cf("status", "--connect-timeout", "60s").Output()
+		_ = stop.Process.Signal(os.Interrupt)
+		_ = stop.Wait()
+	}
+	return nil
+}
