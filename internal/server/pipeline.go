@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
@@ -21,6 +24,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
 
@@ -31,6 +35,7 @@ type localPipeline struct {
 	execs   *pipeline.Executions
 	webhook *pipeline.Webhook // nil when no secret is set
 	log     *slog.Logger
+	initial []pipeline.Release // found by the first poll, before the daemon was ready
 }
 
 // pipelineDeps are what the pipeline takes from the rest of the daemon.
@@ -122,6 +127,13 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		return nil, err
 	}
 	p := &localPipeline{source: src, runner: runner, execs: execs, log: d.log}
+	// The first poll happens before the daemon says it is ready: on a new
+	// state directory it records the baseline, so a tag pushed as soon as
+	// `canaryflow up` is ready is new, not part of the baseline; with saved
+	// state it finds the tags pushed while the daemon was down.
+	if p.initial, err = src.Poll(ctx); err != nil {
+		d.log.Warn("first poll of the source failed; retrying in the background", "err", err)
+	}
 	if secret := getenv(pc.WebhookSecretEnv); secret != "" {
 		p.webhook, err = pipeline.NewWebhook(pipeline.WebhookOptions{
 			Secret: []byte(secret), OnTag: func(string) { src.Poke() }, Log: d.log.With("component", "webhook"),
@@ -135,6 +147,11 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 
 // run polls the source until ctx is done and waits for executions to end.
 func (p *localPipeline) run(ctx context.Context) {
+	for _, rel := range p.initial {
+		if _, _, err := p.runner.Start(ctx, rel, "poll"); err != nil {
+			p.log.Error("start execution", "tag", rel.Tag, "err", err)
+		}
+	}
 	err := p.source.Run(ctx, func(rel pipeline.Release) {
 		if _, _, err := p.runner.Start(ctx, rel, "poll"); err != nil {
 			p.log.Error("start execution", "tag", rel.Tag, "err", err)
@@ -199,6 +216,9 @@ func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution,
 			Labels: map[string]string{build.LabelVersion: e.Version, build.LabelRevision: e.Commit},
 		}, target)
 		if err != nil {
+			return "", err
+		}
+		if err := s.alsoTag(ctx, ref, short); err != nil {
 			return "", err
 		}
 		return ref.String(), nil
@@ -279,4 +299,21 @@ func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// alsoTag gives an image already in the registry a second tag.
+func (s *imageStep) alsoTag(ctx context.Context, ref registry.Ref, tag string) error {
+	src, err := name.ParseReference(ref.Host+"/"+ref.Repository+"@"+ref.Digest, name.Insecure)
+	if err != nil {
+		return err
+	}
+	auth := remote.WithAuth(&authn.Basic{Username: registry.Username, Password: s.regToken})
+	img, err := remote.Image(src, auth, remote.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
+	}
+	if _, err := build.Push(ctx, img, build.Target{Registry: ref.Host, Repository: ref.Repository, Tag: tag, Token: s.regToken}); err != nil {
+		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
+	}
+	return nil
 }

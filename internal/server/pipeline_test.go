@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
 // gitIn runs git in dir for test setup.
@@ -178,5 +179,56 @@ func TestPipelineTagToCanary(t *testing.T) {
 	show, err := d.client.Execution(context.Background(), e.ID)
 	if err != nil || show.Stage("Deploy").Status != pipeline.Failed {
 		t.Errorf("show: %+v %v", show, err)
+	}
+}
+
+// TestPipelineDockerfileBuild builds through the Docker engine: the
+// repository's buildspec compiles the static binary, its FROM scratch
+// Dockerfile packs it, and the image is tagged with the version and the
+// short commit.
+func TestPipelineDockerfileBuild(t *testing.T) {
+	origin, work := helloRepo(t)
+	df, err := os.ReadFile("../../examples/hello/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "Dockerfile"), string(df))
+	writeFile(t, filepath.Join(work, ".buildspec.yml"), `version: 0.2
+phases:
+  build:
+    commands:
+      - CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$CANARYFLOW_VERSION" -o hello .
+`)
+	gitIn(t, work, "add", ".")
+	gitIn(t, work, "commit", "-q", "-m", "docker build")
+	state := t.TempDir()
+	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: dockerfile}\n", origin))
+	d := startDaemon(t, state, cfg)
+	defer d.stop()
+	release(t, work, "2.0.0", "2.0.0", nil)
+	e := d.waitExecution("v2.0.0")
+	if e.Status != pipeline.Succeeded {
+		log, _ := d.client.ExecutionLogs(context.Background(), e.ID, false)
+		b, _ := io.ReadAll(log)
+		t.Fatalf("v2.0.0: %s %s\n%s", e.Status, e.Error, b)
+	}
+	if _, body := getVersion(t, d.prod); body != "Version: 2.0.0" {
+		t.Errorf("production: %q", body)
+	}
+	reg, err := registry.New(registry.Options{Dir: filepath.Join(state, "registry")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := reg.Images("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, im := range imgs {
+		tags = append(tags, im.Tags...)
+	}
+	short := e.Commit[:7]
+	if !strings.Contains(strings.Join(tags, ","), "2.0.0") || !strings.Contains(strings.Join(tags, ","), short) {
+		t.Errorf("image tags %v, want 2.0.0 and %s", tags, short)
 	}
 }
