@@ -154,3 +154,18 @@ func TestWebhookForgetsOldDeliveries(t *testing.T) {
 		t.Error("the oldest delivery was not forgotten: memory would grow without bound")
 	}
 }
+
+func FuzzTagFromEvent(f *testing.F) {
+	f.Add("push", []byte(`{"ref":"refs/tags/v1.2.3"}`))
+	f.Add("create", []byte(`{"ref":"v1.2.3","ref_type":"tag"}`))
+	f.Add("push", []byte(`{"ref":"refs/heads/main","deleted":true}`))
+	f.Fuzz(func(t *testing.T, event string, body []byte) {
+		tag, why := tagFromEvent(event, body)
+		if tag == "" && why == "" {
+			t.Fatalf("no tag and no reason for %s %q", event, body)
+		}
+		if tag != "" && why != "" {
+			t.Fatalf("both a tag and a reason for %s %q", event, body)
+		}
+	})
+}
