@@ -31,16 +31,19 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 PATH=$PATH:/usr/sbin
 
-rm -rf "$WORK" && mkdir -p "$WORK/nginx"
+rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
 echo "building into $WORK"
 (cd "$ROOT" && go build -o "$WORK/canaryflow" ./cmd/canaryflow &&
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
-	go build -o "$WORK/loadgen" ./bench/proxy/loadgen)
+	go build -o "$WORK/loadgen" ./bench/proxy/loadgen &&
+	go build -o "$WORK/routeronly" ./bench/proxy/routeronly)
 
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	[ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+	for n in nginx nginx1; do
+		[ -f "$WORK/$n/nginx.pid" ] && kill "$(cat "$WORK/$n/nginx.pid")" 2>/dev/null || true
+	done
 	[ -f "$WORK/haproxy.pid" ] && kill "$(cat "$WORK/haproxy.pid")" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -53,6 +56,11 @@ trap cleanup EXIT
 	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
 	--deregistration-delay 5s >"$WORK/canaryflow.log" 2>&1 & CF_PID=$!
 pids+=($CF_PID)
+
+# The router alone, without the rest of the CLI linked in: for RSS only.
+"$WORK/routeronly" -listen 127.0.0.1:18082 -blue http://127.0.0.1:19001 -green http://127.0.0.1:19002 \
+	-green-weight 100 & RO_PID=$!
+pids+=($RO_PID)
 
 cat >"$WORK/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -82,6 +90,12 @@ http {
 }
 NGINX
 nginx -c "$WORK/nginx/nginx.conf"
+# The same nginx with one worker: on two shared cores it is sometimes the
+# faster setting, and the reference is whichever nginx is faster.
+mkdir -p "$WORK/nginx1"
+sed -e 's/worker_processes auto;/worker_processes 1;/' -e "s#$WORK/nginx/#$WORK/nginx1/#g" \
+	-e 's/listen 127.0.0.1:18180;/listen 127.0.0.1:18181;/' "$WORK/nginx/nginx.conf" >"$WORK/nginx1/nginx.conf"
+nginx -c "$WORK/nginx1/nginx.conf"
 
 cat >"$WORK/haproxy.cfg" <<HAP
 global
@@ -106,16 +120,55 @@ HAP
 haproxy -D -f "$WORK/haproxy.cfg"
 
 declare -A URL=([direct]=http://127.0.0.1:19001/ [canaryflow]=http://127.0.0.1:18080/
-	[nginx]=http://127.0.0.1:18180/ [haproxy]=http://127.0.0.1:18280/)
-VARIANTS=(direct canaryflow nginx haproxy)
+	[nginx]=http://127.0.0.1:18180/ [nginx1]=http://127.0.0.1:18181/ [haproxy]=http://127.0.0.1:18280/)
+VARIANTS=(direct canaryflow nginx nginx1 haproxy)
 for v in "${VARIANTS[@]}"; do
 	for _ in $(seq 50); do curl -fs "${URL[$v]}" >/dev/null && break; sleep 0.1; done
 	curl -fs "${URL[$v]}" >/dev/null || { echo "$v does not answer"; exit 1; }
 done
 
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 echo
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $(date -u +%Y-%m-%dT%H:%MZ)"
+
+# Latency at a fixed 1,000 rps, open loop, interleaved rounds (median of
+# each percentile); canaryflow's RSS is sampled meanwhile, before the
+# throughput runs push its heap up.
+LROUNDS=${LROUNDS:-3}
+echo
+echo "== latency at 1,000 rps (loadgen -rate 1000 -c 10 -d 5s, median of $LROUNDS interleaved rounds), and RSS"
+( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$CF_PID/status; done ) >"$WORK/rss.txt" 2>/dev/null &
+RSSPID=$!
+declare -A P50S P99S P50 P99
+for r in $(seq "$LROUNDS"); do
+	for v in "${VARIANTS[@]}"; do
+		line=$("$WORK/loadgen" -url "${URL[$v]}" -rate 1000 -c 10 -d 5s)
+		P50S[$v]="${P50S[$v]:-} $(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')"
+		P99S[$v]="${P99S[$v]:-} $(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')"
+		echo "latency round $r $v: $line"
+	done
+done
+kill $RSSPID
+echo "canaryflow RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB"
+( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$RO_PID/status; done ) >"$WORK/rss-ro.txt" 2>/dev/null &
+RSSPID=$!
+echo "router-only binary at 1,000 rps: $("$WORK/loadgen" -url http://127.0.0.1:18082/ -rate 1000 -c 10 -d 5s | cut -d' ' -f1-4)"
+kill $RSSPID
+echo "router-only binary RSS at 1,000 rps: max $(($(sort -n "$WORK/rss-ro.txt" | tail -1) / 1024)) MB" \
+	"(canaryflow binary: $(($(stat -c %s "$WORK/canaryflow") / 1048576)) MB on disk, router-only: $(($(stat -c %s "$WORK/routeronly") / 1048576)) MB)"
+for v in "${VARIANTS[@]}"; do
+	P50[$v]=$(echo "${P50S[$v]}" | median)
+	P99[$v]=$(echo "${P99S[$v]}" | median)
+done
+for v in direct canaryflow nginx nginx1 haproxy; do
+	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
+		-v d50="${P50[direct]}" -v d99="${P99[direct]}" -v all="${P99S[$v]}" 'BEGIN {
+		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
+		printf "%-11s p50 %5d us (%.2fx nginx)  p99 %6d us (%.2fx nginx)  added p99 %6d us (%.2fx nginx added)  p99 rounds:%s\n",
+			v, p50, p50 / n50, p99, p99 / n99, a, a / na, all }'
+done
 
 # Throughput: interleaved rounds, median per variant.
 declare -A RPS
@@ -126,40 +179,15 @@ for r in $(seq "$ROUNDS"); do
 		echo "round $r $v: $rps req/s"
 	done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
-echo "== throughput (wrk -t1 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds)"
-NGX=$(echo "${RPS[nginx]}" | median)
+echo "== throughput (wrk -t1 -c$CONNS -d$DURATION, median of $ROUNDS interleaved rounds; ratio to the faster nginx)"
+NGX=$(printf '%s\n' "$(echo "${RPS[nginx]}" | median)" "$(echo "${RPS[nginx1]}" | median)" | sort -n | tail -1)
 for v in "${VARIANTS[@]}"; do
 	m=$(echo "${RPS[$v]}" | median)
 	awk -v v="$v" -v m="$m" -v n="$NGX" -v all="${RPS[$v]}" 'BEGIN {printf "%-11s %9.0f req/s  %.2fx nginx   (rounds:%s)\n", v, m, m/n, all}'
 done
 
-# Latency at a fixed 1,000 rps, open loop.
-echo
-echo "== latency at 1,000 rps (loadgen -rate 1000 -c 10 -d 10s), and RSS"
-declare -A P50 P99
-for v in "${VARIANTS[@]}"; do
-	rss_max=0
-	if [ "$v" = canaryflow ]; then
-		( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$CF_PID/status; done ) >"$WORK/rss.txt" & RSSPID=$!
-	fi
-	line=$("$WORK/loadgen" -url "${URL[$v]}" -rate 1000 -c 10 -d 10s)
-	if [ "$v" = canaryflow ]; then
-		kill $RSSPID; rss_max=$(sort -n "$WORK/rss.txt" | tail -1)
-		echo "canaryflow RSS at 1,000 rps: max $((rss_max / 1024)) MB"
-	fi
-	P50[$v]=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
-	P99[$v]=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
-	echo "$v: $line"
-done
-for v in canaryflow nginx haproxy; do
-	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
-		-v d50="${P50[direct]}" -v d99="${P99[direct]}" 'BEGIN {
-		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
-		printf "%-11s p50 %5d us (%.2fx nginx)  p99 %5d us (%.2fx nginx)  added p99 %5d us (%.2fx nginx added)\n",
-			v, p50, p50 / n50, p99, p99 / n99, a, a / na }'
-done
+echo "canaryflow peak RSS over the whole run so far: $(($(awk '/VmHWM/ {print $2}' /proc/$CF_PID/status) / 1024)) MB"
 
 # Observed split over 100k requests.
 echo
