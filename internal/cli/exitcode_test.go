@@ -70,17 +70,27 @@ func TestExitCodes(t *testing.T) {
 	}
 
 	// A release whose back-merge conflicts with develop exits 3.
+	notes := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, "NOTES"), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes("base\n")
+	gitRun(t, dir, "add", "NOTES")
+	gitRun(t, dir, "commit", "-q", "-m", "notes")
 	if code, out := run(t, dir, "flow", "release", "start", "1.0.0"); code != ExitOK {
 		t.Fatalf("release start = %d: %s", code, out)
 	}
+	notes("release\n")
+	gitRun(t, dir, "commit", "-q", "-am", "release edits NOTES")
 	gitRun(t, dir, "switch", "-q", "develop")
-	write("develop\n")
-	gitRun(t, dir, "commit", "-q", "-am", "develop edits VERSION")
+	notes("develop\n")
+	gitRun(t, dir, "commit", "-q", "-am", "develop edits NOTES")
 	code, out := run(t, dir, "flow", "release", "finish", "1.0.0")
 	if code != ExitConflict {
 		t.Fatalf("release finish with conflict = %d, want %d: %s", code, ExitConflict, out)
 	}
-	if !strings.Contains(out, "VERSION") || !strings.Contains(out, "--continue") {
+	if !strings.Contains(out, "NOTES") || !strings.Contains(out, "--continue") {
 		t.Errorf("conflict message lacks the file or the next step: %s", out)
 	}
 	if code, out := run(t, dir, "flow", "release", "finish", "--abort"); code != ExitOK {
