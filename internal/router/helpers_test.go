@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,6 +129,16 @@ func newBackend(t *testing.T, name string, h http.HandlerFunc) *backend {
 	}))
 	t.Cleanup(b.Close)
 	return b
+}
+
+// newLoopbackListener listens on a free loopback port.
+func newLoopbackListener(tb testing.TB) net.Listener {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ln
 }
 
 // newServer starts a plain upstream.
