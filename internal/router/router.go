@@ -5,6 +5,18 @@
 // listener always routes to green, active health checks keep traffic on
 // healthy targets only, and deregistered targets drain before they go.
 //
+// When the group the weights pick has no healthy target, the request goes
+// to the other group and Metrics counts it as Redirected; only when neither
+// group has a healthy target does the listener answer 503. Requests pinned
+// to a group (the pin header, the test listener) never move: they get 503
+// when that group has no healthy target, so a test never passes against the
+// wrong version.
+//
+// The common path writes requests straight onto pooled keep-alive HTTP/1.1
+// connections to the targets; protocol upgrades (WebSocket) go through
+// httputil.ReverseProxy. Inbound, net/http serves HTTP/1.1 and, with TLS,
+// HTTP/2.
+//
 // The deployment controller drives a Router through its Go API (SetWeights,
 // Register, Deregister, Snapshot, Metrics); `canaryflow proxy` wraps the same
 // API with an admin HTTP endpoint.
