@@ -27,7 +27,7 @@ type proxyFlags struct {
 	healthInterval, healthTimeout         time.Duration
 	healthyThreshold, unhealthyThreshold  int
 	pinHeader, stickyCookie               string
-	deregistrationDelay                   time.Duration
+	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	verbose                               bool
 }
@@ -75,6 +75,7 @@ Example:
 	fl.StringVar(&f.pinHeader, "pin-header", router.DefaultPinHeader, `request header that pins a request to "green" or "blue"; "-" disables`)
 	fl.StringVar(&f.stickyCookie, "sticky-cookie", "", "cookie name that keeps a client on one version; empty disables")
 	fl.DurationVar(&f.deregistrationDelay, "deregistration-delay", router.DefaultDeregistrationDelay, "how long a removed target may finish in-flight requests")
+	fl.DurationVar(&f.responseTimeout, "response-timeout", router.DefaultResponseTimeout, "how long to wait for a target's response header before answering 504; 0 disables")
 	fl.StringVar(&f.admin, "admin", "", "admin endpoint address (loopback unless --admin-token is set); empty for none")
 	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (needed to bind it off loopback)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate file: serve HTTPS and HTTP/2 on the listeners")
@@ -129,6 +130,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		PinHeader:           f.pinHeader,
 		StickyCookie:        f.stickyCookie,
 		DeregistrationDelay: f.deregistrationDelay,
+		ResponseTimeout:     f.responseTimeout,
 		TLSCertFile:         f.tlsCert,
 		TLSKeyFile:          f.tlsKey,
 		Logger:              slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
@@ -140,6 +142,12 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			UnhealthyThreshold: f.unhealthyThreshold,
 			SuccessCodes:       f.successCodes,
 		},
+	}
+	if f.responseTimeout < 0 {
+		return router.Options{}, usageErrorf("--response-timeout must not be negative (0 disables it)")
+	}
+	if f.responseTimeout == 0 {
+		opts.ResponseTimeout = -1
 	}
 	if f.deregistrationDelay <= 0 {
 		return router.Options{}, usageErrorf("--deregistration-delay must be positive")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -61,7 +62,7 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 	}
 	// A cancelled client (or router shutdown) interrupts the upstream I/O;
 	// the target sees its connection close.
-	stop := context.AfterFunc(ctx, func() { _ = uc.nc.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, uc.poison)
 	res, reusable := rt.exchange(w, r, t, uc, setCookie)
 	if !stop() {
 		reusable = false
@@ -78,6 +79,18 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 		rt.groups[t.group].stats.upstreamErrors.Add(1)
 	}
 	return res
+}
+
+// poison makes every pending and future I/O on uc fail at once.
+func (uc *upConn) poison() { _ = uc.nc.SetDeadline(time.Unix(1, 0)) }
+
+// setReadDeadline sets the read deadline without undoing a poison by a
+// client cancellation that raced with it.
+func (uc *upConn) setReadDeadline(ctx context.Context, d time.Time) {
+	_ = uc.nc.SetReadDeadline(d)
+	if ctx.Err() != nil {
+		uc.poison()
+	}
 }
 
 // exchange writes the request and relays the response on uc. It reports
@@ -103,9 +116,16 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", err), hasBody), false
 	}
 
+	timeout := rt.opts.ResponseTimeout
+	if timeout > 0 {
+		uc.setReadDeadline(r.Context(), time.Now().Add(timeout))
+	}
 	resp, err := readResponse(uc.br, r)
 	if err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
+	}
+	if timeout > 0 {
+		uc.setReadDeadline(r.Context(), time.Time{})
 	}
 	return rt.relayResponse(w, r, t, resp, setCookie)
 }
@@ -119,6 +139,8 @@ func (rt *Router) failed(r *http.Request, t *target, uc *upConn, err error, sent
 		return forwardResult{status: StatusClientClosedRequest, err: err}
 	case t.expired.Load():
 		return forwardResult{status: http.StatusGatewayTimeout, err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return forwardResult{status: http.StatusGatewayTimeout, err: fmt.Errorf("no response within %s: %w", rt.opts.ResponseTimeout, err)}
 	case uc.reused && !sentBody && isIdempotent(r.Method):
 		return forwardResult{err: fmt.Errorf("%w: %w", errUpstreamBroken, err), retry: true, fresh: true}
 	}

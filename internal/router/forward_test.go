@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refusedURL returns an address where nothing listens.
@@ -279,4 +280,21 @@ func TestUpgrade(t *testing.T) {
 	b := wsUpstream(t, nil)
 	_, srv := newTestRouter(t, Options{Blue: []string{b.URL}})
 	dialUpgrade(t, srv.Listener.Addr().String())
+}
+
+func TestResponseTimeoutIs504(t *testing.T) {
+	upstreamCancelled := make(chan struct{})
+	b := newBackend(t, "hung", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		close(upstreamCancelled)
+	})
+	rt, srv := newTestRouter(t, Options{Blue: []string{b.URL}, ResponseTimeout: 50 * time.Millisecond})
+	code, _, body := get(t, srv.Client(), srv.URL+"/")
+	if code != http.StatusGatewayTimeout || !strings.Contains(body, "Gateway Timeout") {
+		t.Fatalf("hung target: %d %q", code, body)
+	}
+	<-upstreamCancelled
+	if m := rt.Metrics().Blue; m.Responses[3] != 1 || m.UpstreamErrors != 1 {
+		t.Fatalf("a hung target must show as a 5xx and an upstream error: %+v", m.Counters)
+	}
 }

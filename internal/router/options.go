@@ -15,6 +15,7 @@ const (
 	DefaultMaxIdlePerTarget    = 512
 	DefaultIdleConnTimeout     = 4 * time.Second
 	DefaultDialTimeout         = 2 * time.Second
+	DefaultResponseTimeout     = 60 * time.Second
 )
 
 // Options configure a Router. The zero value is a router with no targets,
@@ -49,6 +50,11 @@ type Options struct {
 	IdleConnTimeout time.Duration
 	// DialTimeout bounds connecting to a target. Zero means DefaultDialTimeout.
 	DialTimeout time.Duration
+	// ResponseTimeout bounds the wait for a target's response header after
+	// the request was sent, like an ALB's idle timeout: past it the client
+	// gets 504, counted as a 5xx for the target, so a hung version trips the
+	// alarms. Zero means DefaultResponseTimeout; negative disables it.
+	ResponseTimeout time.Duration
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
 	// HTTP/2) on its listeners.
 	TLSCertFile, TLSKeyFile string
@@ -181,6 +187,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.ResponseTimeout == 0 {
+		o.ResponseTimeout = DefaultResponseTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
