@@ -32,7 +32,7 @@ func killTrials(n int) error {
 	}
 	testPort := freePort()
 	writeConfig := func(interval int) error {
-		return os.WriteFile(filepath.Join(repo, "canaryflow.yaml"), fmt.Appendf(nil, serviceYAML, prod, testPort, interval), 0o644)
+		return os.WriteFile(filepath.Join(repo, "canaryflow.yaml"), fmt.Appendf(nil, serviceYAML, prod, testPort, interval, "250ms"), 0o644)
 	}
 	if err := writeConfig(2); err != nil {
 		return err
@@ -47,8 +47,14 @@ func killTrials(n int) error {
 	if out, err := cf("image", "build", "--repo", "app", "--tag", "v1", abs).CombinedOutput(); err != nil {
 		return fmt.Errorf("image build: %v: %s", err, out)
 	}
+	logf, err := os.Create(filepath.Join(dir, "up.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
 	up := func() (*exec.Cmd, error) {
 		c := cf("up", "--api", "127.0.0.1:0")
+		c.Stdout, c.Stderr = logf, logf
 		return c, c.Start()
 	}
 	daemon, err := up()
@@ -56,7 +62,8 @@ func killTrials(n int) error {
 		return err
 	}
 	if out, err := cf("deploy", "create", "--image", "app:v1", "--wait", "--connect-timeout", "60s").CombinedOutput(); err != nil {
-		return fmt.Errorf("first deployment: %v: %s", err, out)
+		log, _ := os.ReadFile(logf.Name())
+		return fmt.Errorf("first deployment: %v: %s\nup: %s", err, out, log)
 	}
 	// The next deployment holds at 10% for 10 minutes: settings are
 	// frozen when a deployment is created, so a restart with a longer

@@ -19,6 +19,7 @@ type load struct {
 	mu       sync.Mutex
 	ok, fail int64
 	sent     atomic.Int64
+	total    atomic.Int64 // requests sent since the start, never reset
 	// lastFail and firstFail bound the failures seen; failures with
 	// "injected" in the body came from the broken release.
 	firstInjected, lastInjected time.Time
@@ -50,6 +51,7 @@ func (l *load) run(ctx context.Context, rps int) {
 		}
 		wg.Add(1)
 		l.sent.Add(1)
+		l.total.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

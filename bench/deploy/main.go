@@ -35,7 +35,7 @@ import (
 func main() {
 	trials := flag.Int("trials", 20, "trials per experiment")
 	rps := flag.Int("rps", 1000, "production requests per second")
-	only := flag.String("only", "ABCD", "experiments to run")
+	only := flag.String("only", "ABCDP", "experiments to run (P: the 10s-period peer of A)")
 	flag.Parse()
 	if err := run(*trials, *rps, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,7 +60,7 @@ const serviceYAML = `service:
   listeners: {production_port: %d, test_port: %d}
   deployment_config: {type: TimeBasedCanary, percent: 10, interval: %d}
   termination_wait: 1s
-  alarms: {period: 250ms}
+  alarms: {period: %s}
 `
 
 func taskdef(failPercent float64) string {
@@ -87,23 +87,30 @@ func run(trials, rps int, only string) error {
 	}
 	defer os.RemoveAll(stateDir)
 	prodPort, testPort := freePort(), freePort()
-	cfg, err := config.Parse("canaryflow.yaml", fmt.Appendf(nil, serviceYAML, prodPort, testPort, 2))
+	start := func(period string, interval int, stopTasks bool) (server.Info, func(), error) {
+		cfg, err := config.Parse("canaryflow.yaml", fmt.Appendf(nil, serviceYAML, prodPort, testPort, interval, period))
+		if err != nil {
+			return server.Info{}, nil, err
+		}
+		dctx, dcancel := context.WithCancel(ctx)
+		ready := make(chan server.Info, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- server.Run(dctx, server.Options{Config: cfg, StateDir: stateDir, APIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
+				StopTasksOnExit: stopTasks, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(i server.Info) { ready <- i }})
+		}()
+		select {
+		case info := <-ready:
+			return info, func() { dcancel(); <-done }, nil
+		case err := <-done:
+			dcancel()
+			return server.Info{}, nil, err
+		}
+	}
+	info, stop, err := start("250ms", 2, false)
 	if err != nil {
 		return err
 	}
-	ready := make(chan server.Info, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{Config: cfg, StateDir: stateDir, APIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
-			StopTasksOnExit: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(i server.Info) { ready <- i }})
-	}()
-	var info server.Info
-	select {
-	case info = <-ready:
-	case err := <-done:
-		return err
-	}
-	defer func() { cancel(); <-done }()
 	token, err := registry.LoadOrCreateToken(filepath.Join(stateDir, "registry"))
 	if err != nil {
 		return err
@@ -123,9 +130,10 @@ func run(trials, rps int, only string) error {
 	}
 	lctx, lcancel := context.WithCancel(ctx)
 	defer lcancel()
+	loadStart := time.Now()
 	go b.load.run(lctx, rps)
 	if has('A') {
-		if err := b.faultTrials(trials); err != nil {
+		if err := b.faultTrials(trials, "250ms"); err != nil {
 			return err
 		}
 	}
@@ -139,9 +147,30 @@ func run(trials, rps int, only string) error {
 			return err
 		}
 	}
+	fmt.Printf("load: %d requests sent in %s (%.0f/s of %d/s asked)\n", b.load.total.Load(), time.Since(loadStart).Round(time.Second),
+		float64(b.load.total.Load())/time.Since(loadStart).Seconds(), rps)
+	if has('P') {
+		// Peer: the same fault with AWS's floor for an alarm period (10s,
+		// 2 of 3 datapoints), on a daemon restarted over the same store;
+		// the canary step lasts 90s so the alarm has time to fire.
+		stop()
+		if info, stop, err = start("10s", 90, false); err != nil {
+			return err
+		}
+		b.client = &server.Client{Addr: info.API}
+		if err := b.faultTrials(3, "10s"); err != nil {
+			return err
+		}
+	}
 	lcancel()
+	stop()
+	// One more start to stop and remove the tasks left for adoption.
+	if _, stop, err = start("250ms", 2, true); err != nil {
+		return err
+	}
+	stop()
 	if has('D') {
-		if err := killTrials(max(trials/4, 3)); err != nil {
+		if err := killTrials(trials); err != nil {
 			return err
 		}
 	}
@@ -172,7 +201,7 @@ func (b *bench) deploy(td string, at func(id string)) (*deploy.Deployment, error
 	}
 }
 
-func (b *bench) faultTrials(n int) error {
+func (b *bench) faultTrials(n int, period string) error {
 	var reaction []time.Duration
 	var dropped int64
 	for i := range n {
@@ -192,8 +221,8 @@ func (b *bench) faultTrials(n int) error {
 		reaction = append(reaction, r)
 	}
 	slices.Sort(reaction)
-	fmt.Printf("A fault at 10%% → all traffic on blue (first to last failed answer), %d trials: p50 %s  p99 %s  max %s  (alarm period 250ms, 2 of 3 datapoints)\n",
-		n, pct(reaction, 50), pct(reaction, 99), reaction[len(reaction)-1])
+	fmt.Printf("A fault at 10%% → all traffic on blue (first to last failed answer), %d trials: p50 %s  p99 %s  max %s  (alarm period %s, 2 of 3 datapoints)\n",
+		n, pct(reaction, 50), pct(reaction, 99), reaction[len(reaction)-1], period)
 	fmt.Printf("A requests dropped (failed without being the release's own 500s): %d\n", dropped)
 	return nil
 }
