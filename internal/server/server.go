@@ -169,7 +169,10 @@ func Run(ctx context.Context, opts Options) error {
 	tasks := &runtimeTasks{rt: rtm}
 	ctl, err := deploy.New(deploy.Options{
 		Store: st, Traffic: traffic, Runtime: tasks,
-		Hooks:  &deploy.HookExecutor{Dir: opts.Dir, Output: logWriter{log.With("component", "hook")}},
+		Hooks: &deploy.HookExecutor{Dir: opts.Dir, Output: logWriter{log.With("component", "hook")}, Env: []string{
+			fmt.Sprintf("CANARYFLOW_TEST_URL=http://127.0.0.1:%d/", svc.Listeners.TestPort),
+			fmt.Sprintf("CANARYFLOW_PRODUCTION_URL=http://127.0.0.1:%d/", svc.Listeners.ProductionPort),
+		}},
 		Logger: log.With("component", "deploy"),
 	})
 	if err != nil {
