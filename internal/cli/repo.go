@@ -11,6 +11,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
+	"github.com/canaryflow/canaryflow/internal/server"
 )
 
 // workDir is the directory canaryflow works in: --chdir, else the process's.
@@ -52,18 +53,9 @@ func openFlow(ctx context.Context, cmd *cobra.Command) (*flow.Flow, *git.Repo, e
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := flow.New(repo, flowOptions(cfg), cmd.OutOrStdout())
+	f, err := flow.New(repo, server.FlowOptions(cfg), cmd.OutOrStdout())
 	if err != nil {
 		return nil, nil, err
 	}
 	return f, repo, nil
-}
-
-func flowOptions(cfg *config.Config) flow.Options {
-	r := cfg.Release
-	return flow.Options{
-		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
-		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
-		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
-	}
 }

@@ -112,7 +112,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 	stages := []pipeline.Stage{
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
-			Project: svc.Name, Flow: flowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			Project: svc.Name, Flow: FlowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
 			Image: img.build,
 		}),
 		pipeline.DeployStage(&apiDeployer{a: d.api}),
@@ -168,7 +168,9 @@ func (p *localPipeline) register(mux *http.ServeMux) {
 	(&pipeline.API{Runner: p.runner, Executions: p.execs, Resolve: p.source.Resolve}).Register(mux)
 }
 
-func flowOptions(cfg *config.Config) flow.Options {
+// FlowOptions turns the release section into the flow package's options;
+// the CLI and the daemon both use it.
+func FlowOptions(cfg *config.Config) flow.Options {
 	r := cfg.Release
 	return flow.Options{
 		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
