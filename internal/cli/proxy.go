@@ -29,7 +29,7 @@ type proxyFlags struct {
 	pinHeader, stickyCookie               string
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
-	verbose                               bool
+	netHTTPOnly, verbose                  bool
 }
 
 func newProxyCommand() *cobra.Command {
@@ -80,6 +80,7 @@ Example:
 	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (needed to bind it off loopback)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate file: serve HTTPS and HTTP/2 on the listeners")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key file for --tls-cert")
+	fl.BoolVar(&f.netHTTPOnly, "net-http", false, "serve clients with Go's net/http only, without the fast HTTP/1.1 front end (slower; for comparison)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every retry and health check change at debug level")
 	cmd.AddCommand(newProxySetWeightCommand())
 	return cmd
@@ -133,6 +134,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		ResponseTimeout:     f.responseTimeout,
 		TLSCertFile:         f.tlsCert,
 		TLSKeyFile:          f.tlsKey,
+		NetHTTPOnly:         f.netHTTPOnly,
 		Logger:              slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 		HealthCheck: router.HealthCheck{
 			Path:               f.healthPath,

@@ -2,6 +2,8 @@ package router
 
 import (
 	"bytes"
+	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -159,13 +161,30 @@ func newTestRouter(t *testing.T, opts Options) (*Router, *httptest.Server) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := httptest.NewServer(rt.Handler(Production))
+	srv := httptest.NewUnstartedServer(rt.Handler(Production))
+	var fe *frontEnd
+	if !*netHTTPOnly {
+		// The fast front end, with srv's net/http server taking the
+		// connections it hands over, as Serve does.
+		srv.Listener.Close()
+		fe = rt.newFrontEnd(newLoopbackListener(t), srv.Config.Handler, clientIdleTimeout)
+		srv.Listener = fe
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		if fe != nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			fe.shutdown(ctx)
+		}
 		_ = rt.Close()
 	})
 	return rt, srv
 }
+
+// netHTTPOnly runs the tests with net/http serving every client connection.
+var netHTTPOnly = flag.Bool("nethttp", false, "serve test clients with net/http only, without the fast front end")
 
 // get sends a GET and returns status, X-Backend and body.
 func get(t *testing.T, client *http.Client, url string, hdr ...string) (int, string, string) {

@@ -58,6 +58,11 @@ type Options struct {
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
 	// HTTP/2) on its listeners.
 	TLSCertFile, TLSKeyFile string
+	// NetHTTPOnly makes Serve use net/http for every client connection
+	// instead of the fast HTTP/1.1 front end (see frontEnd), for comparison
+	// and as a way out should the front end misbehave. TLS listeners always
+	// use net/http.
+	NetHTTPOnly bool
 	// Logger receives errors and state changes; nil discards them.
 	Logger *slog.Logger
 	// Clock drives health-check intervals and drain deadlines; nil is the

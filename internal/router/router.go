@@ -14,8 +14,10 @@
 //
 // The common path writes requests straight onto pooled keep-alive HTTP/1.1
 // connections to the targets; protocol upgrades (WebSocket) go through
-// httputil.ReverseProxy. Inbound, net/http serves HTTP/1.1 and, with TLS,
-// HTTP/2.
+// httputil.ReverseProxy. Inbound, on plain HTTP, a small front end of its
+// own serves simple HTTP/1.1 requests and hands each connection that sends
+// anything else (upgrades, chunked bodies, HTTP/1.0, malformed requests) to
+// net/http, which also serves HTTPS and HTTP/2 when TLS is configured.
 //
 // The deployment controller drives a Router through its Go API (SetWeights,
 // Register, Deregister, Snapshot, Metrics); `canaryflow proxy` wraps the same
@@ -174,18 +176,24 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 	type served struct {
 		srv *http.Server
 		ln  net.Listener
+		fe  *frontEnd // nil when net/http serves every connection
 	}
 	var all []served
 	for l, ln := range []net.Listener{production, test} {
 		if ln == nil {
 			continue
 		}
-		all = append(all, served{srv: &http.Server{
+		s := served{srv: &http.Server{
 			Handler:           rt.Handler(Listener(l)),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			ReadHeaderTimeout: clientHeaderTimeout,
+			IdleTimeout:       clientIdleTimeout,
 			ErrorLog:          rt.errorLog,
-		}, ln: ln})
+		}, ln: ln}
+		if rt.opts.TLSCertFile == "" && !rt.opts.NetHTTPOnly {
+			s.fe = rt.newFrontEnd(ln, s.srv.Handler, clientIdleTimeout)
+			s.ln = s.fe
+		}
+		all = append(all, s)
 	}
 	if len(all) == 0 {
 		return errors.New("serve: no listener")
@@ -215,9 +223,14 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rt.opts.DeregistrationDelay)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, s := range all {
+		if s.fe != nil {
+			wg.Go(func() { s.fe.shutdown(sctx) })
+		}
 		_ = s.srv.Shutdown(sctx)
 	}
+	wg.Wait()
 	for range len(all) - boolInt(first != nil) {
 		if err := <-errc; err != nil && first == nil {
 			first = err

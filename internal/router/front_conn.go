@@ -1,0 +1,333 @@
+package router
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// frontBufSize is the read buffer of a fast-path connection; a request head
+// longer than that goes to net/http.
+const frontBufSize = 8 << 10
+
+// frontConn is one client connection on the fast path. Two goroutines serve
+// it. The reader (serve) parses requests and, while the handler answers
+// one, keeps reading: that read is the wait for the next request and also
+// notices at once when the client goes away, which cancels the request so
+// the client's abandonment is logged as 499 and the target sees its
+// connection close. The handler goroutine (handleLoop) runs the router's
+// handler and writes the answer. They hand requests over on work and
+// results on done, so only one request of a connection is in flight.
+type frontConn struct {
+	fe     *frontEnd
+	nc     net.Conn
+	br     *bufio.Reader
+	w      frontWriter
+	remote string
+
+	// ctx is the context of every request on the connection; cancel ends
+	// it when the client goes away or the server forces connections shut.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	work chan *http.Request
+	done chan bool // true when the connection may carry another request
+	// busy is set while the handler goroutine has a request.
+	busy atomic.Bool
+	// finished is when the last answer went out, for the idle timeout.
+	finished time.Time
+	deadline time.Time // the read deadline set on nc
+
+	// Request bodies: small ones already read are copied to bodyBuf so the
+	// reader can keep reading; larger ones stream from br and the reader
+	// waits for bodyDone before reading again.
+	body     frontBody
+	bodyBuf  []byte
+	bodyDone chan struct{}
+
+	// headSrc and headBuf feed a complete head to http.ReadRequest without
+	// consuming br, so a head that is not for the fast path can be handed
+	// to net/http untouched.
+	headSrc bytes.Reader
+	headBuf *bufio.Reader
+}
+
+func newFrontConn(fe *frontEnd, nc net.Conn) *frontConn {
+	c := &frontConn{
+		fe:       fe,
+		nc:       nc,
+		br:       bufio.NewReaderSize(nc, frontBufSize),
+		remote:   nc.RemoteAddr().String(),
+		work:     make(chan *http.Request),
+		done:     make(chan bool, 1),
+		bodyDone: make(chan struct{}, 1),
+		headBuf:  bufio.NewReaderSize(nil, frontBufSize),
+		finished: time.Now(),
+	}
+	c.w = frontWriter{bw: bufio.NewWriterSize(nc, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
+	c.ctx, c.cancel = context.WithCancel(fe.ctx)
+	return c
+}
+
+// serve is the reader goroutine: it runs until the connection closes or is
+// handed to net/http.
+func (c *frontConn) serve() {
+	defer c.fe.forget(c)
+	defer c.cancel()
+	go c.handleLoop()
+	defer close(c.work)
+	for !c.fe.shutting.Load() {
+		req, fast, err := c.readRequest()
+		if err != nil || c.fe.shutting.Load() {
+			_ = c.nc.Close()
+			return
+		}
+		if !fast {
+			c.handOff()
+			return
+		}
+		if !c.dispatch(req) {
+			break
+		}
+	}
+	_ = c.nc.Close()
+}
+
+// readRequest waits for the next request head. fast is false when the
+// request must go to net/http.
+func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
+	for {
+		if n := c.br.Buffered(); n > 0 {
+			buf, _ := c.br.Peek(n)
+			switch end := scanHead(buf); {
+			case end < 0:
+				return nil, false, nil
+			case end > 0:
+				req, ok := c.parseHead(buf[:end])
+				if !ok {
+					return nil, false, nil
+				}
+				_, _ = c.br.Discard(end)
+				return req, true, nil
+			case n == frontBufSize:
+				return nil, false, nil // a long head: net/http reads the rest
+			}
+			// Part of a head: the rest must come soon.
+			if by := time.Now().Add(c.fe.headerTimeout); c.deadline.After(by) {
+				c.setDeadline(by)
+			}
+		} else if err := c.armIdle(); err != nil {
+			return nil, false, err
+		}
+		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+// armIdle makes sure the read deadline leaves the connection at least the
+// idle timeout after its last answer. The deadline is moved only when it
+// falls short, to at most half an idle timeout later, so an idle
+// connection closes between one and one and a half idle timeouts after its
+// last answer and most requests set no deadline at all.
+func (c *frontConn) armIdle() error {
+	want := c.finished.Add(c.fe.idleTimeout)
+	if !want.After(time.Now()) {
+		return os.ErrDeadlineExceeded
+	}
+	if c.deadline.Before(want) {
+		c.setDeadline(want.Add(c.fe.idleTimeout / 2))
+	}
+	return nil
+}
+
+func (c *frontConn) setDeadline(t time.Time) {
+	c.deadline = t
+	_ = c.nc.SetReadDeadline(t)
+}
+
+// dispatch hands req to the handler goroutine and reads ahead until it is
+// answered. It reports whether the connection may carry another request.
+func (c *frontConn) dispatch(req *http.Request) bool {
+	select {
+	case <-c.bodyDone:
+	default:
+	}
+	streamed := false
+	switch {
+	case req.ContentLength == 0:
+		req.Body = http.NoBody
+	case req.ContentLength <= int64(c.br.Buffered()) && req.ContentLength <= frontBufSize:
+		n := int(req.ContentLength)
+		c.bodyBuf = append(c.bodyBuf[:0], make([]byte, n)...)
+		_, _ = io.ReadFull(c.br, c.bodyBuf)
+		c.body = frontBody{buf: c.bodyBuf, remaining: req.ContentLength}
+		req.Body = &c.body
+	default:
+		streamed = true
+		c.body = frontBody{br: c.br, remaining: req.ContentLength, done: c.bodyDone}
+		req.Body = &c.body
+	}
+	req.RemoteAddr = c.remote
+	req = req.WithContext(c.ctx)
+	c.busy.Store(true)
+	c.work <- req
+	if streamed {
+		select {
+		case <-c.bodyDone:
+		case keep := <-c.done:
+			// Answered before its body was read: the rest of the body
+			// would be taken for the next request.
+			return keep && c.body.remaining == 0
+		}
+	}
+	for c.br.Buffered() == 0 {
+		_, err := c.br.Peek(1)
+		if err == nil {
+			break
+		}
+		if isTimeout(err) && c.busy.Load() {
+			// A long answer outlasted the idle deadline; the client
+			// is still there.
+			c.setDeadline(time.Now().Add(c.fe.idleTimeout))
+			continue
+		}
+		if !isTimeout(err) {
+			c.cancel() // the client went away (or the answer closed the connection)
+		}
+		break
+	}
+	return <-c.done
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// handleLoop is the handler goroutine; it ends when the reader closes work.
+func (c *frontConn) handleLoop() {
+	for req := range c.work {
+		keep := c.handle(req)
+		c.finished = time.Now()
+		c.busy.Store(false)
+		c.done <- keep
+	}
+}
+
+// handle answers one request and reports whether the connection stays open;
+// when it does not, handle closes it so the reader's read returns.
+func (c *frontConn) handle(req *http.Request) (keep bool) {
+	w := &c.w
+	w.reset(req)
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.fe.rt.errorLog.Printf("http: panic serving %s: %v\n%s", c.remote, p, buf)
+			}
+			_ = c.nc.Close() // cut the answer: the client sees it incomplete
+			keep = false
+		}
+	}()
+	c.fe.handler.ServeHTTP(w, req)
+	if err := w.finish(); err != nil {
+		_ = c.nc.Close()
+		return false
+	}
+	if w.closeAfter || c.body.remaining > 0 {
+		c.closeGently()
+		return false
+	}
+	return true
+}
+
+// closeGently closes after the answer without resetting the connection, so
+// the client reads the whole answer even if it is still sending.
+func (c *frontConn) closeGently() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.body.remaining > 0 {
+		_ = cw.CloseWrite()
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = c.nc.Close()
+}
+
+// handOff gives the connection, with the bytes already read, to net/http
+// for the rest of its life.
+func (c *frontConn) handOff() {
+	_ = c.nc.SetDeadline(time.Time{})
+	rc := &replayConn{Conn: c.nc, br: c.br}
+	select {
+	case c.fe.fallback <- rc:
+	case <-c.fe.closed:
+		_ = c.nc.Close()
+	}
+}
+
+// frontBody is a fast-path request body with a known length.
+type frontBody struct {
+	buf       []byte        // the whole body, when it was already read
+	br        *bufio.Reader // else the connection's reader
+	remaining int64
+	done      chan struct{} // signalled when the last byte is read from br
+}
+
+func (b *frontBody) Read(p []byte) (int, error) {
+	if b.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	var n int
+	var err error
+	if b.br == nil {
+		n = copy(p, b.buf[len(b.buf)-int(b.remaining):])
+	} else {
+		n, err = b.br.Read(p)
+	}
+	b.remaining -= int64(n)
+	if b.remaining == 0 {
+		if b.done != nil {
+			b.done <- struct{}{}
+		}
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (b *frontBody) Close() error { return nil }
+
+// replayConn is a connection handed to net/http: reads drain what the fast
+// path had buffered before reaching the socket.
+type replayConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (r *replayConn) Read(p []byte) (int, error) {
+	if r.br != nil {
+		if r.br.Buffered() > 0 {
+			return r.br.Read(p)
+		}
+		r.br = nil
+	}
+	return r.Conn.Read(p)
+}
+
+// CloseWrite lets net/http half-close the connection as it does a TCP one.
+func (r *replayConn) CloseWrite() error {
+	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Timeouts of client connections, the same on both paths.
+const (
+	clientHeaderTimeout = 10 * time.Second
+	clientIdleTimeout   = 2 * time.Minute
+)
+
+// frontEnd is the fast HTTP/1.1 front end of a plain-HTTP listener. It
+// accepts the connections itself and serves simple requests (HTTP/1.1,
+// origin-form target, no body or a Content-Length body, no upgrade or
+// Expect) with the router's handler, without net/http's per-request
+// server machinery. The first request that is anything else, including
+// every malformed one, hands its connection, with the bytes already read,
+// to a net/http server, which serves it from then on (or answers 400). To
+// that server the front end is a net.Listener: Accept returns the
+// connections handed over.
+//
+// Requests are parsed by net/http's own parser (http.ReadRequest), run on a
+// complete head that was first checked to be strictly framed, so the two
+// paths cannot disagree on where a request ends.
+type frontEnd struct {
+	rt            *Router
+	ln            net.Listener
+	handler       http.Handler
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+
+	// ctx is cancelled when shutdown gives up waiting: requests still in
+	// flight are cut.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	fallback  chan net.Conn
+	closed    chan struct{}
+	closeOnce sync.Once
+	acceptErr error // set before closed is closed
+
+	shutting atomic.Bool
+	mu       sync.Mutex
+	conns    map[*frontConn]struct{}
+	wg       sync.WaitGroup // the accept loop and every connection's reader
+}
+
+// newFrontEnd starts accepting on ln; the caller serves the returned
+// listener with a net/http server running h, and stops it with shutdown.
+// Connections idle for idle (see frontConn.armIdle) are closed.
+func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler, idle time.Duration) *frontEnd {
+	fe := &frontEnd{
+		rt:            rt,
+		ln:            ln,
+		handler:       h,
+		headerTimeout: clientHeaderTimeout,
+		idleTimeout:   idle,
+		fallback:      make(chan net.Conn),
+		closed:        make(chan struct{}),
+		conns:         map[*frontConn]struct{}{},
+	}
+	fe.ctx, fe.cancel = context.WithCancel(context.Background())
+	fe.wg.Add(1)
+	go fe.acceptLoop()
+	return fe
+}
+
+func (fe *frontEnd) acceptLoop() {
+	defer fe.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := fe.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of file descriptors and the like: wait, as
+				// net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-fe.closed:
+					return
+				}
+			}
+			fe.closeWith(err)
+			return
+		}
+		backoff = 0
+		c := newFrontConn(fe, nc)
+		fe.mu.Lock()
+		if fe.shutting.Load() {
+			fe.mu.Unlock()
+			_ = nc.Close()
+			continue
+		}
+		fe.conns[c] = struct{}{}
+		fe.wg.Add(1)
+		fe.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (fe *frontEnd) forget(c *frontConn) {
+	fe.mu.Lock()
+	delete(fe.conns, c)
+	fe.mu.Unlock()
+	fe.wg.Done()
+}
+
+// Accept returns the next connection handed over to net/http.
+func (fe *frontEnd) Accept() (net.Conn, error) {
+	select {
+	case c := <-fe.fallback:
+		return c, nil
+	case <-fe.closed:
+		if fe.acceptErr != nil {
+			return nil, fe.acceptErr
+		}
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting connections; it leaves open ones alone (shutdown
+// ends them).
+func (fe *frontEnd) Close() error {
+	fe.closeWith(nil)
+	return nil
+}
+
+func (fe *frontEnd) closeWith(err error) {
+	fe.closeOnce.Do(func() {
+		fe.acceptErr = err
+		close(fe.closed)
+		_ = fe.ln.Close()
+	})
+}
+
+// Addr returns the listener's address.
+func (fe *frontEnd) Addr() net.Addr { return fe.ln.Addr() }
+
+// shutdown stops accepting, closes idle connections, lets requests in
+// flight finish (their answers say Connection: close) until ctx is done,
+// then cuts the rest.
+func (fe *frontEnd) shutdown(ctx context.Context) {
+	fe.mu.Lock()
+	fe.shutting.Store(true)
+	fe.mu.Unlock()
+	_ = fe.Close()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		fe.mu.Lock()
+		n := len(fe.conns)
+		for c := range fe.conns {
+			if !c.busy.Load() {
+				// Wakes a reader waiting for the next request; it
+				// sees shutting and closes.
+				_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+			}
+		}
+		fe.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		}
+		fe.cancel()
+		fe.mu.Lock()
+		for c := range fe.conns {
+			_ = c.nc.Close()
+		}
+		fe.mu.Unlock()
+		break
+	}
+	fe.wg.Wait()
+	fe.cancel()
+}
