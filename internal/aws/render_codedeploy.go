@@ -91,8 +91,11 @@ func (b *blueprint) deploymentGroup() *codedeploy.CreateDeploymentGroupInput {
 		Tags: b.codeDeployTags(),
 	}
 	if !s.Alarms.Disabled {
-		in.AlarmConfiguration = &cdtypes.AlarmConfiguration{Enabled: true,
-			Alarms: []cdtypes.Alarm{{Name: aws.String(n.Alarm5xx)}, {Name: aws.String(n.AlarmLatency)}}}
+		cfg := &cdtypes.AlarmConfiguration{Enabled: true}
+		for _, name := range b.alarmNames() {
+			cfg.Alarms = append(cfg.Alarms, cdtypes.Alarm{Name: aws.String(name)})
+		}
+		in.AlarmConfiguration = cfg
 	}
 	if len(s.RollbackEvents) > 0 {
 		rb := &cdtypes.AutoRollbackConfiguration{Enabled: true}

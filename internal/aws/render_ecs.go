@@ -131,7 +131,7 @@ func (b *blueprint) service() *ecs.CreateServiceInput {
 // deployment config, bake time from the termination wait, alarms that
 // roll back (ECS requires both flags; an alarm always rolls back).
 func (b *blueprint) ecsDeployment() *ecstypes.DeploymentConfiguration {
-	s, n := b.spec, b.names
+	s := b.spec
 	minutes := func(d time.Duration) *int32 { return aws.Int32(int32(d / time.Minute)) }
 	dc := &ecstypes.DeploymentConfiguration{BakeTimeInMinutes: minutes(s.TerminationWait)}
 	switch r := s.Routing; r.Type {
@@ -145,7 +145,7 @@ func (b *blueprint) ecsDeployment() *ecstypes.DeploymentConfiguration {
 		dc.Strategy = ecstypes.DeploymentStrategyBlueGreen
 	}
 	if !s.Alarms.Disabled {
-		dc.Alarms = &ecstypes.DeploymentAlarms{AlarmNames: []string{n.Alarm5xx, n.AlarmLatency}, Enable: true, Rollback: true}
+		dc.Alarms = &ecstypes.DeploymentAlarms{AlarmNames: b.alarmNames(), Enable: true, Rollback: true}
 	}
 	return dc
 }

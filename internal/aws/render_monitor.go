@@ -27,7 +27,8 @@ func arnSuffix(arn, marker string) string {
 }
 
 // alarms are the CloudWatch alarms on the green target group: the 5xx
-// share of its requests and its p99 response time. The deployment group
+// share of its requests and, when the spec sets a p99 latency, its p99
+// response time (as locally, where zero means no latency alarm). The deployment group
 // (or the ECS service) names them, so a breach stops the deployment and
 // rolls back.
 func (b *blueprint) alarms() []*cloudwatch.PutMetricAlarmInput {
@@ -63,6 +64,9 @@ func (b *blueprint) alarms() []*cloudwatch.PutMetricAlarmInput {
 		TreatMissingData:   aws.String("notBreaching"),
 		Tags:               tags,
 	}
+	if a.P99Latency <= 0 {
+		return []*cloudwatch.PutMetricAlarmInput{errorRate}
+	}
 	latency := &cloudwatch.PutMetricAlarmInput{
 		AlarmName:          aws.String(n.AlarmLatency),
 		AlarmDescription:   aws.String(fmt.Sprintf("green's p99 response time is above %s", a.P99Latency)),
@@ -80,6 +84,15 @@ func (b *blueprint) alarms() []*cloudwatch.PutMetricAlarmInput {
 		Tags:               tags,
 	}
 	return []*cloudwatch.PutMetricAlarmInput{errorRate, latency}
+}
+
+// alarmNames are the names of the alarms the deployment watches.
+func (b *blueprint) alarmNames() []string {
+	var names []string
+	for _, a := range b.alarms() {
+		names = append(names, aws.ToString(a.AlarmName))
+	}
+	return names
 }
 
 // targetGroups are the blue and green target groups, with the spec's

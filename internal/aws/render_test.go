@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 )
@@ -20,6 +23,7 @@ func testSpec() Spec {
 		GitHubRepo:    "acme/hello",
 		ConnectionARN: "arn:aws:codestar-connections:us-west-2:123456789012:connection/0f4c2a1b-1111-2222-3333-444455556666",
 		PublicIP:      true,
+		Alarms:        Alarms{P99Latency: time.Second},
 	}
 }
 
@@ -178,4 +182,40 @@ func TestRenderPassesAWSCLIValidation(t *testing.T) {
 		t.Errorf("the control document was not rejected as expected:\n%s", ctl.Stderr)
 	}
 	t.Logf("%d documents accepted by the AWS CLI", len(res)-1)
+}
+
+// TestP99AlarmFollowsTheLocalDefault: without alarms.p99_latency neither a
+// local deployment nor AWS has a latency alarm; with it, both do, and the
+// deployment group and the ECS service watch exactly the alarms rendered.
+func TestP99AlarmFollowsTheLocalDefault(t *testing.T) {
+	for _, tc := range []struct {
+		p99  time.Duration
+		want []string
+	}{
+		{0, []string{"hello-green-5xx"}},
+		{800 * time.Millisecond, []string{"hello-green-5xx", "hello-green-p99"}},
+	} {
+		s := testSpec()
+		s.Alarms.P99Latency = tc.p99
+		b := newBlueprint(s, testLive())
+		if got := b.alarmNames(); !slices.Equal(got, tc.want) {
+			t.Errorf("p99 %v: alarms %v, want %v", tc.p99, got, tc.want)
+		}
+		var dg []string
+		for _, a := range b.deploymentGroup().AlarmConfiguration.Alarms {
+			dg = append(dg, aws.ToString(a.Name))
+		}
+		if !slices.Equal(dg, tc.want) {
+			t.Errorf("p99 %v: deployment group watches %v", tc.p99, dg)
+		}
+		s.Controller = ControllerECS
+		if got := newBlueprint(s, testLive()).ecsDeployment().Alarms.AlarmNames; !slices.Equal(got, tc.want) {
+			t.Errorf("p99 %v: ECS service watches %v", tc.p99, got)
+		}
+		if tc.p99 > 0 {
+			if th := aws.ToFloat64(b.alarms()[1].Threshold); th != 0.8 {
+				t.Errorf("p99 threshold %v s, want 0.8", th)
+			}
+		}
+	}
 }

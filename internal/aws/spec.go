@@ -100,7 +100,8 @@ type Alarms struct {
 	Disabled bool
 	// ErrorRatePercent is the 5xx share that breaches. Zero means 5.
 	ErrorRatePercent float64
-	// P99Latency is the p99 response time that breaches. Zero means 1s.
+	// P99Latency is the p99 response time that breaches. Zero means no
+	// latency alarm, as in a local deployment (config's alarms.p99_latency).
 	P99Latency time.Duration
 	// Period is one datapoint; rounded up to a whole minute. Zero means 60s.
 	Period time.Duration
@@ -161,7 +162,6 @@ func (s Spec) withDefaults() Spec {
 	if a.ErrorRatePercent == 0 {
 		a.ErrorRatePercent = 5
 	}
-	defD(&a.P99Latency, time.Second)
 	defD(&a.Period, time.Minute)
 	a.Period = (a.Period + time.Minute - 1) / time.Minute * time.Minute
 	def(&a.EvaluationPeriods, 3)
