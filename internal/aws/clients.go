@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/codestarconnections"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -47,6 +48,7 @@ type Clients struct {
 	CodeDeploy   *codedeploy.Client
 	CodeBuild    *codebuild.Client
 	CodePipeline *codepipeline.Client
+	Connections  *codestarconnections.Client
 }
 
 // NewClients loads the AWS configuration the way every AWS SDK does and
@@ -85,6 +87,7 @@ func NewClients(ctx context.Context, o ClientOptions) (*Clients, error) {
 		CodeDeploy:   codedeploy.NewFromConfig(cfg),
 		CodeBuild:    codebuild.NewFromConfig(cfg),
 		CodePipeline: codepipeline.NewFromConfig(cfg),
+		Connections:  codestarconnections.NewFromConfig(cfg),
 	}, nil
 }
 

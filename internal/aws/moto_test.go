@@ -102,6 +102,8 @@ type motoProxy struct {
 	models map[string]*serviceModel // by X-Amz-Target prefix
 	alarms map[string]any           // alarmShim: alarmConfiguration by app/group
 	script map[string][]string      // scripted answers by operation, used in order
+	// conns answers CodeStar Connections, which moto lacks.
+	conns *connectionsAPI
 }
 
 // scripted pops the next scripted answer for op ("" when none); the last
@@ -135,13 +137,17 @@ func newMotoProxy(t *testing.T, motoURL string) (*httptest.Server, *motoProxy) {
 	mp := &motoProxy{models: map[string]*serviceModel{
 		"CodeDeploy_20141006": loadModel(t, "codedeploy/2014-10-06"),
 		"CodeBuild_20161006":  loadModel(t, "codebuild/2016-10-06"),
-	}}
+	}, conns: newConnectionsAPI(t)}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cborBridge(rp, w, r) {
 			return
 		}
 		prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		if prefix == connectionsTarget {
+			mp.conns.ServeHTTP(w, r)
+			return
+		}
 		if prefix == "CodeBuild_20161006" && (op == "CreateProject" || op == "UpdateProject") && codeBuildLocations(t, mp, w, r, op) {
 			return
 		}

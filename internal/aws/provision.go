@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Change is what apply would do to one resource.
@@ -17,8 +18,8 @@ const (
 	ChangeNone   Change = "unchanged"
 	ChangeCreate Change = "create"
 	ChangeUpdate Change = "update"
-	// ChangeManual is a resource apply cannot make itself (a GitHub
-	// connection that needs approval in the console).
+	// ChangeManual is a step only a person can take (approving a GitHub
+	// connection in the console).
 	ChangeManual Change = "manual"
 )
 
@@ -27,6 +28,10 @@ type state struct {
 	exists  bool
 	managed bool   // carries canaryflow's tags
 	current string // fingerprint of the managed fields
+	// pending, when set, says what a person must do before the resource
+	// is usable (a connection waiting for approval); apply calls update,
+	// which waits for it.
+	pending string
 }
 
 // resource is one AWS resource in dependency order: read records the
@@ -94,6 +99,7 @@ type Provisioner struct {
 	c    *Clients
 	b    *blueprint
 	out  io.Writer
+	opts ProvisionOptions
 	list []resource
 }
 
@@ -104,6 +110,15 @@ type ProvisionOptions struct {
 	Image string
 	// Out receives progress lines; nil discards them.
 	Out io.Writer
+	// ConnectionWait is how long apply waits for a person to approve the
+	// GitHub connection it created (or found pending). Zero means apply
+	// stops at once with where to approve it (ErrManualStep); the next
+	// apply finds the connection by name and goes on.
+	ConnectionWait time.Duration
+	// PollInterval is how often that wait asks. Zero means 10s.
+	PollInterval time.Duration
+	// Clock times the wait. Nil means the wall clock.
+	Clock Clock
 }
 
 // NewProvisioner prepares the resources of s; s must name its region and
@@ -115,7 +130,7 @@ func NewProvisioner(c *Clients, s Spec, o ProvisionOptions) (*Provisioner, error
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	p := &Provisioner{c: c, b: newBlueprint(s, Live{}), out: o.Out}
+	p := &Provisioner{c: c, b: newBlueprint(s, Live{}), out: o.Out, opts: o}
 	p.list = p.resources(o.Image)
 	return p, nil
 }
@@ -135,6 +150,8 @@ func (p *Provisioner) Plan(ctx context.Context) (*Plan, error) {
 		switch {
 		case r.create == nil && !st.exists:
 			it.Change, it.Detail = ChangeManual, r.note
+		case st.pending != "":
+			it.Change, it.Detail = ChangeManual, st.pending
 		case !st.exists:
 			it.Change = ChangeCreate
 		case r.desired != nil && st.current != r.desired():
@@ -173,6 +190,11 @@ func (p *Provisioner) Apply(ctx context.Context) error {
 			fmt.Fprintf(p.out, "%s create %s %s\n", prefix, r.kind, r.name)
 			if err := r.create(ctx); err != nil {
 				return fmt.Errorf("create %s %s: %w", r.kind, r.name, err)
+			}
+		case st.pending != "" && r.update != nil:
+			fmt.Fprintf(p.out, "%s wait   %s %s\n", prefix, r.kind, r.name)
+			if err := r.update(ctx); err != nil {
+				return fmt.Errorf("%s %s: %w", r.kind, r.name, err)
 			}
 		case r.desired != nil && st.current != r.desired() && r.update != nil && st.managed:
 			fmt.Fprintf(p.out, "%s update %s %s (%s)\n", prefix, r.kind, r.name, diffFingerprint(st.current, r.desired()))

@@ -144,6 +144,9 @@ func TestProvisionAgainstMoto(t *testing.T) {
 		t.Fatalf("destroy: %v\n%s", err, out.String())
 	}
 	t.Logf("destroy:\n%s", out.String())
+	if n := len(mp.conns.calls); n != 0 {
+		t.Errorf("with --connection-arn, %d CodeStar Connections calls; want none", n)
+	}
 	if len(mp.called("DeleteDeploymentGroup")) != 1 || len(mp.called("DeleteApplication")) != 1 {
 		t.Errorf("CodeDeploy deletes checked against the model: %+v", mp.calls)
 	}
@@ -212,33 +215,64 @@ func TestProvisionECSNativeAgainstMoto(t *testing.T) {
 	}
 }
 
-// TestApplyWithoutConnectionStopsWithInstructions: no connection given,
-// apply makes everything up to the pipeline, then says how to approve one.
+// TestApplyWithoutConnectionStopsWithInstructions: no connection given
+// and no wait, apply makes everything up to the connection, creates it,
+// prints where to approve it and stops; plan then shows the approval as a
+// manual step; once a person approved it the next apply finds it by name
+// and creates the pipeline on it. CodeStar Connections is answered by
+// connectionsAPI (model-checked; moto lacks it), the rest by moto.
 func TestApplyWithoutConnectionStopsWithInstructions(t *testing.T) {
-	srv, _ := newMotoProxy(t, startMoto(t))
+	srv, mp := newMotoProxy(t, startMoto(t))
 	c := motoClients(t, srv.URL)
+	ctx := context.Background()
 	s := testSpec()
 	s.Service = "noconn"
 	s.ConnectionARN = ""
 	var out bytes.Buffer
 	p, _ := NewProvisioner(c, s, ProvisionOptions{Out: &out})
-	plan, err := p.Plan(context.Background())
+	err := p.Apply(ctx)
+	if !errors.Is(err, ErrManualStep) {
+		t.Fatalf("apply = %v\n%s", err, out.String())
+	}
+	arn := p.Live().ConnectionARN
+	url := ConnectionConsoleURL("us-west-2", "123456789012", arn)
+	for _, want := range []string{"create codebuild project", "create github connection noconn-github", "open " + url,
+		"Update pending connection", "run canaryflow aws apply again", "--wait-connection", "--connection-arn " + arn} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "create codepipeline") {
+		t.Errorf("apply went past the unapproved connection:\n%s", out.String())
+	}
+	p2, _ := NewProvisioner(c, s, ProvisionOptions{})
+	plan, err := p2.Plan(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	manual := plan.Items[len(plan.Items)-2]
-	if manual.Change != ChangeManual || !strings.Contains(manual.Detail, "Update pending connection") {
+	if manual.Change != ChangeManual || manual.Detail != "waits for approval at "+url {
 		t.Errorf("plan item = %v", manual)
 	}
-	err = p.Apply(context.Background())
-	if !errors.Is(err, ErrManualStep) {
-		t.Fatalf("apply = %v", err)
+	mp.conns.approve()
+	out.Reset()
+	p3, _ := NewProvisioner(c, s, ProvisionOptions{Out: &out})
+	if err := p3.Apply(ctx); err != nil {
+		t.Fatalf("apply after approval: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"create codebuild project", "aws codestar-connections create-connection --provider-type GitHub --connection-name noconn-github --region us-west-2",
-		"https://us-west-2.console.aws.amazon.com/codesuite/settings/connections?region=us-west-2", "--connection-arn"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("apply output lacks %q:\n%s", want, out.String())
-		}
+	if n := len(mp.conns.called("CreateConnection")); n != 1 || !strings.Contains(out.String(), "create codepipeline noconn") {
+		t.Errorf("apply after approval: %d connections created\n%s", n, out.String())
+	}
+	if got := p3.b.pipeline().Pipeline.Stages[0].Actions[0].Configuration["ConnectionArn"]; got != arn {
+		t.Errorf("pipeline uses connection %q, want %s", got, arn)
+	}
+	if plan, err := p3.Plan(ctx); err != nil || plan.Changes() != 0 {
+		var b bytes.Buffer
+		plan.Write(&b)
+		t.Errorf("plan after apply: %v\n%s", err, b.String())
+	}
+	if err := p3.Destroy(ctx); err != nil || len(mp.conns.called("DeleteConnection")) != 1 {
+		t.Errorf("destroy = %v; DeleteConnection calls %+v", err, mp.conns.called("DeleteConnection"))
 	}
 }
 

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbtypes "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
@@ -56,7 +57,7 @@ func (b *blueprint) buildProject() *codebuild.CreateProjectInput {
 func (b *blueprint) pipeline() *codepipeline.CreatePipelineInput {
 	s, n := b.spec, b.names
 	repo := b.ph.or(s.GitHubRepo, "GITHUB_OWNER/REPOSITORY")
-	conn := b.ph.or(s.ConnectionARN, "CONNECTION_ARN")
+	conn := b.ph.or(cmp.Or(s.ConnectionARN, b.live.ConnectionARN), "CONNECTION_ARN")
 	source := cptypes.ActionDeclaration{
 		Name:         aws.String(sourceActionName),
 		ActionTypeId: &cptypes.ActionTypeId{Category: cptypes.ActionCategorySource, Owner: cptypes.ActionOwnerAws, Provider: aws.String("CodeStarSourceConnection"), Version: aws.String("1")},

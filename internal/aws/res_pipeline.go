@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -57,38 +56,6 @@ func (p *Provisioner) buildProjectResource() resource {
 			return err
 		},
 	}
-}
-
-// ConnectionInstructions says how to create and approve the GitHub
-// connection, which only a person can approve, in the console.
-func ConnectionInstructions(s Spec) string {
-	s = s.withDefaults()
-	n := NamesFor(s)
-	return fmt.Sprintf(`the pipeline needs a GitHub connection, and AWS lets only a person approve one:
-  1. aws codestar-connections create-connection --provider-type GitHub --connection-name %s --region %s
-  2. open https://%s.console.aws.amazon.com/codesuite/settings/connections?region=%s
-     choose %s, then "Update pending connection", and authorize AWS in GitHub (install the AWS Connector app on %s)
-  3. run canaryflow aws apply --connection-arn <the ConnectionArn from step 1> (or set aws.connection_arn in canaryflow.yaml)`,
-		n.Connection, s.Region, s.Region, s.Region, n.Connection, ownerOf(s.GitHubRepo))
-}
-
-func ownerOf(repo string) string {
-	if o, _, ok := strings.Cut(repo, "/"); ok {
-		return o
-	}
-	return "your GitHub account"
-}
-
-// connectionResource stands for the GitHub connection. canaryflow uses a
-// given one; without one, apply stops here with the steps to make one.
-func (p *Provisioner) connectionResource() resource {
-	s := p.b.spec
-	if s.ConnectionARN != "" {
-		return resource{kind: "github connection", name: s.ConnectionARN,
-			read: func(context.Context) (state, error) { return state{exists: true}, nil }}
-	}
-	return resource{kind: "github connection", name: p.b.names.Connection, note: ConnectionInstructions(s),
-		read: func(context.Context) (state, error) { return state{}, nil }}
 }
 
 func (p *Provisioner) pipelineResource() resource {

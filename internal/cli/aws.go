@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -310,7 +309,7 @@ func newAWSPlanCommand(f *awsFlags) *cobra.Command {
 		Example: "  canaryflow aws plan",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, _, err := newProvisioner(cmd, f, "", io.Discard)
+			p, _, err := newProvisioner(cmd, f, awsbackend.ProvisionOptions{})
 			if err != nil {
 				return err
 			}
@@ -324,7 +323,7 @@ func newAWSPlanCommand(f *awsFlags) *cobra.Command {
 	}
 }
 
-func newProvisioner(cmd *cobra.Command, f *awsFlags, image string, out io.Writer) (*awsbackend.Provisioner, *awsContext, error) {
+func newProvisioner(cmd *cobra.Command, f *awsFlags, o awsbackend.ProvisionOptions) (*awsbackend.Provisioner, *awsContext, error) {
 	ac, err := loadAWS(cmd, f)
 	if err != nil {
 		return nil, nil, err
@@ -333,7 +332,7 @@ func newProvisioner(cmd *cobra.Command, f *awsFlags, image string, out io.Writer
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := awsbackend.NewProvisioner(c, ac.spec, awsbackend.ProvisionOptions{Image: image, Out: out})
+	p, err := awsbackend.NewProvisioner(c, ac.spec, o)
 	if err != nil {
 		return nil, nil, &usageError{err: err}
 	}
@@ -351,18 +350,26 @@ func confirm(cmd *cobra.Command, question string) bool {
 func newAWSApplyCommand(f *awsFlags) *cobra.Command {
 	var yes bool
 	var image string
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Create or update every AWS resource, in dependency order",
 		Long: `Shows the plan, asks, then creates or updates each resource with a progress
-line per step. A second apply changes nothing. Without a GitHub connection
-(--connection-arn or aws.connection_arn) apply stops before the pipeline and
-prints where to create and approve one.`,
-		Example: "  canaryflow aws apply\n  canaryflow aws apply --yes --connection-arn ARN",
+line per step. A second apply changes nothing.
+
+The pipeline's source needs a GitHub connection, and AWS lets only a person
+approve one, in the console. With --connection-arn (or aws.connection_arn)
+apply uses that connection and creates none. Without it, apply creates a
+connection named SERVICE-github (tagged, so destroy removes it), prints the
+console page where it must be approved, and then either waits for the
+approval (--wait-connection 15m: it asks every 10s and gives up after
+that long) or stops (exit 1) before the pipeline. Approve it, run apply
+again: it finds the connection by its name and goes on.`,
+		Example: "  canaryflow aws apply\n  canaryflow aws apply --yes --wait-connection 15m\n  canaryflow aws apply --yes --connection-arn ARN",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			p, _, err := newProvisioner(cmd, f, image, w)
+			p, _, err := newProvisioner(cmd, f, awsbackend.ProvisionOptions{Image: image, Out: w, ConnectionWait: wait})
 			if err != nil {
 				return err
 			}
@@ -382,6 +389,7 @@ prints where to create and approve one.`,
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
 	cmd.Flags().StringVar(&image, "image", "", "image of the first task definition (default: the repository's :latest)")
+	cmd.Flags().DurationVar(&wait, "wait-connection", 0, "how long to wait for the new GitHub connection's approval (0: stop and say where to approve it)")
 	return cmd
 }
 
@@ -390,11 +398,11 @@ func newAWSDestroyCommand(f *awsFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "destroy",
 		Short:   "Remove, in reverse order, the resources canaryflow created",
-		Long:    "Deletes only resources carrying canaryflow's tags (canaryflow:managed-by); anything else with the same name is reported and kept.",
+		Long:    "Deletes only resources carrying canaryflow's tags (canaryflow:managed-by), including the GitHub connection apply created; anything else with the same name, and a connection given with --connection-arn, is kept.",
 		Example: "  canaryflow aws destroy --yes",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, ac, err := newProvisioner(cmd, f, "", cmd.OutOrStdout())
+			p, ac, err := newProvisioner(cmd, f, awsbackend.ProvisionOptions{Out: cmd.OutOrStdout()})
 			if err != nil {
 				return err
 			}
