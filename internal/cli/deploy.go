@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
-	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/server"
+	"github.com/canaryflow/canaryflow/internal/watchview"
 )
 
 // apiFlags locate the daemon: --api and --token, else the environment,
@@ -254,7 +253,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			return af.print(cmd.OutOrStdout(), v, func() { renderDeployment(cmd.OutOrStdout(), v, nil, 0) })
+			return af.print(cmd.OutOrStdout(), v, func() { watchview.Render(cmd.OutOrStdout(), localView(v), nil, 0) })
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the deployment until it ends")
@@ -351,135 +350,18 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// watchDeployment follows a deployment until it ends.
+// watchDeployment follows a deployment until it ends, in the view every
+// backend shares (watchview).
 func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id string) error {
 	out := cmd.OutOrStdout()
-	tty := isTerminal(out) && af.output == "text"
-	var prev *server.DeploymentView
-	var prevAt time.Time
-	last := ""
-	for {
-		v, err := c.Get(cmd.Context(), id)
+	get := func(ctx context.Context) (*watchview.Deployment, error) {
+		v, err := c.Get(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		id = v.Deployment.ID
-		now := time.Now()
-		switch {
-		case af.output == "json":
-			if line := summaryLine(&v.Deployment); line != last || v.Deployment.Done() {
-				data, _ := json.Marshal(v)
-				fmt.Fprintln(out, string(data))
-				last = line
-			}
-		case tty:
-			fmt.Fprint(out, "\033[H\033[2J")
-			renderDeployment(out, v, prev, now.Sub(prevAt))
-		default:
-			if line := summaryLine(&v.Deployment); line != last {
-				fmt.Fprintln(out, now.Format("15:04:05"), line)
-				last = line
-			}
-		}
-		prev, prevAt = v, now
-		if v.Deployment.Done() {
-			if !tty && af.output == "text" {
-				renderDeployment(out, v, nil, 0)
-			}
-			if v.Deployment.Status != deploy.StatusSucceeded {
-				return fmt.Errorf("deployment %s %s", id, strings.ToLower(v.Deployment.Status))
-			}
-			return nil
-		}
-		select {
-		case <-cmd.Context().Done():
-			return cmd.Context().Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return localView(v), nil
 	}
-}
-
-// summaryLine is one line saying where a deployment is.
-func summaryLine(d *deploy.Deployment) string {
-	s := fmt.Sprintf("%s %s step=%s green=%d%%", d.ID, d.Status, d.Step, d.GreenPercent)
-	if d.Alarm.State != "" {
-		s += " alarm=" + d.Alarm.State
-	}
-	if d.Error != nil {
-		s += " error=" + d.Error.Code
-	}
-	return s
-}
-
-// trafficBar draws the production split, blue '█' and green '░'.
-func trafficBar(greenPercent float64, width int) string {
-	g := int(greenPercent*float64(width)/100 + 0.5)
-	return strings.Repeat("█", width-g) + strings.Repeat("░", g)
-}
-
-// renderDeployment prints a deployment for people; with a previous view
-// it adds request and error rates per version.
-func renderDeployment(w io.Writer, v *server.DeploymentView, prev *server.DeploymentView, dt time.Duration) {
-	d := &v.Deployment
-	fmt.Fprintf(w, "Deployment %s  service %s  revision %d  status %s\n", d.ID, d.Service, d.Revision, d.Status)
-	if d.PreviousRevision > 0 {
-		fmt.Fprintf(w, "Rollback target: revision %d (task set %s)\n", d.PreviousRevision, d.BlueTaskSet)
-	}
-	if d.Error != nil {
-		fmt.Fprintf(w, "Error: %s: %s\n", d.Error.Code, d.Error.Message)
-	}
-	if d.RolledBack {
-		fmt.Fprintln(w, "Rolled back: all production traffic is on blue")
-	}
-	if t := v.Traffic; t != nil {
-		fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, trafficBar(t.GreenPercent, 40), t.GreenPercent)
-		for _, g := range []struct {
-			name string
-			cur  server.GroupView
-		}{{"blue", t.Blue}, {"green", t.Green}} {
-			line := fmt.Sprintf("  %-5s %-10s %d requests, %d errors, %d healthy", g.name, g.cur.TaskSet, g.cur.Requests, g.cur.Errors, g.cur.Healthy)
-			if prev != nil && prev.Traffic != nil && dt > 0 {
-				old := prev.Traffic.Blue
-				if g.name == "green" {
-					old = prev.Traffic.Green
-				}
-				if g.cur.Requests >= old.Requests {
-					rps := float64(g.cur.Requests-old.Requests) / dt.Seconds()
-					eps := float64(g.cur.Errors-min(old.Errors, g.cur.Errors)) / dt.Seconds()
-					line += fmt.Sprintf("  (%.1f req/s, %.1f err/s)", rps, eps)
-				}
-			}
-			fmt.Fprintln(w, line)
-		}
-	}
-	a := d.Alarm
-	switch {
-	case a.State == "":
-		fmt.Fprintln(w, "Alarms: not evaluated yet")
-	case a.NoTraffic || a.State == deploy.AlarmInsufficientData:
-		fmt.Fprintf(w, "Alarms: %s — %s\n", a.State, orDefault(a.Reason, "no traffic was seen on green"))
-	default:
-		fmt.Fprintf(w, "Alarms: %s (green: %d requests, %d errors) %s\n", a.State, a.Requests, a.Errors, a.Reason)
-	}
-	fmt.Fprintln(w, "Lifecycle events:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, ev := range v.Events {
-		took := ""
-		if !ev.Start.IsZero() && !ev.End.IsZero() {
-			took = ev.End.Sub(ev.Start).Round(10 * time.Millisecond).String()
-		}
-		extra := ev.Diagnostics
-		if ev.Hook != "" {
-			extra = strings.TrimSpace("hook " + ev.Hook + " " + extra)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", ev.Name, ev.Status, took, extra)
-	}
-	tw.Flush()
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	return watchview.Watch(cmd.Context(), out, get, watchview.Options{
+		JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"})
 }

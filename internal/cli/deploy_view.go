@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/server"
+	"github.com/canaryflow/canaryflow/internal/watchview"
+)
+
+// localView turns the daemon's answer into the view every backend shares.
+func localView(v *server.DeploymentView) *watchview.Deployment {
+	d := &v.Deployment
+	out := &watchview.Deployment{
+		ID: d.ID, Service: d.Service, Status: d.Status, Step: d.Step,
+		Revision: d.Revision, PreviousRevision: d.PreviousRevision, BlueTaskSet: d.BlueTaskSet,
+		GreenPercent: d.GreenPercent, Done: d.Done(), Succeeded: d.Status == deploy.StatusSucceeded,
+		RolledBack: d.RolledBack,
+		Alarm: watchview.Alarm{State: d.Alarm.State, Reason: d.Alarm.Reason, Counted: true,
+			Requests: d.Alarm.Requests, Errors: d.Alarm.Errors, NoTraffic: d.Alarm.NoTraffic},
+		Raw: v,
+	}
+	if d.Error != nil {
+		out.Error = &watchview.Error{Code: d.Error.Code, Message: d.Error.Message}
+	}
+	if t := v.Traffic; t != nil {
+		g := func(x server.GroupView) watchview.Group {
+			return watchview.Group{TaskSet: x.TaskSet, Counted: true, Requests: x.Requests, Errors: x.Errors, Healthy: x.Healthy}
+		}
+		out.Traffic = &watchview.Traffic{GreenPercent: t.GreenPercent, Blue: g(t.Blue), Green: g(t.Green)}
+	}
+	for _, ev := range v.Events {
+		detail := ev.Diagnostics
+		if ev.Hook != "" {
+			detail = strings.TrimSpace("hook " + ev.Hook + " " + detail)
+		}
+		out.Events = append(out.Events, watchview.Event{Name: ev.Name, Status: ev.Status, Start: ev.Start, End: ev.End, Detail: detail})
+	}
+	return out
+}
+
+// trafficBar draws the production split, blue '█' and green '░'.
+func trafficBar(greenPercent float64, width int) string {
+	return watchview.TrafficBar(greenPercent, width)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
