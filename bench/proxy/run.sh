@@ -9,6 +9,9 @@
 # load, and canaryflow's RSS at 1,000 rps. Figures are ratios to nginx
 # measured in the same run.
 #
+# canaryflow is measured twice: as shipped (its own HTTP/1.1 front end) and
+# with --net-http (net/http serves the clients).
+#
 # Usage: bench/proxy/run.sh            (from the repository root; needs root
 #                                       for apt-get when peers are missing)
 # Env:   ROUNDS=3 DURATION=5s CONNS=50 WORK=/tmp/canaryflow-bench
@@ -56,6 +59,12 @@ trap cleanup EXIT
 	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
 	--deregistration-delay 5s >"$WORK/canaryflow.log" 2>&1 & CF_PID=$!
 pids+=($CF_PID)
+
+# The same proxy with net/http serving the clients (no fast front end), to
+# show what the front end is worth in the same run.
+"$WORK/canaryflow" proxy --net-http --listen 127.0.0.1:18083 \
+	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
+	>"$WORK/canaryflow-nethttp.log" 2>&1 & pids+=($!)
 
 # The router alone, without the rest of the CLI linked in: for RSS only.
 "$WORK/routeronly" -listen 127.0.0.1:18082 -blue http://127.0.0.1:19001 -green http://127.0.0.1:19002 \
@@ -120,8 +129,9 @@ HAP
 haproxy -D -f "$WORK/haproxy.cfg"
 
 declare -A URL=([direct]=http://127.0.0.1:19001/ [canaryflow]=http://127.0.0.1:18080/
+	[cf-nethttp]=http://127.0.0.1:18083/
 	[nginx]=http://127.0.0.1:18180/ [nginx1]=http://127.0.0.1:18181/ [haproxy]=http://127.0.0.1:18280/)
-VARIANTS=(direct canaryflow nginx nginx1 haproxy)
+VARIANTS=(direct canaryflow cf-nethttp nginx nginx1 haproxy)
 for v in "${VARIANTS[@]}"; do
 	for _ in $(seq 50); do curl -fs "${URL[$v]}" >/dev/null && break; sleep 0.1; done
 	curl -fs "${URL[$v]}" >/dev/null || { echo "$v does not answer"; exit 1; }
@@ -152,7 +162,8 @@ for r in $(seq "$LROUNDS"); do
 	done
 done
 kill $RSSPID
-echo "canaryflow RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB"
+echo "canaryflow RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB;" \
+	"at the end: $(grep -E '^(Rss|Anonymous):' /proc/$CF_PID/smaps_rollup | tr -s ' ' | tr '\n' ' ')"
 ( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$RO_PID/status; done ) >"$WORK/rss-ro.txt" 2>/dev/null &
 RSSPID=$!
 echo "router-only binary at 1,000 rps: $("$WORK/loadgen" -url http://127.0.0.1:18082/ -rate 1000 -c 10 -d 5s | cut -d' ' -f1-4)"
@@ -171,7 +182,7 @@ for v in "${VARIANTS[@]}"; do
 		na = n - d; if (na <= 0) na = 1
 		printf "%-11s best-round p99 %6d us (%.2fx nginx)  added %6d us (%.2fx nginx added)\n", v, p, p / n, p - d, (p - d) / na }'
 done
-for v in direct canaryflow nginx nginx1 haproxy; do
+for v in "${VARIANTS[@]}"; do
 	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
 		-v d50="${P50[direct]}" -v d99="${P99[direct]}" -v all="${P99S[$v]}" 'BEGIN {
 		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
