@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/canaryflow/canaryflow/internal/watchview"
 )
 
-// Deployer drives deployments of one spec through CodeDeploy (or, for the
-// ECS controller, through ECS itself).
+// Deployer drives deployments of one spec through CodeDeploy or, for the
+// ECS controller, through ECS's service deployments.
 type Deployer struct {
 	c *Clients
 	b *blueprint
@@ -31,9 +34,12 @@ func NewDeployer(c *Clients, s Spec) (*Deployer, error) {
 	return &Deployer{c: c, b: newBlueprint(s, Live{})}, nil
 }
 
+func (d *Deployer) ecsNative() bool { return d.b.spec.Controller == ControllerECS }
+
 // Deploy registers a task definition revision running image and starts a
-// blue/green deployment of it. It returns the deployment ID (CodeDeploy)
-// or the new task definition ARN (ECS controller).
+// blue/green deployment of it. It returns the deployment's ID: a
+// CodeDeploy deployment ID, or (ECS controller) the service deployment's
+// ARN.
 func (d *Deployer) Deploy(ctx context.Context, image, description string) (string, error) {
 	if strings.TrimSpace(image) == "" {
 		return "", fmt.Errorf("%w: deploy needs an image", ErrInvalidSpec)
@@ -42,31 +48,64 @@ func (d *Deployer) Deploy(ctx context.Context, image, description string) (strin
 	if err != nil {
 		return "", fmt.Errorf("register task definition: %w", err)
 	}
-	arn := aws.ToString(td.TaskDefinition.TaskDefinitionArn)
+	return d.deployTaskDefinition(ctx, aws.ToString(td.TaskDefinition.TaskDefinitionArn), description, "")
+}
+
+// deployTaskDefinition starts a deployment of the task definition arn; a
+// config name other than "" overrides the group's deployment config.
+func (d *Deployer) deployTaskDefinition(ctx context.Context, arn, description, config string) (string, error) {
 	n := d.b.names
-	if d.b.spec.Controller == ControllerECS {
+	if d.ecsNative() {
 		_, err := d.c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(n.Cluster), Service: aws.String(n.ECSService), TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return "", fmt.Errorf("update service %s: %w", n.ECSService, err)
 		}
-		return arn, nil
+		id, err := d.Latest(ctx)
+		if err != nil || id == "" {
+			return arn, err // an account without service deployments yet: the revision says what started
+		}
+		return id, nil
 	}
-	content := string(d.b.appSpec(arn))
-	out, err := d.c.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{
+	in := &codedeploy.CreateDeploymentInput{
 		ApplicationName: aws.String(n.Application), DeploymentGroupName: aws.String(n.DeploymentGroup),
 		Description: aws.String(description),
 		Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
-			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(content)}},
-	})
+			AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(string(d.b.appSpec(arn)))}},
+	}
+	if config != "" {
+		in.DeploymentConfigName = aws.String(config)
+	}
+	out, err := d.c.CodeDeploy.CreateDeployment(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("create deployment of %s: %w", image, err)
+		return "", fmt.Errorf("create deployment of %s: %w", arn, err)
 	}
 	return aws.ToString(out.DeploymentId), nil
 }
 
-// Approve lets a deployment waiting before production traffic go on
-// (deploymentReadyOption STOP_DEPLOYMENT).
+// ErrNothingToApprove is returned by Approve when no step waits for one.
+var ErrNothingToApprove = errors.New("nothing waits for approval")
+
+// Approve lets a deployment waiting before production traffic go on:
+// CodeDeploy's ContinueDeployment (READY_WAIT), or, for the ECS
+// controller, ContinueServiceDeployment on the lifecycle hook that awaits
+// an action.
 func (d *Deployer) Approve(ctx context.Context, id string) error {
+	if d.ecsNative() {
+		sd, err := d.serviceDeployment(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, h := range sd.LifecycleHookDetails {
+			if h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction {
+				_, err := d.c.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(id), HookId: h.HookId, Action: ecstypes.DeploymentLifecycleHookActionContinue})
+				if err != nil {
+					return fmt.Errorf("continue service deployment %s: %w", id, err)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("service deployment %s: %w", id, ErrNothingToApprove)
+	}
 	_, err := d.c.CodeDeploy.ContinueDeployment(ctx, &codedeploy.ContinueDeploymentInput{DeploymentId: aws.String(id),
 		DeploymentWaitType: cdtypes.DeploymentWaitTypeReadyWait})
 	if err != nil {
@@ -76,8 +115,19 @@ func (d *Deployer) Approve(ctx context.Context, id string) error {
 }
 
 // Stop stops a deployment; with rollback, production traffic goes back
-// to blue and green is removed.
+// to blue and green is removed. ECS can only stop a service deployment by
+// rolling it back, so without rollback the ECS controller refuses.
 func (d *Deployer) Stop(ctx context.Context, id string, rollback bool) error {
+	if d.ecsNative() {
+		if !rollback {
+			return fmt.Errorf("%w: ECS stops a service deployment only by rolling it back (drop --no-rollback)", ErrInvalidSpec)
+		}
+		_, err := d.c.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(id), StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
+		if err != nil {
+			return fmt.Errorf("stop service deployment %s: %w", id, err)
+		}
+		return nil
+	}
 	_, err := d.c.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(rollback)})
 	if err != nil {
 		return fmt.Errorf("stop deployment %s: %w", id, err)
@@ -85,9 +135,25 @@ func (d *Deployer) Stop(ctx context.Context, id string, rollback bool) error {
 	return nil
 }
 
-// Latest returns the newest deployment of the group, or "" when none.
+// Latest returns the newest deployment of the service, or "" when none.
 func (d *Deployer) Latest(ctx context.Context) (string, error) {
 	n := d.b.names
+	if d.ecsNative() {
+		out, err := d.c.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(n.Cluster), Service: aws.String(n.ECSService)})
+		if err != nil {
+			return "", fmt.Errorf("list service deployments: %w", err)
+		}
+		var newest *ecstypes.ServiceDeploymentBrief
+		for i, b := range out.ServiceDeployments {
+			if newest == nil || aws.ToTime(b.CreatedAt).After(aws.ToTime(newest.CreatedAt)) {
+				newest = &out.ServiceDeployments[i]
+			}
+		}
+		if newest == nil {
+			return "", nil
+		}
+		return aws.ToString(newest.ServiceDeploymentArn), nil
+	}
 	out, err := d.c.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(n.Application), DeploymentGroupName: aws.String(n.DeploymentGroup)})
 	if err != nil {
 		return "", fmt.Errorf("list deployments: %w", err)
@@ -98,158 +164,118 @@ func (d *Deployer) Latest(ctx context.Context) (string, error) {
 	return out.Deployments[0], nil
 }
 
-// Status is one look at a deployment.
-type Status struct {
-	ID, State string
-	// Done is true once the deployment succeeded, failed or stopped.
-	Done bool
-	// Events are the lifecycle events with their state, in order.
-	Events []string
-	// TaskSets are the service's task sets: "PRIMARY hello:3 2/2 running".
-	TaskSets []string
-	// Weights are the production listener's target groups and weights.
-	Weights []string
-	Error   string
-	// Step is the lifecycle event in progress (or the last one done).
-	Step string
-	// GreenPercent is the production weight of the replacement task set's
-	// target group; -1 when there is no replacement.
-	GreenPercent int
+// Rollback is what Deployer.Rollback did.
+type Rollback struct {
+	// Stopped is the in-flight deployment stopped with rollback; empty
+	// when none was in flight.
+	Stopped string
+	// Deployment is the new deployment of PreviousTaskDefinition; empty
+	// when an in-flight one was stopped instead.
+	Deployment             string
+	PreviousTaskDefinition string
 }
 
-// Summary is one line saying where the deployment is, in the same form
-// as a local deployment's watch: "ID Status step=X green=N%".
-func (s *Status) Summary() string {
-	line := fmt.Sprintf("%s %s step=%s", s.ID, s.State, s.Step)
-	if s.GreenPercent >= 0 {
-		line += fmt.Sprintf(" green=%d%%", s.GreenPercent)
-	}
-	if s.Error != "" {
-		line += " error=" + s.Error
-	}
-	return line
-}
+// ErrNoPreviousRevision is returned by Rollback when the live revision is
+// the family's first.
+var ErrNoPreviousRevision = errors.New("no earlier task definition revision to go back to")
 
-// Write prints the status as a block.
-func (s *Status) Write(w io.Writer) {
-	fmt.Fprintf(w, "deployment %s: %s\n", s.ID, s.State)
-	if s.Error != "" {
-		fmt.Fprintf(w, "  error: %s\n", s.Error)
-	}
-	for _, e := range s.Events {
-		fmt.Fprintf(w, "  event    %s\n", e)
-	}
-	for _, t := range s.TaskSets {
-		fmt.Fprintf(w, "  task set %s\n", t)
-	}
-	if len(s.Weights) > 0 {
-		fmt.Fprintf(w, "  traffic  %s\n", strings.Join(s.Weights, "  "))
-	}
-}
-
-// Status reads the deployment, its lifecycle events, the task sets and
-// the production listener's weights.
-func (d *Deployer) Status(ctx context.Context, id string) (*Status, error) {
-	n := d.b.names
-	out, err := d.c.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
-	if err != nil {
-		return nil, fmt.Errorf("get deployment %s: %w", id, err)
-	}
-	info := out.DeploymentInfo
-	st := &Status{ID: id, State: string(info.Status), GreenPercent: -1, Step: "-"}
-	st.Done = slices.Contains([]cdtypes.DeploymentStatus{cdtypes.DeploymentStatusSucceeded, cdtypes.DeploymentStatusFailed, cdtypes.DeploymentStatusStopped}, info.Status)
-	if e := info.ErrorInformation; e != nil && (e.Code != "" || aws.ToString(e.Message) != "") {
-		st.Error = fmt.Sprintf("%s: %s", info.ErrorInformation.Code, aws.ToString(info.ErrorInformation.Message))
-	}
-	if t, err := d.c.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)}); err == nil && len(t.TargetIds) > 0 {
-		if bt, err := d.c.CodeDeploy.BatchGetDeploymentTargets(ctx, &codedeploy.BatchGetDeploymentTargetsInput{DeploymentId: aws.String(id), TargetIds: t.TargetIds}); err == nil {
-			for _, tg := range bt.DeploymentTargets {
-				if tg.EcsTarget != nil {
-					running := false
-					for _, ev := range tg.EcsTarget.LifecycleEvents {
-						st.Events = append(st.Events, fmt.Sprintf("%-22s %s", aws.ToString(ev.LifecycleEventName), ev.Status))
-						switch {
-						case ev.Status == cdtypes.LifecycleEventStatusInProgress && !running:
-							st.Step, running = aws.ToString(ev.LifecycleEventName), true
-						case ev.Status == cdtypes.LifecycleEventStatusSucceeded && !running:
-							st.Step = aws.ToString(ev.LifecycleEventName)
-						}
-					}
-				}
-			}
-		}
-	}
-	svc, err := d.c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(n.Cluster), Services: []string{n.ECSService}})
-	if err != nil {
-		return nil, fmt.Errorf("describe service %s: %w", n.ECSService, err)
-	}
-	greenTG := ""
-	for _, sv := range svc.Services {
-		for _, ts := range sv.TaskSets {
-			if aws.ToString(ts.Status) == "ACTIVE" && len(ts.LoadBalancers) > 0 {
-				greenTG = tgName(aws.ToString(ts.LoadBalancers[0].TargetGroupArn)) // the replacement
-			}
-			td := aws.ToString(ts.TaskDefinition)
-			td = td[strings.LastIndex(td, "/")+1:]
-			st.TaskSets = append(st.TaskSets, fmt.Sprintf("%-7s %s %d/%d running", aws.ToString(ts.Status), td, ts.RunningCount, ts.ComputedDesiredCount))
-		}
-	}
-	weights, err := d.readWeights(ctx)
+// Rollback goes back to what ran before. A deployment in flight is
+// stopped with rollback (production traffic returns to blue at once).
+// Otherwise the task definition revision before the live one is deployed
+// anew: through CodeDeploy all at once (CodeDeployDefault.ECSAllAtOnce,
+// as a local rollback skips the canary), or, for the ECS controller,
+// with the service's own strategy (ECS has no per-deployment override).
+func (d *Deployer) Rollback(ctx context.Context) (*Rollback, error) {
+	id, err := d.Latest(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range weights {
-		st.Weights = append(st.Weights, fmt.Sprintf("%s=%d", w.name, w.weight))
-		if w.name == greenTG {
-			st.GreenPercent = w.weight
+	if id != "" {
+		st, err := d.Status(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !st.Done {
+			if err := d.Stop(ctx, id, true); err != nil {
+				return nil, err
+			}
+			return &Rollback{Stopped: id}, nil
 		}
 	}
-	return st, nil
+	live, err := d.liveTaskDefinition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := d.previousTaskDefinition(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	dep, err := d.deployTaskDefinition(ctx, prev, "canaryflow aws rollback from "+shortTaskDefinition(live), "CodeDeployDefault.ECSAllAtOnce")
+	if err != nil {
+		return nil, err
+	}
+	return &Rollback{Deployment: dep, PreviousTaskDefinition: prev}, nil
 }
 
-type tgWeight struct {
-	name   string
-	weight int
-}
-
-// readWeights reads the production listener's target groups and weights.
-func (d *Deployer) readWeights(ctx context.Context) ([]tgWeight, error) {
-	n, s := d.b.names, d.b.spec
-	lbs, err := d.c.ELB.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{Names: []string{n.LoadBalancer}})
-	if isCode(err, "LoadBalancerNotFound") {
-		return nil, nil
-	}
+// liveTaskDefinition is the task definition the service's primary task
+// set (or, without task sets, the service) runs.
+func (d *Deployer) liveTaskDefinition(ctx context.Context) (string, error) {
+	n := d.b.names
+	out, err := d.c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(n.Cluster), Services: []string{n.ECSService}})
 	if err != nil {
-		return nil, fmt.Errorf("describe load balancer: %w", err)
+		return "", fmt.Errorf("describe service %s: %w", n.ECSService, err)
 	}
-	ls, err := d.c.ELB.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
-	if err != nil {
-		return nil, fmt.Errorf("describe listeners: %w", err)
-	}
-	var out []tgWeight
-	for _, l := range ls.Listeners {
-		if aws.ToInt32(l.Port) != int32(s.ProductionPort) {
-			continue
-		}
-		for _, a := range l.DefaultActions {
-			if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
-				for _, tg := range a.ForwardConfig.TargetGroups {
-					out = append(out, tgWeight{tgName(aws.ToString(tg.TargetGroupArn)), int(aws.ToInt32(tg.Weight))})
-				}
-			} else if a.TargetGroupArn != nil {
-				out = append(out, tgWeight{tgName(aws.ToString(a.TargetGroupArn)), 100})
+	for _, sv := range out.Services {
+		for _, ts := range sv.TaskSets {
+			if aws.ToString(ts.Status) == "PRIMARY" {
+				return aws.ToString(ts.TaskDefinition), nil
 			}
 		}
+		if sv.TaskDefinition != nil {
+			return aws.ToString(sv.TaskDefinition), nil
+		}
 	}
-	return out, nil
+	return "", fmt.Errorf("service %s: no task definition runs", n.ECSService)
 }
 
-func tgName(arn string) string {
-	parts := strings.Split(arn, "/")
-	if len(parts) >= 2 {
-		return parts[len(parts)-2]
+// previousTaskDefinition is the newest active revision of the family
+// older than live.
+func (d *Deployer) previousTaskDefinition(ctx context.Context, live string) (string, error) {
+	rev := revisionOf(live)
+	in := &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(d.b.names.Family), Status: ecstypes.TaskDefinitionStatusActive, Sort: ecstypes.SortOrderDesc}
+	for {
+		out, err := d.c.ECS.ListTaskDefinitions(ctx, in)
+		if err != nil {
+			return "", fmt.Errorf("list task definitions of %s: %w", d.b.names.Family, err)
+		}
+		arns := slices.Clone(out.TaskDefinitionArns)
+		slices.SortFunc(arns, func(a, b string) int { return revisionOf(b) - revisionOf(a) })
+		for _, a := range arns {
+			if familyOf(a) == d.b.names.Family && revisionOf(a) < rev {
+				return a, nil
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return "", fmt.Errorf("%s: %w", shortTaskDefinition(live), ErrNoPreviousRevision)
+		}
+		in.NextToken = out.NextToken
 	}
-	return arn
+}
+
+// shortTaskDefinition turns an ARN into family:revision.
+func shortTaskDefinition(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+func familyOf(arn string) string {
+	f, _, _ := strings.Cut(shortTaskDefinition(arn), ":")
+	return f
+}
+
+// revisionOf is the revision number of a task definition ARN; 0 when it
+// has none.
+func revisionOf(arn string) int {
+	_, r, _ := strings.Cut(shortTaskDefinition(arn), ":")
+	n, _ := strconv.Atoi(r)
+	return n
 }
 
 // Clock is the time Watch reads and waits on; tests pass a fake one.
@@ -263,38 +289,9 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// ErrDeploymentFailed is returned by Watch for a deployment that failed or
-// was stopped.
-var ErrDeploymentFailed = errors.New("deployment did not succeed")
-
-// Watch looks every interval until the deployment is done, printing a
-// timestamped summary line whenever it changes (as a local deployment's
-// watch does), then the full status. A nil clock uses the wall clock.
-func (d *Deployer) Watch(ctx context.Context, id string, interval time.Duration, clock Clock, w io.Writer) error {
-	if clock == nil {
-		clock = realClock{}
-	}
-	last := ""
-	for {
-		st, err := d.Status(ctx, id)
-		if err != nil {
-			return err
-		}
-		if line := st.Summary(); line != last {
-			fmt.Fprintln(w, clock.Now().UTC().Format("15:04:05"), line)
-			last = line
-		}
-		if st.Done {
-			st.Write(w)
-			if st.State != string(cdtypes.DeploymentStatusSucceeded) {
-				return fmt.Errorf("%w: %s %s", ErrDeploymentFailed, id, st.State)
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-clock.After(interval):
-		}
-	}
+// Watch follows a deployment until it ends, in the same view as a local
+// deployment's --watch (package watchview). It returns nil when it
+// succeeded and a *watchview.NotSucceededError otherwise.
+func (d *Deployer) Watch(ctx context.Context, id string, w io.Writer, o watchview.Options) error {
+	return watchview.Watch(ctx, w, func(ctx context.Context) (*watchview.Deployment, error) { return d.Status(ctx, id) }, o)
 }

@@ -129,14 +129,19 @@ var unimplemented = map[string]map[string]string{
 		"ListDeploymentTargets": `{"targetIds":[]}`, "BatchGetDeploymentTargets": `{"deploymentTargets":[]}`,
 	},
 	"CodeBuild_20161006": {"UpdateProject": `{}`},
+	"AmazonEC2ContainerServiceV20141113": {
+		"ListServiceDeployments": `{"serviceDeployments":[]}`, "DescribeServiceDeployments": `{"serviceDeployments":[]}`,
+		"DescribeServiceRevisions": `{"serviceRevisions":[]}`, "StopServiceDeployment": `{}`, "ContinueServiceDeployment": `{}`,
+	},
 }
 
 func newMotoProxy(t *testing.T, motoURL string) (*httptest.Server, *motoProxy) {
 	t.Helper()
 	target, _ := url.Parse(motoURL)
 	mp := &motoProxy{models: map[string]*serviceModel{
-		"CodeDeploy_20141006": loadModel(t, "codedeploy/2014-10-06"),
-		"CodeBuild_20161006":  loadModel(t, "codebuild/2016-10-06"),
+		"CodeDeploy_20141006":                loadModel(t, "codedeploy/2014-10-06"),
+		"CodeBuild_20161006":                 loadModel(t, "codebuild/2016-10-06"),
+		"AmazonEC2ContainerServiceV20141113": loadModel(t, "ecs/2014-11-13"),
 	}, conns: newConnectionsAPI(t)}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -151,12 +156,13 @@ func newMotoProxy(t *testing.T, motoURL string) (*httptest.Server, *motoProxy) {
 		if prefix == "CodeBuild_20161006" && (op == "CreateProject" || op == "UpdateProject") && codeBuildLocations(t, mp, w, r, op) {
 			return
 		}
-		if next := mp.scripted(op); next != "" {
+		resp, ok := unimplemented[prefix][op]
+		next := mp.scripted(op)
+		if next != "" && !ok { // a scripted answer in place of moto's
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			io.WriteString(w, next)
 			return
 		}
-		resp, ok := unimplemented[prefix][op]
 		if !ok && (prefix == "CodePipeline_20150709" || prefix == "CodeDeploy_20141006") {
 			epochTimestamps(rp, w, r, mp.alarmShim(op, r))
 			return
@@ -180,6 +186,9 @@ func newMotoProxy(t *testing.T, motoURL string) (*httptest.Server, *motoProxy) {
 		mp.mu.Lock()
 		mp.calls = append(mp.calls, modelCall{Operation: op, Body: m})
 		mp.mu.Unlock()
+		if next != "" {
+			resp = next
+		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		io.WriteString(w, resp)
 	}))

@@ -4,12 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/canaryflow/canaryflow/internal/watchview"
 )
 
 // TestProvisionAgainstMoto: apply → plan shows no changes → destroy,
@@ -118,10 +125,13 @@ func TestProvisionAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sb bytes.Buffer
-	st.Write(&sb)
+	watchview.Render(&sb, st, nil, 0)
 	t.Logf("status:\n%s", sb.String())
-	if !strings.Contains(sb.String(), "hello-blue=100") {
-		t.Errorf("status does not show production on blue:\n%s", sb.String())
+	for _, want := range []string{"Deployment " + id + "  service hello  revision 2  status ", "Traffic  blue 100.0% ", "  0.0% green",
+		"  blue  hello-blue ", "  green hello-green ", "Alarms: "} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, sb.String())
+		}
 	}
 	// moto has no ContinueDeployment / StopDeployment: the proxy checks
 	// these requests against CodeDeploy's service model.
@@ -136,6 +146,33 @@ func TestProvisionAgainstMoto(t *testing.T) {
 	}
 	if c := mp.called("ContinueDeployment"); len(c) != 1 || c[0].Body["deploymentWaitType"] != "READY_WAIT" {
 		t.Errorf("ContinueDeployment calls: %+v", c)
+	}
+	// rollback of a deployment in flight: stop it with rollback.
+	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"` + id + `","status":"InProgress"}}`}}
+	rb, err := d.Rollback(ctx)
+	if c := mp.called("StopDeployment"); err != nil || rb.Stopped != id || len(c) != 2 || c[1].Body["autoRollbackEnabled"] != true {
+		t.Errorf("rollback in flight = %+v, %v; StopDeployment calls %+v", rb, err, c)
+	}
+	// rollback once it succeeded (CodeDeploy made hello:2 primary, which
+	// moto does not do by itself): a new all-at-once deployment of hello:1.
+	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"` + id + `","status":"Succeeded"}}`}}
+	if _, err := c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("hello"), Service: aws.String("hello"), TaskDefinition: aws.String("hello:2")}); err != nil {
+		t.Fatal(err)
+	}
+	rb, err = d.Rollback(ctx)
+	if err != nil || rb.Stopped != "" || !strings.HasSuffix(rb.PreviousTaskDefinition, "task-definition/hello:1") || rb.Deployment == "" {
+		t.Fatalf("rollback after success = %+v, %v", rb, err)
+	}
+	mp.script = nil
+	rbDep, err := c.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(rb.Deployment)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := aws.ToString(rbDep.DeploymentInfo.DeploymentConfigName); cfg != "CodeDeployDefault.ECSAllAtOnce" {
+		t.Errorf("rollback deployment config %q, want CodeDeployDefault.ECSAllAtOnce", cfg)
+	}
+	if app := aws.ToString(rbDep.DeploymentInfo.Revision.AppSpecContent.Content); !strings.Contains(app, "task-definition/hello:1") {
+		t.Errorf("rollback AppSpec does not name hello:1:\n%s", app)
 	}
 
 	out.Reset()
@@ -169,7 +206,7 @@ func TestProvisionAgainstMoto(t *testing.T) {
 // listener rules for ECS to shift, the infrastructure role, a service with
 // the CANARY strategy, and an ECS deploy action in the pipeline.
 func TestProvisionECSNativeAgainstMoto(t *testing.T) {
-	srv, _ := newMotoProxy(t, startMoto(t))
+	srv, mp := newMotoProxy(t, startMoto(t))
 	c := motoClients(t, srv.URL)
 	ctx := context.Background()
 	s := testSpec()
@@ -204,11 +241,7 @@ func TestProvisionECSNativeAgainstMoto(t *testing.T) {
 	if l := p2.Live(); l.ProductionRuleARN == "" || l.TestRuleARN == "" {
 		t.Errorf("rules not read back: %+v", l)
 	}
-	d, _ := NewDeployer(c, s)
-	arn, err := d.Deploy(ctx, "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v2.0.0", "v2.0.0")
-	if err != nil || !strings.Contains(arn, "task-definition/canary:2") {
-		t.Errorf("ECS deploy = %q, %v", arn, err)
-	}
+	testECSNativeDeployments(t, c, mp, s)
 	out.Reset()
 	if err := p2.Destroy(ctx); err != nil {
 		t.Fatalf("destroy: %v", err)
@@ -316,15 +349,19 @@ func TestWatchFollowsADeployment(t *testing.T) {
 	d, _ := NewDeployer(c, s)
 	var out bytes.Buffer
 	clock := &fakeClock{}
-	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); err != nil {
+	if err := d.Watch(ctx, "d-TEST", &out, watchview.Options{Interval: time.Second, Clock: clock}); err != nil {
 		t.Fatalf("watch: %v\n%s", err, out.String())
 	}
 	want := []string{
-		"03:04:05 d-TEST InProgress step=Install",
-		"03:04:05 d-TEST InProgress step=AllowTraffic",
-		"03:04:05 d-TEST Succeeded step=AllowTraffic",
-		"deployment d-TEST: Succeeded",
-		"traffic  watch-blue=100",
+		"03:04:05 d-TEST InProgress step=Install green=0% alarm=OK\n",
+		"03:04:05 d-TEST InProgress step=AllowTraffic green=0% alarm=OK\n",
+		"03:04:05 d-TEST Succeeded step=AllowTraffic green=0% alarm=OK\n",
+		"Deployment d-TEST  service watch  revision 0  status Succeeded\n",
+		"Traffic  blue 100.0% ",
+		"  blue  watch-blue ", "  green watch-green ",
+		"Alarms: OK\n",
+		"  Install       Succeeded",
+		"  AllowTraffic  Succeeded",
 	}
 	for _, w := range want {
 		if !strings.Contains(out.String(), w) {
@@ -334,9 +371,100 @@ func TestWatchFollowsADeployment(t *testing.T) {
 	if clock.waits != 3 {
 		t.Errorf("watch waited %d times, want 3", clock.waits)
 	}
-	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"d-TEST","status":"Stopped","errorInformation":{"code":"ALARM_ACTIVE","message":"watch-green-5xx"}}}`}}
-	out.Reset()
-	if err := d.Watch(ctx, "d-TEST", time.Second, clock, &out); !errors.Is(err, ErrDeploymentFailed) || !strings.Contains(out.String(), "error=ALARM_ACTIVE: watch-green-5xx") {
-		t.Errorf("watch of a stopped deployment = %v\n%s", err, out.String())
+	mp.script = map[string][]string{"GetDeployment": {`{"deploymentInfo":{"deploymentId":"d-TEST","status":"Stopped","errorInformation":{"code":"ALARM_ACTIVE","message":"watch-green-5xx"},"rollbackInfo":{"rollbackDeploymentId":"d-BACK"}}}`}}
+	if _, err := c.CloudWatch.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("watch-green-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("green 5xx at 12%")}); err != nil {
+		t.Fatal(err)
 	}
+	out.Reset()
+	err := d.Watch(ctx, "d-TEST", &out, watchview.Options{Interval: time.Second, Clock: clock})
+	var ns *watchview.NotSucceededError
+	if !errors.As(err, &ns) || err.Error() != "deployment d-TEST stopped" {
+		t.Errorf("watch of a stopped deployment = %v", err)
+	}
+	for _, w := range []string{"alarm=ALARM error=ALARM_ACTIVE", "Alarms: ALARM watch-green-5xx: green 5xx at 12%", "Error: ALARM_ACTIVE: watch-green-5xx", "Rolled back: all production traffic is on blue"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("watch of a stopped deployment lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// testECSNativeDeployments drives ECS-controller deployments: UpdateService
+// goes to moto; ECS's service deployment operations, which moto 5.2.1
+// lacks, are checked against ECS's service model by the proxy and
+// answered from a script that plays a canary going through.
+func testECSNativeDeployments(t *testing.T, c *Clients, mp *motoProxy, s Spec) {
+	t.Helper()
+	ctx := context.Background()
+	const sdARN = "arn:aws:ecs:us-west-2:123456789012:service-deployment/canary/canary/0aaa1bbb2ccc"
+	const rev2, rev1 = "arn:aws:ecs:us-west-2:123456789012:service-revision/canary/canary/222", "arn:aws:ecs:us-west-2:123456789012:service-revision/canary/canary/111"
+	look := func(status, stage string, weight int, extra string) string {
+		return fmt.Sprintf(`{"serviceDeployments":[{"serviceDeploymentArn":%q,"status":%q,"lifecycleStage":%q,"startedAt":1767322000,`+
+			`"targetServiceRevision":{"arn":%q,"requestedProductionTrafficWeight":%d,"runningTaskCount":1,"requestedTaskCount":1},`+
+			`"sourceServiceRevisions":[{"arn":%q,"runningTaskCount":1,"requestedTaskCount":1}]%s}]}`, sdARN, status, stage, rev2, weight, rev1, extra)
+	}
+	mp.script = map[string][]string{
+		"ListServiceDeployments": {`{"serviceDeployments":[{"serviceDeploymentArn":"` + sdARN + `","status":"IN_PROGRESS","createdAt":1767322000}]}`},
+		"DescribeServiceDeployments": {look("IN_PROGRESS", "SCALE_UP", 0, ""), look("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10, ""),
+			look("IN_PROGRESS", "BAKE_TIME", 10, ""), look("SUCCESSFUL", "CLEAN_UP", 100, "")},
+		"DescribeServiceRevisions": {`{"serviceRevisions":[{"serviceRevisionArn":"` + rev2 + `","taskDefinition":"arn:aws:ecs:us-west-2:123456789012:task-definition/canary:2"},` +
+			`{"serviceRevisionArn":"` + rev1 + `","taskDefinition":"arn:aws:ecs:us-west-2:123456789012:task-definition/canary:1"}]}`},
+	}
+	d, _ := NewDeployer(c, s)
+	id, err := d.Deploy(ctx, "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v2.0.0", "v2.0.0")
+	if err != nil || id != sdARN {
+		t.Fatalf("ECS deploy = %q, %v; want the service deployment %s", id, err, sdARN)
+	}
+	svc, err := c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("canary"), Services: []string{"canary"}})
+	if err != nil || !strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/canary:2") {
+		t.Errorf("service runs %v (%v), want canary:2", aws.ToString(svc.Services[0].TaskDefinition), err)
+	}
+	var out bytes.Buffer
+	clock := &fakeClock{}
+	if err := d.Watch(ctx, id, &out, watchview.Options{Interval: time.Second, Clock: clock}); err != nil {
+		t.Fatalf("watch: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"03:04:05 " + sdARN + " IN_PROGRESS step=SCALE_UP green=0% alarm=OK\n",
+		"03:04:05 " + sdARN + " IN_PROGRESS step=PRODUCTION_TRAFFIC_SHIFT green=10% alarm=OK\n",
+		"03:04:05 " + sdARN + " IN_PROGRESS step=BAKE_TIME green=10% alarm=OK\n",
+		"03:04:05 " + sdARN + " SUCCESSFUL step=CLEAN_UP green=100% alarm=OK\n",
+		"Deployment " + sdARN + "  service canary  revision 2  status SUCCESSFUL\n",
+		"Rollback target: revision 1",
+		"Traffic  blue   0.0% " + strings.Repeat("░", 40) + " 100.0% green",
+		"  CLEAN_UP  SUCCESSFUL",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("ECS watch lacks %q:\n%s", want, out.String())
+		}
+	}
+	if c := mp.called("DescribeServiceDeployments"); len(c) != 4 || fmt.Sprint(c[0].Body["serviceDeploymentArns"]) != "["+sdARN+"]" {
+		t.Errorf("DescribeServiceDeployments calls: %+v", c)
+	}
+	// approve continues the lifecycle hook that awaits an action.
+	mp.script["DescribeServiceDeployments"] = []string{look("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", 0, `,"lifecycleHookDetails":[{"hookId":"hook-1","status":"AWAITING_ACTION"}]`)}
+	if err := d.Approve(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if c := mp.called("ContinueServiceDeployment"); len(c) != 1 || c[0].Body["hookId"] != "hook-1" || c[0].Body["action"] != "CONTINUE" {
+		t.Errorf("ContinueServiceDeployment calls: %+v", c)
+	}
+	// stop is a rollback; ECS has no stop that leaves traffic where it is.
+	if err := d.Stop(ctx, id, false); !errors.Is(err, ErrInvalidSpec) {
+		t.Errorf("stop --no-rollback = %v", err)
+	}
+	rb, err := d.Rollback(ctx)
+	if c := mp.called("StopServiceDeployment"); err != nil || rb.Stopped != id || len(c) != 1 || c[0].Body["stopType"] != "ROLLBACK" {
+		t.Errorf("rollback in flight = %+v, %v; StopServiceDeployment calls %+v", rb, err, c)
+	}
+	// once it succeeded, rollback deploys canary:1 again.
+	mp.script["DescribeServiceDeployments"] = []string{look("SUCCESSFUL", "CLEAN_UP", 100, "")}
+	rb, err = d.Rollback(ctx)
+	if err != nil || !strings.HasSuffix(rb.PreviousTaskDefinition, "task-definition/canary:1") {
+		t.Fatalf("rollback after success = %+v, %v", rb, err)
+	}
+	svc, err = c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("canary"), Services: []string{"canary"}})
+	if err != nil || !strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/canary:1") {
+		t.Errorf("after rollback the service runs %v (%v), want canary:1", aws.ToString(svc.Services[0].TaskDefinition), err)
+	}
+	mp.script = nil
 }

@@ -145,7 +145,7 @@ func Render(w io.Writer, d, prev *Deployment, dt time.Duration) {
 	case a.Counted:
 		fmt.Fprintf(w, "Alarms: %s (green: %d requests, %d errors) %s\n", a.State, a.Requests, a.Errors, a.Reason)
 	default:
-		fmt.Fprintf(w, "Alarms: %s %s\n", a.State, a.Reason)
+		fmt.Fprintln(w, strings.TrimSpace("Alarms: "+a.State+" "+a.Reason))
 	}
 	fmt.Fprintln(w, "Lifecycle events:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
