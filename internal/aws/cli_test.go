@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	awsbackend "github.com/canaryflow/canaryflow/internal/aws"
 	"github.com/canaryflow/canaryflow/internal/cli"
 )
@@ -16,7 +19,7 @@ import (
 // TestCLIAgainstMoto runs the canaryflow aws commands as a user does,
 // against moto_server through AWS_ENDPOINT_URL: plan, apply asking first
 // (no changes on "n"), apply --yes, plan with no changes, deploy, status,
-// rollback, destroy. moto has no CodeStar Connections, so it passes
+// rollback, destroy (which keeps what canaryflow did not create). moto has no CodeStar Connections, so it passes
 // --connection-arn (and checks apply creates none); StopDeployment, which
 // rollback calls and moto lacks, is checked against CodeDeploy's model.
 func TestCLIAgainstMoto(t *testing.T) {
@@ -46,6 +49,15 @@ func TestCLIAgainstMoto(t *testing.T) {
 	if out, _ := run("", "plan"); !strings.Contains(out, "create    ecs cluster") {
 		t.Fatalf("apply answered n changed something:\n%s", out)
 	}
+	// A cluster with the service's name that canaryflow did not create:
+	// apply uses it, destroy keeps it.
+	c, err := awsbackend.NewClients(context.Background(), awsbackend.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ECS.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String("clitest")}); err != nil {
+		t.Fatal(err)
+	}
 	out, code = run("", "apply", "--yes", "--image", "123456789012.dkr.ecr.us-west-2.amazonaws.com/clitest:v1.0.0")
 	if code != 0 || strings.Contains(out, "[y/N]") || !regexp.MustCompile(`\[ ?\d+/\d+\] create codepipeline clitest`).MatchString(out) {
 		t.Fatalf("apply --yes = %d\n%s", code, out)
@@ -71,7 +83,8 @@ func TestCLIAgainstMoto(t *testing.T) {
 		t.Fatalf("rollback = %d (%d StopDeployment)\n%s", code, calls("StopDeployment"), out)
 	}
 	out, code = run("", "destroy", "--yes")
-	if code != 0 || !strings.Contains(out, "delete ecs service clitest") || !strings.Contains(out, "keep   github connection "+conn) {
+	if code != 0 || !strings.Contains(out, "delete ecs service clitest") || !strings.Contains(out, "keep   github connection "+conn) ||
+		!strings.Contains(out, "keep   ecs cluster clitest (not created by canaryflow)") || !strings.Contains(out, "delete codepipeline clitest") {
 		t.Fatalf("destroy = %d\n%s", code, out)
 	}
 }

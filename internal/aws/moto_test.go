@@ -348,13 +348,29 @@ type serviceModel struct {
 	} `json:"shapes"`
 }
 
+// models caches the service models by path: each test's proxy uses the
+// same ones, and reading them asks Python where botocore lives.
+var models struct {
+	sync.Mutex
+	botocore string
+	byPath   map[string]*serviceModel
+}
+
 func loadModel(t *testing.T, rel string) *serviceModel {
 	t.Helper()
-	out, err := exec.Command(awsCLIPython(t), "-c", "import botocore, os; print(os.path.dirname(botocore.__file__))").Output()
-	if err != nil {
-		t.Fatal(err)
+	models.Lock()
+	defer models.Unlock()
+	if m := models.byPath[rel]; m != nil {
+		return m
 	}
-	f, err := os.Open(filepath.Join(strings.TrimSpace(string(out)), "data", rel, "service-2.json.gz"))
+	if models.botocore == "" {
+		out, err := exec.Command(awsCLIPython(t), "-c", "import botocore, os; print(os.path.dirname(botocore.__file__))").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		models.botocore = strings.TrimSpace(string(out))
+	}
+	f, err := os.Open(filepath.Join(models.botocore, "data", rel, "service-2.json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,6 +383,10 @@ func loadModel(t *testing.T, rel string) *serviceModel {
 	if err := json.NewDecoder(zr).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
+	if models.byPath == nil {
+		models.byPath = map[string]*serviceModel{}
+	}
+	models.byPath[rel] = &m
 	return &m
 }
 

@@ -160,7 +160,13 @@ permission policy. Each JSON file is accepted by the AWS CLI command named
 in the output (--cli-input-json file://...).
 
 Without --live, identifiers AWS assigns at creation (listener and target
-group ARNs, subnets) are written as named placeholders; apply fills them.`,
+group ARNs, subnets) are written as named placeholders; apply fills them.
+
+Alarms on green follow the local defaults: the 5xx share always, p99
+latency only when alarms.p99_latency is set. AWS rounds the period up to
+whole minutes (ALB metrics come once a minute), and min_errors,
+unhealthy_targets and treat_missing_data: breaching have no CloudWatch
+counterpart here (see README, AWS).`,
 		Example: "  canaryflow aws render\n  canaryflow aws render --out deploy --live",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
