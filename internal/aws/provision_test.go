@@ -14,6 +14,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/canaryflow/canaryflow/internal/watchview"
@@ -385,6 +387,41 @@ func TestWatchFollowsADeployment(t *testing.T) {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("watch of a stopped deployment lacks %q:\n%s", w, out.String())
 		}
+	}
+	// Mid-canary: CodeDeploy has moved 10% of production to green's target
+	// group (done here on moto's listener) and the service has two task
+	// sets (scripted: moto runs none for a CODE_DEPLOY service).
+	l := p.Live()
+	if _, err := c.ELB.ModifyListener(ctx, &elbv2.ModifyListenerInput{ListenerArn: aws.String(l.ProductionListenerARN), DefaultActions: []elbtypes.Action{{
+		Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+			{TargetGroupArn: aws.String(l.BlueTargetGroupARN), Weight: aws.Int32(90)}, {TargetGroupArn: aws.String(l.GreenTargetGroupARN), Weight: aws.Int32(10)}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(id, status, td string, running int, tg string) string {
+		return fmt.Sprintf(`{"id":%q,"status":%q,"taskDefinition":"arn:aws:ecs:us-west-2:123456789012:task-definition/%s","runningCount":%d,"computedDesiredCount":2,"loadBalancers":[{"targetGroupArn":%q}]}`, id, status, td, running, tg)
+	}
+	mp.script = map[string][]string{
+		"GetDeployment":             {dep("InProgress")},
+		"ListDeploymentTargets":     {`{"targetIds":["hello:hello"]}`},
+		"BatchGetDeploymentTargets": {events("Succeeded", "InProgress")},
+		"DescribeServices":          {`{"services":[{"serviceName":"watch","taskSets":[` + set("ecs-svc/111", "PRIMARY", "watch:1", 2, l.BlueTargetGroupARN) + "," + set("ecs-svc/222", "ACTIVE", "watch:2", 1, l.GreenTargetGroupARN) + `]}]}`},
+	}
+	st, err := d.Status(ctx, "d-TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	watchview.Render(&out, st, nil, 0)
+	for _, w := range []string{"Rollback target: revision 1 (task set ecs-svc/111)",
+		"Traffic  blue  90.0% " + strings.Repeat("█", 36) + strings.Repeat("░", 4) + "  10.0% green",
+		"  blue  ecs-svc/111 (watch-blue) 2/2 tasks running, 0 healthy",
+		"  green ecs-svc/222 (watch-green) 1/2 tasks running, 0 healthy"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("mid-canary status lacks %q:\n%s", w, out.String())
+		}
+	}
+	if line := watchview.Summary(st); line != "d-TEST InProgress step=AllowTraffic green=10% alarm=ALARM" {
+		t.Errorf("mid-canary summary %q", line)
 	}
 }
 
