@@ -2,7 +2,10 @@
 // microservice, written in Go so it builds into a static image with no base.
 //
 // GET / answers "Version: X.Y.Z"; GET /healthz answers "ok"; every answer
-// carries an X-Version header. The version
+// carries an X-Version header. FAULT makes it a broken release on purpose,
+// for tests and demos of a rollback: "5xx" (or "error") answers every GET /
+// with 500 while /healthz stays ok, so only the alarms can catch it;
+// "unhealthy" also fails /healthz, so the version never gets healthy. The version
 // comes from the VERSION environment variable, else the version stamped at
 // build time (-ldflags "-X main.version=X.Y.Z"), else 0.0.0-dev. On SIGTERM
 // it stops accepting connections, finishes requests in flight and exits 0.
@@ -51,10 +54,10 @@ func run(ctx context.Context, getenv func(string) string, logw io.Writer) error 
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           newHandler(resolveVersion(getenv)),
+		Handler:           withFault(getenv("FAULT"), newHandler(resolveVersion(getenv))),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "version", resolveVersion(getenv))
+	log.Info("listening", "addr", ln.Addr().String(), "version", resolveVersion(getenv), "fault", getenv("FAULT"))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -101,5 +104,22 @@ func newHandler(ver string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Version", ver)
 		mux.ServeHTTP(w, r)
+	})
+}
+
+// withFault wraps h with the broken behaviour FAULT asks for; an empty or
+// unknown FAULT leaves h as it is.
+func withFault(fault string, h http.Handler) http.Handler {
+	failHealth := fault == "unhealthy"
+	if fault != "5xx" && fault != "error" && !failHealth {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && !failHealth {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("X-Fault", fault)
+		http.Error(w, "fault injected: "+fault, http.StatusInternalServerError)
 	})
 }

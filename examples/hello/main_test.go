@@ -132,3 +132,29 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v, want 0", err)
 	}
 }
+
+func TestFault(t *testing.T) {
+	for _, tc := range []struct {
+		fault            string
+		rootCode, health int
+	}{
+		{"", 200, 200},
+		{"5xx", 500, 200},
+		{"error", 500, 200},
+		{"unhealthy", 500, 500},
+		{"typo", 200, 200},
+	} {
+		srv := httptest.NewServer(withFault(tc.fault, newHandler("1.0.0")))
+		for path, want := range map[string]int{"/": tc.rootCode, "/healthz": tc.health} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("FAULT=%q: GET %s = %d, want %d", tc.fault, path, resp.StatusCode, want)
+			}
+		}
+		srv.Close()
+	}
+}
