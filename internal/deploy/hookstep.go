@@ -37,7 +37,8 @@ func (r *runner) hookStep(ctx context.Context, event, next string) error {
 		hook.Name = event
 	}
 	if ev.Status == EventInProgress {
-		msg := fmt.Sprintf("hook %s was running when canaryflow stopped; its result is unknown and it is not run twice", hook.Name)
+		msg := fmt.Sprintf("hook %s (%s) was running when canaryflow stopped: its outcome is unknown, "+
+			"and since each hook runs exactly once it is not run twice; the deployment fails", hook.Name, event)
 		if _, err := r.update(func(tx *store.Tx, d *Deployment) error {
 			return r.setEvent(tx, event, EventUnknown, msg)
 		}); err != nil {

@@ -69,6 +69,10 @@ type Options struct {
 	// running for the next daemon to adopt, as ECS keeps tasks through an
 	// agent restart.
 	StopTasksOnExit bool
+	// Clock times the deployments' waits (canary intervals, ready and
+	// termination waits, alarm periods). Zero: the system clock. Tests
+	// give a clock they can move forward.
+	Clock deploy.Clock
 	// Logger receives structured logs. Zero: discarded.
 	Logger *slog.Logger
 	// Ready, if set, is called once everything listens.
@@ -173,6 +177,7 @@ func Run(ctx context.Context, opts Options) error {
 			fmt.Sprintf("CANARYFLOW_TEST_URL=http://127.0.0.1:%d/", svc.Listeners.TestPort),
 			fmt.Sprintf("CANARYFLOW_PRODUCTION_URL=http://127.0.0.1:%d/", svc.Listeners.ProductionPort),
 		}},
+		Clock:  opts.Clock,
 		Logger: log.With("component", "deploy"),
 	})
 	if err != nil {
