@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,6 +41,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"samecommit": sameCommit,
+			"freeports":  freePorts,
 		},
 	})
 }
@@ -62,4 +65,39 @@ func sameCommit(ts *testscript.TestScript, neg bool, args []string) {
 	if same := shas[0] == shas[1]; same == neg {
 		ts.Fatalf("%s is %s, %s is %s (want them %s)", args[0], shas[0], args[1], shas[1], map[bool]string{false: "equal", true: "different"}[neg])
 	}
+}
+
+// freePorts asks the kernel for free loopback ports, one for each NAME,
+// sets $NAME to it and writes it over every "$NAME" in FILE, so scripts
+// that start a daemon never collide with another test or a CI neighbour:
+//
+//	freeports canaryflow.yaml PRODUCTION_PORT TEST_PORT
+func freePorts(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: freeports FILE NAME...")
+	}
+	file := ts.MkAbs(args[0])
+	data, err := os.ReadFile(file)
+	ts.Check(err)
+	text := string(data)
+	// Hold every listener until all ports are chosen, so two names never
+	// get the same port.
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for _, name := range args[1:] {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		lns = append(lns, ln)
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		if !strings.Contains(text, "$"+name) {
+			ts.Fatalf("freeports: %s has no $%s", args[0], name)
+		}
+		text = strings.ReplaceAll(text, "$"+name, port)
+		ts.Setenv(name, port)
+	}
+	ts.Check(os.WriteFile(file, []byte(text), 0o644))
 }
