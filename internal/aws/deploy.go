@@ -82,6 +82,10 @@ func (d *Deployer) deployTaskDefinition(ctx context.Context, arn, description, c
 	return aws.ToString(out.DeploymentId), nil
 }
 
+// ErrUnsupported is returned for an operation the deployment controller
+// does not offer.
+var ErrUnsupported = errors.New("not supported by this deployment controller")
+
 // ErrNothingToApprove is returned by Approve when no step waits for one.
 var ErrNothingToApprove = errors.New("nothing waits for approval")
 
@@ -120,7 +124,7 @@ func (d *Deployer) Approve(ctx context.Context, id string) error {
 func (d *Deployer) Stop(ctx context.Context, id string, rollback bool) error {
 	if d.ecsNative() {
 		if !rollback {
-			return fmt.Errorf("%w: ECS stops a service deployment only by rolling it back (drop --no-rollback)", ErrInvalidSpec)
+			return fmt.Errorf("%w: ECS stops a service deployment only by rolling it back (drop --no-rollback)", ErrUnsupported)
 		}
 		_, err := d.c.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(id), StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
 		if err != nil {

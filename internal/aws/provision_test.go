@@ -486,7 +486,7 @@ func testECSNativeDeployments(t *testing.T, c *Clients, mp *motoProxy, s Spec) {
 		t.Errorf("ContinueServiceDeployment calls: %+v", c)
 	}
 	// stop is a rollback; ECS has no stop that leaves traffic where it is.
-	if err := d.Stop(ctx, id, false); !errors.Is(err, ErrInvalidSpec) {
+	if err := d.Stop(ctx, id, false); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("stop --no-rollback = %v", err)
 	}
 	rb, err := d.Rollback(ctx)

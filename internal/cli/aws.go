@@ -576,7 +576,7 @@ deployment only by rolling it back, with StopServiceDeployment ROLLBACK).`,
 				return err
 			}
 			if err := d.Stop(cmd.Context(), args[0], !noRollback); err != nil {
-				if errors.Is(err, awsbackend.ErrInvalidSpec) {
+				if errors.Is(err, awsbackend.ErrUnsupported) {
 					return &usageError{err: err}
 				}
 				return err
