@@ -210,6 +210,28 @@ func TestFrontEndIdleTimeoutAndShutdown(t *testing.T) {
 	}
 }
 
+func TestFrontEndRelaysTrailers(t *testing.T) {
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		if r.URL.Path == "/body" {
+			_, _ = io.WriteString(w, "payload")
+		}
+		w.Header().Set("X-Checksum", "abc")
+	})
+	_, srv := newTestRouter(t, Options{Blue: []string{b.URL}})
+	for _, path := range []string{"/body", "/empty"} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Trailer.Get("X-Checksum"); got != "abc" {
+			t.Fatalf("%s: trailer %q (body %q), want abc", path, got, body)
+		}
+	}
+}
+
 func TestScanHead(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

@@ -187,7 +187,7 @@ func (w *frontWriter) commit(final bool) {
 		bw.Write(strconv.AppendInt(num[:0], w.length, 10))
 		bw.WriteString("\r\n")
 	case w.noBody:
-	case final:
+	case final && len(w.header["Trailer"]) == 0:
 		w.length = int64(len(w.pending))
 		bw.WriteString("Content-Length: ")
 		bw.Write(strconv.AppendInt(num[:0], w.length, 10))
