@@ -210,6 +210,58 @@ func TestFrontEndIdleTimeoutAndShutdown(t *testing.T) {
 	}
 }
 
+// TestFrontEndLargeBodies streams a large Content-Length upload and a large
+// download through the fast path, on one keep-alive connection.
+func TestFrontEndLargeBodies(t *testing.T) {
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/download" {
+			w.Header().Set("Content-Length", itoa(8<<20))
+			chunk := bytes.Repeat([]byte("z"), 64<<10)
+			for range 128 {
+				_, _ = w.Write(chunk)
+			}
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, itoa(n))
+	})
+	_, srv := newTestRouter(t, Options{Blue: []string{b.URL}})
+	fe := frontOf(t, srv.Listener)
+	c, br := rawConn(t, fe.Addr().String())
+	const size = 4 << 20
+	go func() {
+		_, _ = io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: "+itoa(size)+"\r\n\r\n")
+		_, _ = c.Write(bytes.Repeat([]byte("u"), size))
+		_, _ = io.WriteString(c, "GET /download HTTP/1.1\r\nHost: x\r\n\r\n")
+	}()
+	if resp, body := readAnswer(t, br, "POST"); resp.StatusCode != 200 || body != itoa(size) {
+		t.Fatalf("upload: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 200 || len(body) != 8<<20 {
+		t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if n := fe.fastConns(); n != 1 {
+		t.Fatalf("fast connections %d, want 1", n)
+	}
+}
+
+// TestFrontEndAnswerBeforeBody: when the router answers without reading a
+// large body (no healthy target here), the client still gets the whole
+// answer and the connection closes.
+func TestFrontEndAnswerBeforeBody(t *testing.T) {
+	_, srv := newTestRouter(t, Options{})
+	fe := frontOf(t, srv.Listener)
+	c, br := rawConn(t, fe.Addr().String())
+	_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial")
+	resp, body := readAnswer(t, br, "POST")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "no healthy target") {
+		t.Fatalf("answer %d %q", resp.StatusCode, body)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("connection still open with an unread body")
+	}
+}
+
 func TestFrontEndRelaysTrailers(t *testing.T) {
 	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "X-Checksum")
