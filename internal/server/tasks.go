@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/deploy"
@@ -42,7 +43,7 @@ func (r *runtimeTasks) Start(ctx context.Context, spec deploy.TaskSpec) (deploy.
 		return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
 	}
 	rev := spec.Revision
-	t, err := r.rt.Start(ctx, runtime.TaskSpec{
+	ts := runtime.TaskSpec{
 		Image:         rev.Image,
 		Env:           rev.Env,
 		ContainerPort: rev.Port,
@@ -50,12 +51,29 @@ func (r *runtimeTasks) Start(ctx context.Context, spec deploy.TaskSpec) (deploy.
 		TaskSet:       spec.TaskSet,
 		Revision:      strconv.Itoa(rev.Number),
 		Labels:        map[string]string{labelTask: spec.ID},
-	})
-	if err != nil {
-		return deploy.Task{}, err
 	}
-	return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
+	for attempt := 1; ; attempt++ {
+		t, err := r.rt.Start(ctx, ts)
+		if err == nil {
+			return deploy.Task{ID: spec.ID, Endpoint: t.Addr, Running: true}, nil
+		}
+		// "text file busy": a binary just unpacked is still open for
+		// writing in a child another goroutine forked at that moment
+		// (golang/go#22315). It passes within milliseconds; anything else
+		// fails the start at once.
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == startAttempts {
+			return deploy.Task{}, err
+		}
+		select {
+		case <-ctx.Done():
+			return deploy.Task{}, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }
+
+// startAttempts bounds the retries of a start that failed with ETXTBSY.
+const startAttempts = 5
 
 // Stop stops every task with the controller's ID and removes its record
 // (container or state file): a retired task set leaves nothing behind.
