@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -67,11 +69,15 @@ func sameCommit(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// freePorts asks the kernel for free loopback ports, one for each NAME,
-// sets $NAME to it and writes it over every "$NAME" in FILE, so scripts
-// that start a daemon never collide with another test or a CI neighbour:
+// freePorts picks a free loopback port for each NAME, sets $NAME to it and
+// writes it over every "$NAME" in FILE, so scripts that start a daemon
+// never collide with another test or a CI neighbour:
 //
 //	freeports canaryflow.yaml PRODUCTION_PORT TEST_PORT
+//
+// The ports are below Linux's ephemeral range (32768 and up), where
+// neither outgoing connections nor listeners on port 0 are given ports,
+// so nothing else takes one between this check and the daemon's bind.
 func freePorts(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: freeports FILE NAME...")
@@ -80,24 +86,43 @@ func freePorts(ts *testscript.TestScript, neg bool, args []string) {
 	data, err := os.ReadFile(file)
 	ts.Check(err)
 	text := string(data)
-	// Hold every listener until all ports are chosen, so two names never
-	// get the same port.
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
 	for _, name := range args[1:] {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		ts.Check(err)
-		lns = append(lns, ln)
-		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 		if !strings.Contains(text, "$"+name) {
 			ts.Fatalf("freeports: %s has no $%s", args[0], name)
 		}
+		port := strconv.Itoa(pickPort(ts))
 		text = strings.ReplaceAll(text, "$"+name, port)
 		ts.Setenv(name, port)
 	}
 	ts.Check(os.WriteFile(file, []byte(text), 0o644))
+}
+
+// portsGiven holds the ports freePorts handed out in this test binary:
+// scripts run in parallel, and none may get another's port.
+var portsGiven struct {
+	sync.Mutex
+	m map[int]bool
+}
+
+func pickPort(ts *testscript.TestScript) int {
+	portsGiven.Lock()
+	defer portsGiven.Unlock()
+	if portsGiven.m == nil {
+		portsGiven.m = map[int]bool{}
+	}
+	for range 1000 {
+		port := 20000 + rand.IntN(12000)
+		if portsGiven.m[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven.m[port] = true
+		return port
+	}
+	ts.Fatalf("freeports: no free port between 20000 and 32000")
+	return 0
 }

@@ -339,6 +339,22 @@ func (e *e2e) production() string {
 	return getBody(e.t, e.d.prod)
 }
 
+// settled asks production until it answers want, for up to 5 seconds,
+// and returns the last answer. Right after a restart the restored targets
+// answer "no healthy target" until their first health check passes;
+// another version answering is wrong at once.
+func (e *e2e) settled(want string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := e.production()
+		if got == want || strings.HasPrefix(got, "Version: ") || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // running lists the IDs of a task set's running processes.
 func (e *e2e) running(taskSet string) []string {
 	e.t.Helper()
@@ -367,7 +383,7 @@ func (e *e2e) checkRolledBack(v *DeploymentView, blueTasks []string, want string
 	if !d.RolledBack {
 		e.t.Errorf("%s: not rolled back: %+v", d.ID, d)
 	}
-	if got := e.production(); got != want {
+	if got := e.settled(want); got != want {
 		e.t.Errorf("%s: production answers %q after the rollback, want %q", d.ID, got, want)
 	}
 	if got := e.running(d.GreenTaskSet); len(got) != 0 {

@@ -356,7 +356,7 @@ func TestE2ECrashAndResume(t *testing.T) {
 		before, want := crashAt(name, "", at)
 		v := e.drive(before.Deployment.ID, nil)
 		hooksOnce(name, v)
-		if v.Deployment.Status != deploy.StatusSucceeded || e.production() != want || len(e.running(v.Deployment.BlueTaskSet)) != 0 {
+		if v.Deployment.Status != deploy.StatusSucceeded || e.settled(want) != want || len(e.running(v.Deployment.BlueTaskSet)) != 0 {
 			t.Errorf("%s: resumed deployment %+v; production %q; blue runs %v", name, v.Deployment, e.production(), e.running(v.Deployment.BlueTaskSet))
 		}
 		live = &v.Deployment

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,14 +22,40 @@ import (
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
+// portsGiven holds every port freePort handed out in this test binary,
+// so two listeners of one daemon, or of two parallel tests, never get the
+// same.
+var portsGiven struct {
+	sync.Mutex
+	m map[int]bool
+}
+
+// freePort returns a loopback port that is free now and that no other
+// caller in this test binary got. It is taken below Linux's ephemeral
+// range (32768 and up), where neither outgoing connections nor listeners
+// on port 0 are given ports, so nothing takes it before the daemon binds.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsGiven.Lock()
+	defer portsGiven.Unlock()
+	if portsGiven.m == nil {
+		portsGiven.m = map[int]bool{}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		port := 20000 + mathrand.IntN(12000)
+		if portsGiven.m[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsGiven.m[port] = true
+		return port
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
 // daemon is one running `canaryflow up` in the test process.
