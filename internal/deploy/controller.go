@@ -63,6 +63,9 @@ type Options struct {
 	Logger *slog.Logger
 	// PollInterval is how often Install checks green's health. Zero means 250ms.
 	PollInterval time.Duration
+	// RestoreWait bounds how long Restore waits for the restored targets'
+	// first health checks to pass. Zero means 2s.
+	RestoreWait time.Duration
 }
 
 // Validate reports a missing required field.
@@ -108,13 +111,20 @@ func New(opts Options) (*Controller, error) {
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
+	if opts.RestoreWait == 0 {
+		opts.RestoreWait = 2 * time.Second
+	}
 	return &Controller{opts: opts, log: opts.Logger, runners: map[string]chan struct{}{}}, nil
 }
 
 // Restore puts the router back as the store says it was: every task set
 // that serves or is being deployed has its tasks adopted (or restarted)
 // and registered, and every service's weights and test listener are set.
-// Call it before the router accepts traffic.
+// A target the router has just registered serves no request until its
+// first health check passes, so Restore then waits (at most RestoreWait)
+// for every restored target to be healthy: a restart does not open the
+// listeners onto "no healthy target". Call it before the router accepts
+// traffic.
 func (c *Controller) Restore(ctx context.Context) error {
 	var all []Weights
 	err := c.opts.Store.View(func(tx *store.Tx) error {
@@ -145,6 +155,46 @@ func (c *Controller) Restore(ctx context.Context) error {
 			}
 		}
 		c.log.Info("restored traffic", "service", w.Service, "blue", w.Blue, "green", w.Green, "greenPercent", w.GreenPercent)
+	}
+	return c.awaitRestored(ctx, all)
+}
+
+// awaitRestored waits until every target of the restored task sets is
+// healthy, or RestoreWait has passed; the ones still unhealthy then are
+// logged and left to the alarms and the running deployments.
+func (c *Controller) awaitRestored(ctx context.Context, all []Weights) error {
+	deadline := c.opts.Clock.Now().Add(c.opts.RestoreWait)
+	for _, w := range all {
+		for _, id := range []string{w.Blue, w.Green} {
+			if id == "" {
+				continue
+			}
+			var ts *TaskSet
+			if err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+				ts, err = getTaskSet(tx, w.Service, id)
+				return err
+			}); err != nil {
+				return fmt.Errorf("restore %s: %w", w.Service, err)
+			}
+			for {
+				m, err := c.opts.Traffic.Metrics(ctx, w.Service, id)
+				if err == nil && m.Healthy >= len(ts.Tasks) {
+					break
+				}
+				if !c.opts.Clock.Now().Before(deadline) {
+					c.log.Warn("restored targets not healthy yet", "service", w.Service, "taskSet", id,
+						"healthy", m.Healthy, "tasks", len(ts.Tasks), "waited", c.opts.RestoreWait)
+					break
+				}
+				t := c.opts.Clock.NewTimer(20 * time.Millisecond)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C():
+				}
+			}
+		}
 	}
 	return nil
 }

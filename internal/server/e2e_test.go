@@ -296,6 +296,9 @@ func TestE2ECrashInEachHook(t *testing.T) {
 		d := e.create("2.0.0", "", allHooks(map[string]string{event: "Block"}))
 		e.drive(d.ID, func(*DeploymentView) bool { return e.hooks.held(d.ID, event) > 0 })
 		e.crash()
+		if got := e.production(); !strings.HasPrefix(got, "Version: ") {
+			t.Errorf("crash in %s: the restarted daemon's production listener answered %q", event, got)
+		}
 		v := e.drive(d.ID, nil)
 		evs := events(v)
 		if v.Deployment.Status != deploy.StatusFailed || v.Deployment.Error == nil || v.Deployment.Error.Code != deploy.CodeHookFailure ||
@@ -330,6 +333,9 @@ func TestE2ECrashAndResume(t *testing.T) {
 		before := e.drive(d.ID, at)
 		blue, green := e.running(before.Deployment.BlueTaskSet), e.running(before.Deployment.GreenTaskSet)
 		e.crash()
+		if got := e.production(); !strings.HasPrefix(got, "Version: ") {
+			t.Errorf("%s: the restarted daemon's production listener answered %q: restored targets must serve at once", name, got)
+		}
 		st, err := e.d.client.Status(ctx)
 		if err != nil {
 			t.Fatal(err)
