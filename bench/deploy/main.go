@@ -54,6 +54,7 @@ func freePort() int {
 
 const serviceYAML = `service:
   name: app
+  runtime: process
   container: {port: 3000}
   desired_count: 2
   health_check: {path: /healthz, interval: 500ms, timeout: 400ms}

@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/build"
+	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/runtime"
 )
@@ -76,14 +78,22 @@ type local struct {
 
 // openLocal opens the registry store; it serves it only when serve is set.
 func openLocal(ctx context.Context, f *localFlags, serve bool) (*local, error) {
+	return openLocalKeeping(ctx, f, serve, 0)
+}
+
+// openLocalKeeping is openLocal with the registry's lifecycle rule on: after
+// a push only the newest keepLast images of the repository stay (plus any a
+// running task uses). Zero keeps every image.
+func openLocalKeeping(ctx context.Context, f *localFlags, serve bool, keepLast int) (*local, error) {
 	dir, err := f.resolveStateDir()
 	if err != nil {
 		return nil, err
 	}
 	l := &local{stateDir: dir, stopServe: func() {}}
 	l.reg, err = registry.New(registry.Options{
-		Dir:   filepath.Join(dir, "registry"),
-		InUse: l.inUse,
+		Dir:      filepath.Join(dir, "registry"),
+		InUse:    l.inUse,
+		KeepLast: keepLast,
 	})
 	if err != nil {
 		return nil, err
@@ -162,19 +172,7 @@ func (l *local) runtimes(ctx context.Context) []runtime.Runtime {
 
 // inUse collects the image digests of running tasks of every runtime.
 func (l *local) inUse(ctx context.Context) (map[string]bool, error) {
-	used := map[string]bool{}
-	for _, rt := range l.runtimes(ctx) {
-		tasks, err := rt.List(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range tasks {
-			if t.State == runtime.StateRunning && t.ImageDigest != "" {
-				used[t.ImageDigest] = true
-			}
-		}
-	}
-	return used, nil
+	return runtime.ImagesInUse(ctx, filepath.Join(l.stateDir, "process"), l.reg.Token())
 }
 
 func newImageCommand() *cobra.Command {
@@ -193,7 +191,7 @@ Example:
   canaryflow image rm hello:v1.2.3`,
 	}
 	lf.register(cmd)
-	cmd.AddCommand(newImageBuildCommand(&lf), newImageLsCommand(&lf), newImageRmCommand(&lf))
+	cmd.AddCommand(newImageBuildCommand(&lf), newImageLsCommand(&lf), newImageRmCommand(&lf), newImagePruneCommand(&lf))
 	return cmd
 }
 
@@ -202,6 +200,7 @@ var repoNameCleaner = regexp.MustCompile(`[^a-z0-9._-]+`)
 
 func newImageBuildCommand(lf *localFlags) *cobra.Command {
 	var tag, repo, builder, version, commit, dockerfile string
+	keepLast := -1
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
 		Short: "Build DIR into an image and push it to the registry",
@@ -217,7 +216,12 @@ Builders (--builder):
               DIR has a Dockerfile (default)
 
 The version (-X main.version and the version label) is --version, else
---tag without its leading "v" when it is a version, else DIR/VERSION.
+--tag without its leading "v" when it is a version, else DIR/VERSION. The
+revision label is --commit, else DIR's git HEAD when its work tree is clean.
+
+After the push the registry's lifecycle rule keeps the newest --keep-last
+images of the repository (default: service.keep_images in canaryflow.yaml,
+else 30) and deletes older ones, never one a running task uses.
 
 Example:
   canaryflow image build --tag v1.2.3 examples/hello
@@ -260,7 +264,18 @@ Example:
 			default:
 				return usageErrorf("build: unknown builder %q (want auto, go or dockerfile)", builder)
 			}
-			l, err := openLocal(cmd.Context(), lf, true)
+			if keepLast < -1 {
+				return usageErrorf("build: --keep-last %d: want 0 (keep all) or a positive number", keepLast)
+			}
+			if keepLast < 0 {
+				if keepLast, err = configuredKeep(cmd); err != nil {
+					return err
+				}
+			}
+			if commit == "" {
+				commit = cleanHead(cmd.Context(), abs)
+			}
+			l, err := openLocalKeeping(cmd.Context(), lf, true, keepLast)
 			if err != nil {
 				return err
 			}
@@ -278,7 +293,8 @@ Example:
 	cmd.Flags().StringVar(&repo, "repo", "", "repository name (default: DIR's base name)")
 	cmd.Flags().StringVar(&builder, "builder", "auto", "auto, go or dockerfile")
 	cmd.Flags().StringVar(&version, "version", "", "version to stamp (default: from --tag or DIR/VERSION)")
-	cmd.Flags().StringVar(&commit, "commit", "", "source revision for the org.opencontainers.image.revision label")
+	cmd.Flags().StringVar(&commit, "commit", "", "source revision for the org.opencontainers.image.revision label (default: DIR's git HEAD when clean)")
+	cmd.Flags().IntVar(&keepLast, "keep-last", -1, "lifecycle rule after the push: keep the newest N images of the repository, 0 keeps all (default: service.keep_images, else 30)")
 	cmd.Flags().StringVar(&dockerfile, "file", "", "Dockerfile path inside DIR (dockerfile builder; default Dockerfile)")
 	return cmd
 }
@@ -413,6 +429,100 @@ Example:
 			return nil
 		},
 	}
+}
+
+func newImagePruneCommand(lf *localFlags) *cobra.Command {
+	keepLast := -1
+	cmd := &cobra.Command{
+		Use:   "prune [REPO]",
+		Short: "Apply the lifecycle rule now: keep the newest N images of each repository",
+		Long: `prune keeps the newest --keep-last images of REPO (or of every repository)
+and deletes the older ones with the layers no other image uses, as an ECR
+lifecycle policy does. An image a running task uses (any runtime, daemon
+or task run) is never deleted, however old.
+
+Example:
+  canaryflow image prune
+  canaryflow image prune --keep-last 3 hello`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var repos []string
+			if len(args) == 1 {
+				if err := registry.ValidateRepository(args[0]); err != nil {
+					return usageErrorf("prune: %v", err)
+				}
+				repos = args
+			}
+			if keepLast == 0 || keepLast < -1 {
+				return usageErrorf("prune: --keep-last %d: want a positive number of images", keepLast)
+			}
+			var err error
+			if keepLast < 0 {
+				if keepLast, err = configuredKeep(cmd); err != nil {
+					return err
+				}
+			}
+			l, err := openLocalKeeping(cmd.Context(), lf, false, keepLast)
+			if err != nil {
+				return err
+			}
+			if repos == nil {
+				if repos, err = l.reg.Repositories(); err != nil {
+					return err
+				}
+			}
+			n := 0
+			for _, repo := range repos {
+				deleted, err := l.reg.Prune(cmd.Context(), repo)
+				for _, img := range deleted {
+					fmt.Fprintf(cmd.OutOrStdout(), "deleted %s@%s\n", img.Repository, img.Digest)
+				}
+				n += len(deleted)
+				if err != nil {
+					return fmt.Errorf("image prune %s: %w", repo, err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d image(s) deleted; the newest %d of each repository kept\n", n, keepLast)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&keepLast, "keep-last", -1, "images to keep per repository (default: service.keep_images in canaryflow.yaml, else 30)")
+	return cmd
+}
+
+// configuredKeep is service.keep_images of canaryflow.yaml in the working
+// directory, else config.DefaultKeepImages.
+func configuredKeep(cmd *cobra.Command) (int, error) {
+	dir, err := workDir(cmd)
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := loadConfig(cmd, dir)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.Service == nil {
+		return config.DefaultKeepImages, nil
+	}
+	return cfg.Service.KeepImages, nil
+}
+
+// cleanHead is the HEAD commit of the git work tree around dir when nothing
+// in it is modified; empty otherwise (a label must not name a commit the
+// image's source differs from).
+func cleanHead(ctx context.Context, dir string) string {
+	repo, err := git.Open(ctx, dir)
+	if err != nil {
+		return ""
+	}
+	sha, ok, err := repo.RevParse(ctx, "HEAD")
+	if err != nil || !ok {
+		return ""
+	}
+	if dirty, err := repo.DirtyFiles(ctx); err != nil || len(dirty) > 0 {
+		return ""
+	}
+	return sha
 }
 
 func humanSize(n int64) string {

@@ -70,7 +70,8 @@ service:
       command: [curl, --fail, --silent, "http://127.0.0.1:8081/"]   # argv, never a shell
       timeout: 30s
     # Another: {url: "http://127.0.0.1:9000/hook", timeout: 60s}
-  runtime: process           # or docker
+  runtime: auto              # docker when an engine answers, else process; or force one
+  keep_images: 30            # local registry: newest N images per repository (running ones always kept)
 `
 
 const starterAppSpec = `# appspec.yaml in AWS CodeDeploy's ECS format, read as it is by canaryflow.

@@ -14,7 +14,7 @@ import (
 
 func newUpCommand() *cobra.Command {
 	var lf localFlags
-	var apiAddr, token, logFormat string
+	var apiAddr, token, logFormat, rtMode string
 	var stopTasks bool
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -49,6 +49,13 @@ Example:
 			}
 			if cfg.Service == nil {
 				return usageErrorf("up: %s has no service section; run `canaryflow init` to write one", cfg.Path)
+			}
+			switch rtMode {
+			case "":
+			case "auto", "docker", "process":
+				cfg.Service.Runtime = rtMode
+			default:
+				return usageErrorf("up: --runtime %q: want auto, docker or process", rtMode)
 			}
 			stateDir, err := lf.resolveStateDir()
 			if err != nil {
@@ -86,5 +93,6 @@ Example:
 	cmd.Flags().StringVar(&token, "token", "", "bearer token required on the API (required off loopback; default $CANARYFLOW_TOKEN)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().BoolVar(&stopTasks, "stop-tasks", false, "stop the service's tasks on shutdown")
+	cmd.Flags().StringVar(&rtMode, "runtime", "", "task runtime: auto, docker or process (default: service.runtime in canaryflow.yaml, else auto)")
 	return cmd
 }

@@ -48,9 +48,19 @@ type Service struct {
 	// Hooks maps a hook event name (BeforeInstall…) or an appspec function
 	// name to what runs locally: a command or an HTTP URL.
 	Hooks map[string]Hook `yaml:"hooks"`
-	// Runtime runs the tasks: "process" or "docker". Zero means "process".
+	// Runtime runs the tasks: "auto" (docker when an engine answers, else
+	// process), "process" or "docker". Zero means "auto".
 	Runtime string `yaml:"runtime"`
+	// KeepImages is the local registry's lifecycle rule, like an ECR
+	// lifecycle policy: after each push only the newest KeepImages images of
+	// a repository stay, plus any image a running task uses. Zero means
+	// DefaultKeepImages.
+	KeepImages int `yaml:"keep_images"`
 }
+
+// DefaultKeepImages is how many images of a repository the local registry
+// keeps when keep_images is not set.
+const DefaultKeepImages = 30
 
 // Container is the container that receives traffic.
 type Container struct {
@@ -274,7 +284,10 @@ func (s *Service) applyDefaults() {
 		}
 	}
 	if s.Runtime == "" {
-		s.Runtime = "process"
+		s.Runtime = "auto"
+	}
+	if s.KeepImages == 0 {
+		s.KeepImages = DefaultKeepImages
 	}
 }
 
@@ -384,8 +397,11 @@ func (s *Service) validate(path string, data []byte) []error {
 			bad("hooks."+k+".url", "%q must be an http:// or https:// URL", h.URL)
 		}
 	}
-	if s.Runtime != "process" && s.Runtime != "docker" {
-		bad("runtime", "%q: want process or docker", s.Runtime)
+	if s.Runtime != "auto" && s.Runtime != "process" && s.Runtime != "docker" {
+		bad("runtime", "%q: want auto, process or docker", s.Runtime)
+	}
+	if s.KeepImages < 0 {
+		bad("keep_images", "%d: want a positive number of images", s.KeepImages)
 	}
 	return errs
 }

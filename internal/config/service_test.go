@@ -38,6 +38,7 @@ const fullService = `service:
     BeforeInstall: {command: [./check, --strict], timeout: 10s}
     SmokeTest: {url: "http://127.0.0.1:9999/hook"}
   runtime: docker
+  keep_images: 5
 `
 
 func TestServiceSection(t *testing.T) {
@@ -64,7 +65,7 @@ func TestServiceSection(t *testing.T) {
 		t.Errorf("alarms = %+v", a)
 	}
 	if len(s.AutoRollback.Events) != 1 || s.Hooks["BeforeInstall"].Command[1] != "--strict" ||
-		s.Hooks["SmokeTest"].Timeout.D() != time.Minute || s.Runtime != "docker" {
+		s.Hooks["SmokeTest"].Timeout.D() != time.Minute || s.Runtime != "docker" || s.KeepImages != 5 {
 		t.Errorf("rollback/hooks/runtime = %+v %+v %s", s.AutoRollback, s.Hooks, s.Runtime)
 	}
 }
@@ -79,7 +80,7 @@ func TestServiceDefaults(t *testing.T) {
 		s.Listeners != (Listeners{8080, 8081}) || s.DeploymentConfig.Name != awsfmt.DefaultDeploymentConfig ||
 		s.DeploymentConfig.Routing.Percent != 10 || s.Ready.Action != ContinueDeployment ||
 		s.TerminationWait.D() != 5*time.Minute || s.Alarms.MinRequests != 10 || s.Alarms.TreatMissingData != "missing" ||
-		len(s.AutoRollback.Events) != 3 || s.Runtime != "process" {
+		len(s.AutoRollback.Events) != 3 || s.Runtime != "auto" || s.KeepImages != DefaultKeepImages {
 		t.Errorf("defaults = %+v", s)
 	}
 	c, err = Parse("c.yaml", []byte("service:\n  name: hello\n  deployment_config: CodeDeployDefault.ECSAllAtOnce\n"))
@@ -112,6 +113,7 @@ func TestServiceErrors(t *testing.T) {
 		{"hook bad url", "service:\n  name: a\n  hooks:\n    X: {url: 'file:///etc'}\n", "service.hooks.X.url"},
 		{"shell string hook", "service:\n  name: a\n  hooks:\n    X: {command: 'rm -rf /'}\n", "c.yaml:4"},
 		{"bad runtime", "service:\n  name: a\n  runtime: k8s\n", "c.yaml:3: service.runtime"},
+		{"bad keep", "service:\n  name: a\n  keep_images: -2\n", "c.yaml:3: service.keep_images: -2"},
 		{"missing data", "service:\n  name: a\n  alarms: {treat_missing_data: ignore}\n", "service.alarms.treat_missing_data"},
 		{"datapoints", "service:\n  name: a\n  alarms: {evaluation_periods: 2, datapoints_to_alarm: 3}\n", "service.alarms.datapoints_to_alarm"},
 		{"min errors", "service:\n  name: a\n  alarms: {min_errors: -1}\n", "service.alarms.min_errors"},

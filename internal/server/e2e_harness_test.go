@@ -111,6 +111,7 @@ type e2e struct {
 // lines to it (deployment_config, ready, …).
 const e2eConfig = `service:
   name: hello
+  runtime: process
   desired_count: 2
   health_check: {interval: 100ms, timeout: 90ms, healthy_threshold: 2, unhealthy_threshold: 2}
   listeners: {production_port: %d, test_port: %d}

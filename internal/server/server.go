@@ -132,7 +132,14 @@ func Run(ctx context.Context, opts Options) error {
 	regToken := ""
 	var reg *registry.Registry
 	if opts.RegistryAddr != "-" {
-		reg, err = registry.New(registry.Options{Dir: filepath.Join(opts.StateDir, "registry"), Logger: log.With("component", "registry")})
+		// The lifecycle rule counts every runtime's tasks as users of an
+		// image, not only this daemon's: `task run` holds an image too.
+		processDir := filepath.Join(opts.StateDir, "process")
+		reg, err = registry.New(registry.Options{Dir: filepath.Join(opts.StateDir, "registry"), Logger: log.With("component", "registry"),
+			KeepLast: svc.KeepImages,
+			InUse: func(ctx context.Context) (map[string]bool, error) {
+				return runtime.ImagesInUse(ctx, processDir, regToken)
+			}})
 		if err != nil {
 			return err
 		}

@@ -70,6 +70,9 @@ type daemon struct {
 
 func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Config {
 	t.Helper()
+	if !strings.Contains(extra, "runtime:") {
+		extra = "  runtime: process\n" + extra
+	}
 	doc := fmt.Sprintf(`service:
   name: hello
   container: {port: 3000}
