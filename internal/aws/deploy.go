@@ -22,9 +22,19 @@ import (
 // Deployer drives deployments of one spec through CodeDeploy or, for the
 // ECS controller, through ECS's service deployments.
 type Deployer struct {
-	c *Clients
-	b *blueprint
+	c     *Clients
+	b     *blueprint
+	clock Clock // nil means the wall clock
+	// sdWait bounds the wait for ECS to list the service deployment an
+	// UpdateService started; sdPoll is the pause between looks. Zero
+	// means serviceDeploymentWait and serviceDeploymentPoll.
+	sdWait, sdPoll time.Duration
 }
+
+// SetClock sets the clock that times the wait for a service deployment
+// to be listed after UpdateService (ECS controller); nil is the wall
+// clock.
+func (d *Deployer) SetClock(c Clock) { d.clock = c }
 
 // NewDeployer returns a Deployer for s; s must name its region and account.
 func NewDeployer(c *Clients, s Spec) (*Deployer, error) {
@@ -56,15 +66,12 @@ func (d *Deployer) Deploy(ctx context.Context, image, description string) (strin
 func (d *Deployer) deployTaskDefinition(ctx context.Context, arn, description, config string) (string, error) {
 	n := d.b.names
 	if d.ecsNative() {
+		start := d.now()
 		_, err := d.c.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(n.Cluster), Service: aws.String(n.ECSService), TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return "", fmt.Errorf("update service %s: %w", n.ECSService, err)
 		}
-		id, err := d.Latest(ctx)
-		if err != nil || id == "" {
-			return arn, err // an account without service deployments yet: the revision says what started
-		}
-		return id, nil
+		return d.awaitServiceDeployment(ctx, start, arn)
 	}
 	in := &codedeploy.CreateDeploymentInput{
 		ApplicationName: aws.String(n.Application), DeploymentGroupName: aws.String(n.DeploymentGroup),
@@ -166,6 +173,117 @@ func (d *Deployer) Latest(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return out.Deployments[0], nil
+}
+
+const (
+	// serviceDeploymentWait is how long Deploy waits, by default, for ECS
+	// to list the service deployment UpdateService started.
+	serviceDeploymentWait = 2 * time.Minute
+	// serviceDeploymentPoll is the pause between looks.
+	serviceDeploymentPoll = 2 * time.Second
+	// maxClockSkew is how far ECS's clock, which stamps a service
+	// deployment's createdAt, may be behind ours (AWS refuses requests
+	// signed more than 5 minutes off its clock).
+	maxClockSkew = 5 * time.Minute
+)
+
+// ErrServiceDeploymentNotListed is returned by Deploy (ECS controller)
+// when ECS did not list the service deployment UpdateService started in
+// time.
+var ErrServiceDeploymentNotListed = errors.New("ECS did not list the new service deployment")
+
+func (d *Deployer) clockOrWall() Clock {
+	if d.clock == nil {
+		return realClock{}
+	}
+	return d.clock
+}
+
+func (d *Deployer) now() time.Time { return d.clockOrWall().Now() }
+
+// awaitServiceDeployment returns the ARN of the service deployment that
+// UpdateService, called at start, began for the task definition td.
+// Right after UpdateService ECS may not list it yet while it still lists
+// the one before (finished), so only a service deployment created at or
+// after start (less maxClockSkew) whose target service revision runs td
+// counts. It looks again every sdPoll until one does, and gives up with
+// ErrServiceDeploymentNotListed once sdWait has passed (by the clock, or
+// by the number of looks should the clock stand still).
+func (d *Deployer) awaitServiceDeployment(ctx context.Context, start time.Time, td string) (string, error) {
+	wait, poll := d.sdWait, d.sdPoll
+	if wait <= 0 {
+		wait = serviceDeploymentWait
+	}
+	if poll <= 0 {
+		poll = serviceDeploymentPoll
+	}
+	clock := d.clockOrWall()
+	deadline := start.Add(wait)
+	for looks := 1; ; looks++ {
+		id, err := d.serviceDeploymentSince(ctx, start, td)
+		if err != nil || id != "" {
+			return id, err
+		}
+		if !clock.Now().Before(deadline) || time.Duration(looks)*poll > wait {
+			return "", fmt.Errorf("%w: none of %s on service %s created since %s after %s (looked %d times)", ErrServiceDeploymentNotListed,
+				shortTaskDefinition(td), d.b.names.ECSService, start.UTC().Format(time.RFC3339), wait, looks)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-clock.After(poll):
+		}
+	}
+}
+
+// serviceDeploymentSince returns the newest service deployment created at
+// or after since (less maxClockSkew) whose target service revision runs
+// the task definition td; "" when ECS lists none.
+func (d *Deployer) serviceDeploymentSince(ctx context.Context, since time.Time, td string) (string, error) {
+	n := d.b.names
+	after := since.Add(-maxClockSkew)
+	in := &ecs.ListServiceDeploymentsInput{Cluster: aws.String(n.Cluster), Service: aws.String(n.ECSService), CreatedAt: &ecstypes.CreatedAt{After: aws.Time(after)}}
+	var briefs []ecstypes.ServiceDeploymentBrief
+	for {
+		out, err := d.c.ECS.ListServiceDeployments(ctx, in)
+		if err != nil {
+			return "", fmt.Errorf("list service deployments: %w", err)
+		}
+		for _, b := range out.ServiceDeployments {
+			// the filter again, for an answer that did not apply it
+			if b.CreatedAt != nil && !b.CreatedAt.Before(after) && aws.ToString(b.TargetServiceRevisionArn) != "" {
+				briefs = append(briefs, b)
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	slices.SortStableFunc(briefs, func(a, b ecstypes.ServiceDeploymentBrief) int { return b.CreatedAt.Compare(*a.CreatedAt) })
+	var revs []string
+	for _, b := range briefs {
+		if r := aws.ToString(b.TargetServiceRevisionArn); !slices.Contains(revs, r) && len(revs) < 20 { // DescribeServiceRevisions takes 20
+			revs = append(revs, r)
+		}
+	}
+	if len(revs) == 0 {
+		return "", nil
+	}
+	out, err := d.c.ECS.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: revs})
+	if err != nil {
+		return "", fmt.Errorf("describe service revisions: %w", err)
+	}
+	runs := map[string]string{}
+	for _, r := range out.ServiceRevisions {
+		runs[aws.ToString(r.ServiceRevisionArn)] = aws.ToString(r.TaskDefinition)
+	}
+	for _, b := range briefs {
+		if t := runs[aws.ToString(b.TargetServiceRevisionArn)]; t != "" && shortTaskDefinition(t) == shortTaskDefinition(td) {
+			return aws.ToString(b.ServiceDeploymentArn), nil
+		}
+	}
+	return "", nil
 }
 
 // Rollback is what Deployer.Rollback did.

@@ -440,13 +440,15 @@ func testECSNativeDeployments(t *testing.T, c *Clients, mp *motoProxy, s Spec) {
 			`"sourceServiceRevisions":[{"arn":%q,"runningTaskCount":1,"requestedTaskCount":1}]%s}]}`, sdARN, status, stage, rev2, weight, rev1, extra)
 	}
 	mp.script = map[string][]string{
-		"ListServiceDeployments": {`{"serviceDeployments":[{"serviceDeploymentArn":"` + sdARN + `","status":"IN_PROGRESS","createdAt":1767322000}]}`},
+		// created a second after UpdateService by fakeClock (03:04:05)
+		"ListServiceDeployments": {`{"serviceDeployments":[{"serviceDeploymentArn":"` + sdARN + `","status":"IN_PROGRESS","createdAt":1767323046,"targetServiceRevisionArn":"` + rev2 + `"}]}`},
 		"DescribeServiceDeployments": {look("IN_PROGRESS", "SCALE_UP", 0, ""), look("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 10, ""),
 			look("IN_PROGRESS", "BAKE_TIME", 10, ""), look("SUCCESSFUL", "CLEAN_UP", 100, "")},
 		"DescribeServiceRevisions": {`{"serviceRevisions":[{"serviceRevisionArn":"` + rev2 + `","taskDefinition":"arn:aws:ecs:us-west-2:123456789012:task-definition/canary:2"},` +
 			`{"serviceRevisionArn":"` + rev1 + `","taskDefinition":"arn:aws:ecs:us-west-2:123456789012:task-definition/canary:1"}]}`},
 	}
 	d, _ := NewDeployer(c, s)
+	d.SetClock(&fakeClock{})
 	id, err := d.Deploy(ctx, "123456789012.dkr.ecr.us-west-2.amazonaws.com/hello:v2.0.0", "v2.0.0")
 	if err != nil || id != sdARN {
 		t.Fatalf("ECS deploy = %q, %v; want the service deployment %s", id, err, sdARN)
@@ -493,11 +495,16 @@ func testECSNativeDeployments(t *testing.T, c *Clients, mp *motoProxy, s Spec) {
 	if c := mp.called("StopServiceDeployment"); err != nil || rb.Stopped != id || len(c) != 1 || c[0].Body["stopType"] != "ROLLBACK" {
 		t.Errorf("rollback in flight = %+v, %v; StopServiceDeployment calls %+v", rb, err, c)
 	}
-	// once it succeeded, rollback deploys canary:1 again.
+	// once it succeeded, rollback deploys canary:1 again: ECS lists the
+	// service deployment of canary:2 (for Latest), then the new one.
+	const sdBack = "arn:aws:ecs:us-west-2:123456789012:service-deployment/canary/canary/3ddd4eee5fff"
 	mp.script["DescribeServiceDeployments"] = []string{look("SUCCESSFUL", "CLEAN_UP", 100, "")}
+	mp.script["ListServiceDeployments"] = []string{mp.script["ListServiceDeployments"][0],
+		`{"serviceDeployments":[{"serviceDeploymentArn":"` + sdARN + `","status":"SUCCESSFUL","createdAt":1767323046,"targetServiceRevisionArn":"` + rev2 + `"},` +
+			`{"serviceDeploymentArn":"` + sdBack + `","status":"PENDING","createdAt":1767323047,"targetServiceRevisionArn":"` + rev1 + `"}]}`}
 	rb, err = d.Rollback(ctx)
-	if err != nil || !strings.HasSuffix(rb.PreviousTaskDefinition, "task-definition/canary:1") {
-		t.Fatalf("rollback after success = %+v, %v", rb, err)
+	if err != nil || !strings.HasSuffix(rb.PreviousTaskDefinition, "task-definition/canary:1") || rb.Deployment != sdBack {
+		t.Fatalf("rollback after success = %+v, %v; want deployment %s", rb, err, sdBack)
 	}
 	svc, err = c.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("canary"), Services: []string{"canary"}})
 	if err != nil || !strings.HasSuffix(aws.ToString(svc.Services[0].TaskDefinition), "task-definition/canary:1") {
