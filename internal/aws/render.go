@@ -104,7 +104,7 @@ func Render(s Spec, live Live) (*Bundle, error) {
 			return nil, err
 		}
 	}
-	files = append(files, File{Path: infra("ecr-lifecycle-policy.json"), Data: lifecyclePolicy(30),
+	files = append(files, File{Path: infra("ecr-lifecycle-policy.json"), Data: lifecyclePolicy(s.keepImages()),
 		CLI: []string{"ecr", "put-lifecycle-policy", "--repository-name", n.Repository, "--lifecycle-policy-text", "file://FILE"}})
 	for _, r := range n.Roles() {
 		files = append(files, File{Path: infra("iam/" + r.Name + "-trust.json"), Data: []byte(policyJSON(r.Trust) + "\n"),

@@ -98,7 +98,7 @@ func (p *Provisioner) enableVersioning(ctx context.Context) error {
 // repositoryResource is the ECR repository with its lifecycle policy.
 func (p *Provisioner) repositoryResource() resource {
 	c, n := p.c.ECR, p.b.names
-	policy := string(lifecyclePolicy(30))
+	policy := string(lifecyclePolicy(p.b.spec.keepImages()))
 	canon := func(s string) string {
 		var v any
 		if json.Unmarshal([]byte(s), &v) != nil {

@@ -82,6 +82,17 @@ type Spec struct {
 	// CPU and Memory size a task. Zero means 256 and 512.
 	CPU    int
 	Memory int
+	// KeepImages is the ECR lifecycle rule's count, the same as the local
+	// registry's (config's keep_images). Zero means 30.
+	KeepImages int
+}
+
+// keepImages is the ECR lifecycle count.
+func (s Spec) keepImages() int {
+	if s.KeepImages <= 0 {
+		return 30
+	}
+	return s.KeepImages
 }
 
 // HealthCheck is a target group health check.

@@ -114,7 +114,7 @@ func specFromConfig(cfg *config.Config) awsbackend.Spec {
 			HealthyThreshold: sv.HealthCheck.HealthyThreshold, UnhealthyThreshold: sv.HealthCheck.UnhealthyThreshold, Matcher: sv.HealthCheck.SuccessCodes},
 		ProductionPort: sv.Listeners.ProductionPort, TestPort: sv.Listeners.TestPort,
 		DeploymentConfig: sv.DeploymentConfig.Name, Routing: sv.DeploymentConfig.Routing,
-		TerminationWait: sv.TerminationWait.D(), RollbackEvents: sv.AutoRollback.Events, NoAutoRollback: sv.AutoRollback.Disabled,
+		KeepImages: sv.KeepImages, TerminationWait: sv.TerminationWait.D(), RollbackEvents: sv.AutoRollback.Events, NoAutoRollback: sv.AutoRollback.Disabled,
 		Alarms: awsbackend.Alarms{Disabled: sv.Alarms.Disabled, ErrorRatePercent: sv.Alarms.ErrorRatePercent, P99Latency: sv.Alarms.P99Latency.D(),
 			Period: sv.Alarms.Period.D(), EvaluationPeriods: sv.Alarms.EvaluationPeriods, DatapointsToAlarm: sv.Alarms.DatapointsToAlarm, MinRequests: sv.Alarms.MinRequests},
 		Region: a.Region, Account: a.Account, Subnets: a.Subnets, SecurityGroups: a.SecurityGroups, PublicIP: !a.PrivateTasks,
