@@ -103,3 +103,40 @@ func TestWatch(t *testing.T) {
 		t.Errorf("json watch:\n%s", b.String())
 	}
 }
+
+// TestWatchRedraw: in a terminal every look clears the screen and draws the
+// whole view, and from the second look on the counted groups show rates
+// over the interval between looks.
+func TestWatchRedraw(t *testing.T) {
+	counts := []uint64{0, 50, 150}
+	i := 0
+	get := func(context.Context) (*Deployment, error) {
+		d := look("InProgress", "AllowTraffic", 10, i == len(counts)-1, i == len(counts)-1)
+		if d.Done {
+			d.Status = "Succeeded"
+		}
+		d.Traffic.Green = Group{TaskSet: "ts-3", Counted: true, Requests: counts[i], Errors: counts[i] / 50, Healthy: 2}
+		i++
+		return d, nil
+	}
+	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	var b bytes.Buffer
+	if err := Watch(context.Background(), &b, get, Options{Redraw: true, Interval: 10 * time.Second, Clock: clock}); err != nil {
+		t.Fatal(err)
+	}
+	frames := strings.Split(b.String(), "\033[H\033[2J")
+	if len(frames) != 4 || frames[0] != "" {
+		t.Fatalf("want 3 frames each starting with a screen clear, got %d:\n%q", len(frames)-1, b.String())
+	}
+	if strings.Contains(frames[1], "req/s") {
+		t.Errorf("first frame shows a rate without a previous look:\n%s", frames[1])
+	}
+	for n, want := range map[int]string{2: "(5.0 req/s, 0.1 err/s)", 3: "(10.0 req/s, 0.2 err/s)"} {
+		if !strings.Contains(frames[n], want) {
+			t.Errorf("frame %d lacks %q:\n%s", n, want, frames[n])
+		}
+	}
+	if !strings.Contains(frames[3], "status Succeeded") {
+		t.Errorf("last frame is not the final state:\n%s", frames[3])
+	}
+}
