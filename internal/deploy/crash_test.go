@@ -179,7 +179,7 @@ func TestResumeKeepsRemainingWait(t *testing.T) {
 		time.Sleep(2 * time.Minute)
 		e.restart(0)
 		defer e.close()
-		d = e.waitDone(d.ID)
+		e.waitDone(d.ID)
 		if took := time.Since(start); took > 6*time.Minute+30*time.Second {
 			t.Errorf("took %s: the restart restarted the 5m interval", took)
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // allowTestTraffic points the test listener at green.
-func (r *runner) allowTestTraffic(ctx context.Context, d *Deployment) error {
+func (r *runner) allowTestTraffic(ctx context.Context, _ *Deployment) error {
 	d, err := r.update(func(tx *store.Tx, d *Deployment) error {
 		w, err := getWeights(tx, d.Service)
 		if err != nil {

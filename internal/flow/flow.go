@@ -11,7 +11,6 @@ package flow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -230,6 +229,3 @@ func (f *Flow) versionFiles() []string {
 	}
 	return present
 }
-
-// isNotExist reports whether err means a file is missing.
-func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

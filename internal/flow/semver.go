@@ -3,7 +3,6 @@ package flow
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -85,9 +84,4 @@ func highest(prefix string, tags []string) *semver.Version {
 		}
 	}
 	return best
-}
-
-// sortVersions orders versions by precedence, lowest first.
-func sortVersions(vs []*semver.Version) {
-	sort.Sort(semver.Collection(vs))
 }

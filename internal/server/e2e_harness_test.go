@@ -281,12 +281,6 @@ func (e *e2e) waitDone(id string) *DeploymentView {
 	}
 }
 
-// waitStep waits until the deployment's saved step is step.
-func (e *e2e) waitStep(id, step string) *DeploymentView {
-	e.t.Helper()
-	return e.wait(id, "at step "+step, func(v *DeploymentView) bool { return v.Deployment.Step == step })
-}
-
 // waitHeld waits until the Block hook of event holds a call of id.
 func (e *e2e) waitHeld(id, event string) {
 	e.t.Helper()
