@@ -159,20 +159,15 @@ func checkLoopback(addr string) error {
 }
 
 // runtimes returns the process runtime and, when an engine answers, docker.
-func (l *local) runtimes(ctx context.Context) []runtime.Runtime {
-	var out []runtime.Runtime
-	if p, err := runtime.NewProcess(runtime.ProcessOptions{Dir: filepath.Join(l.stateDir, "process"), RegistryToken: l.reg.Token()}); err == nil {
-		out = append(out, p)
-	}
-	if d, err := runtime.Select(ctx, runtime.SelectOptions{Mode: runtime.ModeDocker, RegistryToken: l.reg.Token()}); err == nil {
-		out = append(out, d)
-	}
-	return out
+// The engine's client lives as long as the command does.
+func (l *local) runtimes(ctx context.Context) ([]runtime.Runtime, error) {
+	rts, _, err := runtime.Available(ctx, l.processDir(), l.reg.Token())
+	return rts, err
 }
 
 // inUse collects the image digests of running tasks of every runtime.
 func (l *local) inUse(ctx context.Context) (map[string]bool, error) {
-	return runtime.ImagesInUse(ctx, filepath.Join(l.stateDir, "process"), l.reg.Token())
+	return runtime.ImagesInUse(ctx, l.processDir(), l.reg.Token())
 }
 
 func newImageCommand() *cobra.Command {

@@ -244,8 +244,12 @@ func findTasks(ctx context.Context, f *taskFlags, args []string) ([]found, *loca
 	if err != nil {
 		return nil, nil, err
 	}
+	rts, err := l.runtimes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []found
-	for _, rt := range l.runtimes(ctx) {
+	for _, rt := range rts {
 		if mode != "" && mode != runtime.ModeAuto && rt.Name() != mode {
 			continue
 		}

@@ -6,45 +6,50 @@ import (
 	"path/filepath"
 )
 
+// Available returns the process runtime kept under processDir and, when a
+// Docker engine answers, the docker runtime: every place a task of this
+// machine may run. close releases the engine's client.
+func Available(ctx context.Context, processDir, registryToken string) (rts []Runtime, close func(), err error) {
+	close = func() {}
+	p, err := NewProcess(ProcessOptions{Dir: filepath.Clean(processDir), RegistryToken: registryToken})
+	if err != nil {
+		return nil, close, err
+	}
+	rts = append(rts, p)
+	cli, err := pingEngine(ctx)
+	if err != nil {
+		return rts, close, nil // no engine: the process runtime alone
+	}
+	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: registryToken})
+	if err != nil {
+		cli.Close()
+		return nil, close, err
+	}
+	return append(rts, d), func() { cli.Close() }, nil
+}
+
 // ImagesInUse returns the digests ("sha256:…") of the images that running
-// tasks use, across the process runtime kept under stateDir and the Docker
-// engine when one answers. The registry's lifecycle rule and `image rm` ask
-// it before deleting anything, whichever runtime started the task: a task
-// started by `canaryflow task run` holds its image as firmly as one the
-// daemon started.
+// tasks use, across every Available runtime. The registry's lifecycle rule
+// and `image rm` ask it before deleting anything, whichever runtime started
+// the task: a task started by `canaryflow task run` holds its image as
+// firmly as one the daemon started.
 func ImagesInUse(ctx context.Context, processDir, registryToken string) (map[string]bool, error) {
+	rts, close, err := Available(ctx, processDir, registryToken)
+	if err != nil {
+		return nil, err
+	}
+	defer close()
 	used := map[string]bool{}
-	add := func(rt Runtime) error {
+	for _, rt := range rts {
 		tasks, err := rt.List(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("list %s tasks: %w", rt.Name(), err)
+			return nil, fmt.Errorf("list %s tasks: %w", rt.Name(), err)
 		}
 		for _, t := range tasks {
 			if t.State == StateRunning && t.ImageDigest != "" {
 				used[t.ImageDigest] = true
 			}
 		}
-		return nil
-	}
-	p, err := NewProcess(ProcessOptions{Dir: filepath.Clean(processDir), RegistryToken: registryToken})
-	if err != nil {
-		return nil, err
-	}
-	if err := add(p); err != nil {
-		return nil, err
-	}
-	cli, err := pingEngine(ctx)
-	if err != nil {
-		// No engine: no container can hold an image.
-		return used, nil
-	}
-	defer cli.Close()
-	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: registryToken})
-	if err != nil {
-		return nil, err
-	}
-	if err := add(d); err != nil {
-		return nil, err
 	}
 	return used, nil
 }
