@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,14 +19,17 @@ import (
 // longer than that goes to net/http.
 const frontBufSize = 8 << 10
 
-// frontConn is one client connection on the fast path. Two goroutines serve
-// it. The reader (serve) parses requests and, while the handler answers
-// one, keeps reading: that read is the wait for the next request and also
-// notices at once when the client goes away, which cancels the request so
-// the client's abandonment is logged as 499 and the target sees its
-// connection close. The handler goroutine (handleLoop) runs the router's
-// handler and writes the answer. They hand requests over on work and
-// results on done, so only one request of a connection is in flight.
+// frontConn is one client connection on the fast path. One goroutine
+// (serve) reads a request, runs the router's handler and writes the answer,
+// then reads the next: nothing is handed between goroutines on the way.
+//
+// While the handler runs nobody reads the socket, so a client that goes
+// away would go unnoticed until the answer is written. The front end's
+// watchdog therefore starts a watcher for any request still in flight after
+// a tick: the watcher reads on (that read is also the wait for the next
+// request) and, when the client closes, cancels the request, so the
+// abandonment is logged as 499 and the target sees its connection close.
+// Requests shorter than a tick, nearly all of them, cost no goroutine.
 type frontConn struct {
 	fe     *frontEnd
 	nc     net.Conn
@@ -38,20 +42,24 @@ type frontConn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	work chan *http.Request
-	done chan bool // true when the connection may carry another request
-	// busy is set while the handler goroutine has a request.
-	busy atomic.Bool
+	// state says who may read br; see the conn* constants.
+	state atomic.Int32
+	// seq counts requests; the watchdog compares it between ticks.
+	seq       atomic.Uint64
+	watchSeen uint64     // the seq the watchdog saw busy at its last tick
+	watchDone chan error // the watcher's read: nil when bytes arrived
+
+	// dlMu guards the read deadline, which the watcher moves while the
+	// handler runs.
+	dlMu     sync.Mutex
+	deadline time.Time // the read deadline set on nc
 	// finished is when the last answer went out, for the idle timeout.
 	finished time.Time
-	deadline time.Time // the read deadline set on nc
 
-	// Request bodies: small ones already read are copied to bodyBuf so the
-	// reader can keep reading; larger ones stream from br and the reader
-	// waits for bodyDone before reading again.
-	body     frontBody
-	bodyBuf  []byte
-	bodyDone chan struct{}
+	// Request bodies: small ones already read are copied to bodyBuf; larger
+	// ones stream from br.
+	body    frontBody
+	bodyBuf []byte
 
 	// headSrc and headBuf feed a complete head to http.ReadRequest without
 	// consuming br, so a head that is not for the fast path can be handed
@@ -60,41 +68,44 @@ type frontConn struct {
 	headBuf *bufio.Reader
 }
 
+// Connection states: who reads br.
+const (
+	connIdle     int32 = iota // serve reads (or parses) the next request
+	connBusy                  // the handler runs; no one reads
+	connBody                  // the handler runs and reads the request body from br
+	connWatched               // the handler runs; the watcher reads
+	connWatching              // the answer is out; the watcher still reads
+)
+
 func newFrontConn(fe *frontEnd, nc net.Conn) *frontConn {
 	c := &frontConn{
-		fe:       fe,
-		nc:       nc,
-		br:       bufio.NewReaderSize(nc, frontBufSize),
-		remote:   nc.RemoteAddr().String(),
-		work:     make(chan *http.Request),
-		done:     make(chan bool, 1),
-		bodyDone: make(chan struct{}, 1),
-		headBuf:  bufio.NewReaderSize(nil, frontBufSize),
-		finished: time.Now(),
+		fe:        fe,
+		nc:        nc,
+		br:        bufio.NewReaderSize(nc, frontBufSize),
+		remote:    nc.RemoteAddr().String(),
+		watchDone: make(chan error, 1),
+		headBuf:   bufio.NewReaderSize(nil, frontBufSize),
+		finished:  time.Now(),
 	}
 	c.w = frontWriter{bw: bufio.NewWriterSize(nc, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
 	c.ctx, c.cancel = context.WithCancel(fe.ctx)
 	return c
 }
 
-// serve is the reader goroutine: it runs until the connection closes or is
-// handed to net/http.
+// serve runs until the connection closes or is handed to net/http.
 func (c *frontConn) serve() {
 	defer c.fe.forget(c)
 	defer c.cancel()
-	go c.handleLoop()
-	defer close(c.work)
 	for !c.fe.shutting.Load() {
 		req, fast, err := c.readRequest()
 		if err != nil || c.fe.shutting.Load() {
-			_ = c.nc.Close()
-			return
+			break
 		}
 		if !fast {
 			c.handOff()
 			return
 		}
-		if !c.dispatch(req) {
+		if !c.serveRequest(req) {
 			break
 		}
 	}
@@ -143,27 +154,32 @@ func (c *frontConn) armIdle() error {
 	if !want.After(time.Now()) {
 		return os.ErrDeadlineExceeded
 	}
+	c.dlMu.Lock()
 	if c.deadline.Before(want) {
-		c.setDeadline(want.Add(c.fe.idleTimeout / 2))
+		c.setDeadlineLocked(want.Add(c.fe.idleTimeout / 2))
 	}
+	c.dlMu.Unlock()
 	return nil
 }
 
 func (c *frontConn) setDeadline(t time.Time) {
+	c.dlMu.Lock()
+	c.setDeadlineLocked(t)
+	c.dlMu.Unlock()
+}
+
+func (c *frontConn) setDeadlineLocked(t time.Time) {
 	c.deadline = t
 	_ = c.nc.SetReadDeadline(t)
 }
 
-// dispatch hands req to the handler goroutine and reads ahead until it is
-// answered. It reports whether the connection may carry another request.
-func (c *frontConn) dispatch(req *http.Request) bool {
-	select {
-	case <-c.bodyDone:
-	default:
-	}
-	streamed := false
+// serveRequest answers req and reports whether the connection may carry
+// another request.
+func (c *frontConn) serveRequest(req *http.Request) bool {
+	state := connBusy
 	switch {
 	case req.ContentLength == 0:
+		c.body = frontBody{}
 		req.Body = http.NoBody
 	case req.ContentLength <= int64(c.br.Buffered()) && req.ContentLength <= frontBufSize:
 		n := int(req.ContentLength)
@@ -172,56 +188,75 @@ func (c *frontConn) dispatch(req *http.Request) bool {
 		c.body = frontBody{buf: c.bodyBuf, remaining: req.ContentLength}
 		req.Body = &c.body
 	default:
-		streamed = true
-		c.body = frontBody{br: c.br, remaining: req.ContentLength, done: c.bodyDone}
+		// The body streams from br: no watcher until it is all read.
+		state = connBody
+		c.body = frontBody{br: c.br, remaining: req.ContentLength, state: &c.state}
 		req.Body = &c.body
 	}
 	req.RemoteAddr = c.remote
 	req = req.WithContext(c.ctx)
-	c.busy.Store(true)
-	c.work <- req
-	if streamed {
-		select {
-		case <-c.bodyDone:
-		case keep := <-c.done:
-			// Answered before its body was read: the rest of the body
-			// would be taken for the next request.
-			return keep && c.body.remaining == 0
-		}
+	c.seq.Add(1)
+	c.state.Store(state)
+	keep := c.handle(req)
+	c.finished = time.Now()
+	if c.state.CompareAndSwap(connBusy, connIdle) || c.state.CompareAndSwap(connBody, connIdle) {
+		return keep
 	}
-	for c.br.Buffered() == 0 {
+	// A watcher is reading: its read is the wait for the next request.
+	c.state.Store(connWatching)
+	if !keep {
+		_ = c.nc.Close() // ends the watcher's read
+		<-c.watchDone
+		return false
+	}
+	if c.armIdle() != nil {
+		_ = c.nc.Close()
+	}
+	err := <-c.watchDone
+	c.state.Store(connIdle)
+	return err == nil
+}
+
+// watch is the watcher goroutine of a request that outlasted a tick: it
+// reads until bytes arrive, the client goes away (cancelling the request)
+// or, once the answer is out, the idle deadline passes.
+func (c *frontConn) watch() {
+	for {
 		_, err := c.br.Peek(1)
 		if err == nil {
-			break
-		}
-		if isTimeout(err) && c.busy.Load() {
-			// A long answer outlasted the idle deadline; the client
-			// is still there.
-			c.setDeadline(time.Now().Add(c.fe.idleTimeout))
-			continue
+			c.watchDone <- nil
+			return
 		}
 		if !isTimeout(err) {
 			c.cancel() // the client went away (or the answer closed the connection)
+		} else if !c.fe.shutting.Load() {
+			switch c.state.Load() {
+			case connWatched:
+				// A long answer outlasted the read deadline; the
+				// client is still there.
+				c.setDeadline(time.Now().Add(c.fe.idleTimeout))
+				continue
+			case connWatching:
+				if c.armIdle() == nil {
+					continue // the deadline was set before the answer went out
+				}
+			}
 		}
-		break
+		c.watchDone <- err
+		return
 	}
-	return <-c.done
+}
+
+// busy reports whether a request is being answered, for shutdown.
+func (c *frontConn) busy() bool {
+	s := c.state.Load()
+	return s == connBusy || s == connBody || s == connWatched
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
-// handleLoop is the handler goroutine; it ends when the reader closes work.
-func (c *frontConn) handleLoop() {
-	for req := range c.work {
-		keep := c.handle(req)
-		c.finished = time.Now()
-		c.busy.Store(false)
-		c.done <- keep
-	}
-}
-
 // handle answers one request and reports whether the connection stays open;
-// when it does not, handle closes it so the reader's read returns.
+// when it does not, handle closes it.
 func (c *frontConn) handle(req *http.Request) (keep bool) {
 	w := &c.w
 	w.reset(req)
@@ -275,7 +310,7 @@ type frontBody struct {
 	buf       []byte        // the whole body, when it was already read
 	br        *bufio.Reader // else the connection's reader
 	remaining int64
-	done      chan struct{} // signalled when the last byte is read from br
+	state     *atomic.Int32 // the connection's, moved on from connBody when the last byte is read from br
 }
 
 func (b *frontBody) Read(p []byte) (int, error) {
@@ -294,8 +329,8 @@ func (b *frontBody) Read(p []byte) (int, error) {
 	}
 	b.remaining -= int64(n)
 	if b.remaining == 0 {
-		if b.done != nil {
-			b.done <- struct{}{}
+		if b.state != nil {
+			b.state.CompareAndSwap(connBody, connBusy)
 		}
 		return n, io.EOF
 	}

@@ -69,7 +69,35 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler, idle time.Duratio
 	fe.ctx, fe.cancel = context.WithCancel(context.Background())
 	fe.wg.Add(1)
 	go fe.acceptLoop()
+	go fe.watchdog()
 	return fe
+}
+
+// watchTick is how often the watchdog looks for long requests; a client
+// that leaves during a request is noticed within about two ticks.
+const watchTick = 50 * time.Millisecond
+
+// watchdog starts a watcher (frontConn.watch) for every request that was
+// already in flight at the previous tick. It ends with the front end.
+func (fe *frontEnd) watchdog() {
+	tick := time.NewTicker(watchTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-fe.ctx.Done():
+			return
+		}
+		fe.mu.Lock()
+		for c := range fe.conns {
+			seq := c.seq.Load()
+			if seq == c.watchSeen && c.state.CompareAndSwap(connBusy, connWatched) {
+				go c.watch()
+			}
+			c.watchSeen = seq
+		}
+		fe.mu.Unlock()
+	}
 }
 
 func (fe *frontEnd) acceptLoop() {
@@ -160,7 +188,7 @@ func (fe *frontEnd) shutdown(ctx context.Context) {
 		fe.mu.Lock()
 		n := len(fe.conns)
 		for c := range fe.conns {
-			if !c.busy.Load() {
+			if !c.busy() {
 				// Wakes a reader waiting for the next request; it
 				// sees shutting and closes.
 				_ = c.nc.SetReadDeadline(time.Unix(1, 0))

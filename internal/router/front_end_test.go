@@ -362,3 +362,55 @@ func FuzzFrontEndFraming(f *testing.F) {
 		}
 	})
 }
+
+// TestFrontEndWatchedRequest covers a request long enough for the watchdog
+// to start a watcher: the request pipelined behind it is served on the same
+// connection, in order, and the idle timeout still counts from the answer.
+func TestFrontEndWatchedRequest(t *testing.T) {
+	release := make(chan struct{})
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		_, _ = io.WriteString(w, r.URL.Path)
+	})
+	rt, err := New(Options{Blue: []string{b.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production), 300*time.Millisecond)
+	t.Cleanup(func() { fe.shutdown(context.Background()) })
+	conn, br := rawConn(t, fe.Addr().String())
+	_, _ = io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	var fc *frontConn
+	waitFor(t, "a watcher on the slow request", func() bool {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		for c := range fe.conns {
+			fc = c
+		}
+		return fc != nil && fc.state.Load() == connWatched
+	})
+	// The next request arrives while the watcher reads.
+	_, _ = io.WriteString(conn, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "the watcher to read the next request", func() bool { return len(fc.watchDone) == 1 })
+	close(release)
+	for _, want := range []string{"/slow", "/next"} {
+		if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 200 || body != want {
+			t.Fatalf("answer %d %q, want 200 %q", resp.StatusCode, body, want)
+		}
+	}
+	// A third request after the answers, then idle: closed 300-450 ms later.
+	_, _ = io.WriteString(conn, "GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 200 || body != "/third" {
+		t.Fatalf("third answer %d %q", resp.StatusCode, body)
+	}
+	start := time.Now()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("idle connection sent bytes")
+	}
+	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("idle connection closed after %s, want 300-450ms", d)
+	}
+}
