@@ -6,21 +6,38 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/canaryflow/canaryflow/internal/cli"
+	"github.com/canaryflow/canaryflow/internal/proxycmd"
 )
 
-// TestMain lets testscript run this test binary as the canaryflow command.
+// TestMain lets testscript run this test binary as the canaryflow and
+// canaryflow-proxy commands, with signals wired as their mains do. Both sit
+// in one bin directory, so `canaryflow proxy` in a script execs
+// canaryflow-proxy as it does when installed.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"canaryflow": func() {
-			os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
+		},
+		proxycmd.Name: func() {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := proxycmd.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
 		},
 	})
 }
@@ -44,6 +61,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"samecommit": sameCommit,
 			"freeports":  freePorts,
+			"waitlisten": waitListen,
+			"linkbin":    linkBin,
 		},
 	})
 }
@@ -104,7 +123,7 @@ var portsGiven struct {
 	m map[int]bool
 }
 
-func pickPort(ts *testscript.TestScript) int {
+func pickPort(ts interface{ Fatalf(string, ...any) }) int {
 	portsGiven.Lock()
 	defer portsGiven.Unlock()
 	if portsGiven.m == nil {
@@ -125,4 +144,42 @@ func pickPort(ts *testscript.TestScript) int {
 	}
 	ts.Fatalf("freeports: no free port between 20000 and 32000")
 	return 0
+}
+
+// waitListen waits, up to 30 seconds, until something accepts TCP
+// connections at ADDR (a daemon started in the background is up):
+//
+//	waitlisten 127.0.0.1:$PORT
+func waitListen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitlisten HOST:PORT")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", args[0], time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitlisten: nothing listens at %s after 30s: %v", args[0], err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// linkBin puts the command NAME (as found in $PATH) alone into DIR, so a
+// script can run it without the commands installed beside it:
+//
+//	linkbin canaryflow alone
+//	exec alone/canaryflow proxy ...
+func linkBin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: linkbin NAME DIR")
+	}
+	src, err := exec.LookPath(args[0])
+	ts.Check(err)
+	dir := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(dir, 0o755))
+	ts.Check(os.Link(src, filepath.Join(dir, args[0])))
 }

@@ -1,17 +1,20 @@
-package cli
+// Package proxycmd is the proxy command: canaryflow's weighted blue/green
+// router run on its own, as `canaryflow proxy` and as the canaryflow-proxy
+// binary.
+//
+// It is a package of its own, importing the router and nothing of the rest
+// of canaryflow, so that cmd/canaryflow-proxy links only what the proxy
+// needs: every linked package runs its init at start-up, and the full
+// canaryflow binary (the AWS SDK above all) costs the proxy memory it never
+// uses. `canaryflow proxy` hands over to that binary when it can (see
+// handoff.go).
+package proxycmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,25 +22,76 @@ import (
 	"github.com/canaryflow/canaryflow/internal/router"
 )
 
-// proxyFlags are the flags of `canaryflow proxy`.
-type proxyFlags struct {
-	listen, testListen, admin, adminToken string
-	blue, green, greenWeight              string
-	healthPath, successCodes              string
-	healthInterval, healthTimeout         time.Duration
-	healthyThreshold, unhealthyThreshold  int
-	pinHeader, stickyCookie               string
-	deregistrationDelay, responseTimeout  time.Duration
-	tlsCert, tlsKey                       string
-	netHTTPOnly, verbose                  bool
+// Exit codes of Run, the same as canaryflow's.
+const (
+	ExitOK    = 0 // success
+	ExitError = 1 // the proxy failed (a listener, the admin endpoint, I/O)
+	ExitUsage = 2 // bad flags, arguments or input: nothing listened
+)
+
+// Name is the standalone binary's name, and the one `canaryflow proxy`
+// looks for beside its own executable.
+const Name = "canaryflow-proxy"
+
+// Options shape the command for where it is mounted. The zero value is the
+// standalone canaryflow-proxy.
+type Options struct {
+	// Use is the command's name in its usage line; empty means Name.
+	Use string
+	// Handoff makes the serving form exec the canaryflow-proxy binary found
+	// beside the running executable, once the flags are valid. False (the
+	// standalone binary) always serves in-process.
+	Handoff bool
 }
 
-func newProxyCommand() *cobra.Command {
-	var f proxyFlags
-	cmd := &cobra.Command{
-		Use:   "proxy",
-		Short: "Run the weighted blue/green HTTP router in front of two versions of a service",
-		Long: `proxy runs canaryflow's router on its own: a production listener splits
+// Run executes canaryflow-proxy with args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := NewCommand(Options{})
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", Name, err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// usageError marks errors caused by what the user typed. Its ExitCode
+// method is how canaryflow's own exit-code mapping recognises it.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// ExitCode is ExitUsage: nothing was changed and nothing listened.
+func (e *usageError) ExitCode() int { return ExitUsage }
+
+// usageErrorf returns an error that maps to ExitUsage.
+func usageErrorf(format string, a ...any) error {
+	return &usageError{err: fmt.Errorf(format, a...)}
+}
+
+// usageArgs makes argument validation errors usage errors, so a wrong
+// number of arguments exits 2.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &usageError{err: err}
+		}
+		return nil
+	}
+}
+
+const proxyHelp = `proxy runs canaryflow's router on its own: a production listener splits
 requests between the blue and the green targets by weight (0.1% steps, exact
 over any window), an optional test listener always routes to green, active
 health checks keep traffic on healthy targets, and an admin endpoint on
@@ -45,21 +99,54 @@ loopback changes weights and targets while it runs.
 
 A request header (default X-Canaryflow-Target: green|blue) pins a request to
 one group. Metrics are served in Prometheus format at the admin /metrics.
+`
 
+const handoffHelp = `
+canaryflow proxy runs as canaryflow-proxy, a separate binary with only the
+router linked in, when that sits in the same directory as canaryflow: once
+the flags are valid it execs it with the same flags and environment (same
+PID). The full canaryflow binary takes about twice the memory for the same
+work. Without canaryflow-proxy there, it serves in-process and says so on
+stderr; CANARYFLOW_PROXY_INPROCESS=1 asks for that, silently.
+`
+
+const proxyExample = `
 Example:
   canaryflow proxy --listen 127.0.0.1:8080 --test-listen 127.0.0.1:8081 \
     --blue http://127.0.0.1:9001,http://127.0.0.1:9003 --green http://127.0.0.1:9002 \
     --green-weight 10 --health-path /healthz --admin 127.0.0.1:8090
-  canaryflow proxy set-weight --admin 127.0.0.1:8090 25`,
-		Args: usageArgs(cobra.NoArgs),
+  canaryflow proxy set-weight --admin 127.0.0.1:8090 25`
+
+// NewCommand returns the proxy command with its set-weight subcommand.
+func NewCommand(o Options) *cobra.Command {
+	var f proxyFlags
+	use := o.Use
+	if use == "" {
+		use = Name
+	}
+	long := proxyHelp
+	if o.Handoff {
+		long += handoffHelp
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: "Run the weighted blue/green HTTP router in front of two versions of a service",
+		Long:  long + proxyExample,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := f.options(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			if o.Handoff {
+				handOff(cmd)
+			}
 			return runProxy(cmd.Context(), cmd.OutOrStdout(), f, opts)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err: err}
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "production listener address")
 	fl.StringVar(&f.testListen, "test-listen", "", "test listener address (always routes to green); empty for none")
@@ -82,243 +169,6 @@ Example:
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key file for --tls-cert")
 	fl.BoolVar(&f.netHTTPOnly, "net-http", false, "serve clients with Go's net/http only, without the fast HTTP/1.1 front end (slower; for comparison)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every retry and health check change at debug level")
-	cmd.AddCommand(newProxySetWeightCommand())
+	cmd.AddCommand(newSetWeightCommand())
 	return cmd
-}
-
-// options validates the flags into router options; every error is a usage
-// error, reported before anything listens.
-func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
-	if f.blue == "" {
-		return router.Options{}, usageErrorf("--blue is required: at least one http://host:port")
-	}
-	blue, err := router.ParseTargetList(f.blue)
-	if err != nil {
-		return router.Options{}, usageErrorf("--blue: %w", err)
-	}
-	var green []string
-	if f.green != "" {
-		if green, err = router.ParseTargetList(f.green); err != nil {
-			return router.Options{}, usageErrorf("--green: %w", err)
-		}
-	}
-	gw, err := router.ParsePercent(f.greenWeight)
-	if err != nil {
-		return router.Options{}, usageErrorf("--green-weight: %w", err)
-	}
-	for _, a := range []struct{ flag, addr string }{{"--listen", f.listen}, {"--test-listen", f.testListen}, {"--admin", f.admin}} {
-		if a.addr == "" && a.flag != "--listen" {
-			continue
-		}
-		if err := checkListenAddr(a.addr); err != nil {
-			return router.Options{}, usageErrorf("%s: %w", a.flag, err)
-		}
-	}
-	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
-		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
-	}
-	if f.testListen != "" && f.testListen == f.listen || f.admin != "" && (f.admin == f.listen || f.admin == f.testListen) {
-		return router.Options{}, usageErrorf("--listen, --test-listen and --admin must be different addresses")
-	}
-	level := slog.LevelInfo
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	opts := router.Options{
-		Blue:                blue,
-		Green:               green,
-		GreenWeight:         gw,
-		PinHeader:           f.pinHeader,
-		StickyCookie:        f.stickyCookie,
-		DeregistrationDelay: f.deregistrationDelay,
-		ResponseTimeout:     f.responseTimeout,
-		TLSCertFile:         f.tlsCert,
-		TLSKeyFile:          f.tlsKey,
-		NetHTTPOnly:         f.netHTTPOnly,
-		Logger:              slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
-		HealthCheck: router.HealthCheck{
-			Path:               f.healthPath,
-			Interval:           f.healthInterval,
-			Timeout:            f.healthTimeout,
-			HealthyThreshold:   f.healthyThreshold,
-			UnhealthyThreshold: f.unhealthyThreshold,
-			SuccessCodes:       f.successCodes,
-		},
-	}
-	if f.responseTimeout < 0 {
-		return router.Options{}, usageErrorf("--response-timeout must not be negative (0 disables it)")
-	}
-	if f.responseTimeout == 0 {
-		opts.ResponseTimeout = -1
-	}
-	if f.deregistrationDelay <= 0 {
-		return router.Options{}, usageErrorf("--deregistration-delay must be positive")
-	}
-	if f.healthPath != "" && (f.healthInterval <= 0 || f.healthTimeout <= 0 || f.healthyThreshold < 1 || f.unhealthyThreshold < 1) {
-		return router.Options{}, usageErrorf("--health-interval, --health-timeout and the thresholds must be positive")
-	}
-	if err := opts.Validate(); err != nil {
-		return router.Options{}, usageErrorf("%w", err)
-	}
-	return opts, nil
-}
-
-func checkListenAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("address %q: want host:port", addr)
-	}
-	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
-		return fmt.Errorf("address %q: bad port", addr)
-	}
-	_ = host
-	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// runProxy binds the listeners, serves until ctx is done, then shuts down.
-func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.Options) error {
-	rt, err := router.New(opts)
-	if err != nil {
-		return usageErrorf("%w", err)
-	}
-	defer rt.Close()
-	var lc net.ListenConfig
-	prod, err := lc.Listen(ctx, "tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("proxy listen: %w", err)
-	}
-	var test net.Listener
-	if f.testListen != "" {
-		if test, err = lc.Listen(ctx, "tcp", f.testListen); err != nil {
-			_ = prod.Close()
-			return fmt.Errorf("proxy test listen: %w", err)
-		}
-	}
-	adminDone := make(chan error, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if f.admin != "" {
-		aln, err := lc.Listen(ctx, "tcp", f.admin)
-		if err != nil {
-			_ = prod.Close()
-			if test != nil {
-				_ = test.Close()
-			}
-			return fmt.Errorf("proxy admin listen: %w", err)
-		}
-		srv := &http.Server{Handler: adminMux(rt, f.adminToken), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			err := srv.Serve(aln)
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
-			}
-			adminDone <- err
-		}()
-		go func() {
-			<-ctx.Done()
-			_ = srv.Close()
-		}()
-		fmt.Fprintf(stdout, "admin on http://%s\n", aln.Addr())
-	} else {
-		adminDone <- nil
-	}
-	fmt.Fprintf(stdout, "proxy on %s (%s)\n", prod.Addr(), rt.Weights())
-	if test != nil {
-		fmt.Fprintf(stdout, "test listener on %s (green only)\n", test.Addr())
-	}
-	err = rt.Serve(ctx, prod, test)
-	cancel()
-	return errors.Join(err, <-adminDone)
-}
-
-// adminMux is the router's admin API plus Go's profiler under /debug/pprof/,
-// behind the same token.
-func adminMux(rt *router.Router, token string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.Handle("/", rt.AdminHandler(""))
-	if token == "" {
-		return mux
-	}
-	return router.RequireToken(token, mux)
-}
-
-func newProxySetWeightCommand() *cobra.Command {
-	var admin, token string
-	cmd := &cobra.Command{
-		Use:   "set-weight PERCENT",
-		Short: "Change the green share of a running proxy",
-		Long: `set-weight tells a running 'canaryflow proxy' (through its admin endpoint) to
-send PERCENT of production traffic to green and the rest to blue. The change
-is atomic: no request is dropped. PERCENT is 0-100 in 0.1 steps.
-
-Example:
-  canaryflow proxy set-weight --admin 127.0.0.1:8090 25`,
-		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pm, err := router.ParsePercent(args[0])
-			if err != nil {
-				return usageErrorf("set-weight: %w", err)
-			}
-			if err := checkListenAddr(admin); err != nil {
-				return usageErrorf("--admin: %w", err)
-			}
-			if token == "" {
-				token = os.Getenv("CANARYFLOW_ADMIN_TOKEN")
-			}
-			w, err := setWeight(cmd.Context(), admin, token, pm)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", w)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&admin, "admin", "127.0.0.1:8090", "admin endpoint of the running proxy")
-	cmd.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin endpoint (default $CANARYFLOW_ADMIN_TOKEN)")
-	return cmd
-}
-
-// setWeight PUTs the green per-mille to the admin endpoint.
-func setWeight(ctx context.Context, admin, token string, green int) (router.Weights, error) {
-	body, _ := json.Marshal(router.WeightRequest{Green: &green})
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+admin+"/weights", bytes.NewReader(body))
-	if err != nil {
-		return router.Weights{}, fmt.Errorf("set weight: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return router.Weights{}, fmt.Errorf("set weight: %w", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return router.Weights{}, fmt.Errorf("set weight: admin answered %s: %s", resp.Status, bytes.TrimSpace(data))
-	}
-	var w router.Weights
-	if err := json.Unmarshal(data, &w); err != nil {
-		return router.Weights{}, fmt.Errorf("set weight: decode answer: %w", err)
-	}
-	return w, nil
 }

@@ -1,0 +1,24 @@
+// Command canaryflow-proxy is `canaryflow proxy` alone: the weighted
+// blue/green router with only what it needs linked in, so it runs in far
+// less memory than the full canaryflow binary. canaryflow proxy execs it
+// when it is installed in the same directory.
+//
+// main stays tiny: it wires signals and the process streams to proxycmd.Run
+// and is the only place that calls os.Exit.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/canaryflow/canaryflow/internal/proxycmd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := proxycmd.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

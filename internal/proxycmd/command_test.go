@@ -1,0 +1,56 @@
+package proxycmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunExitCodes checks canaryflow-proxy's exit codes and that errors are
+// reported under its own name: 2 for what the user typed (nothing listens),
+// 1 when the operation fails.
+func TestRunExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		want   int
+		stderr string
+	}{
+		{[]string{"--help"}, ExitOK, ""},
+		{nil, ExitUsage, "canaryflow-proxy: --blue is required: at least one http://host:port\n"},
+		{[]string{"--blue", "http://127.0.0.1:9001", "--green-weight", "101"}, ExitUsage, "canaryflow-proxy: --green-weight: "},
+		{[]string{"--blue", "http://127.0.0.1:9001", "--listen", "nonsense"}, ExitUsage, `canaryflow-proxy: --listen: address "nonsense": want host:port`},
+		{[]string{"--no-such-flag"}, ExitUsage, "canaryflow-proxy: unknown flag: --no-such-flag\n"},
+		{[]string{"--healthy-threshold", "many"}, ExitUsage, `canaryflow-proxy: invalid argument "many" for "--healthy-threshold"`},
+		{[]string{"unexpected"}, ExitUsage, `canaryflow-proxy: unknown command "unexpected" for "canaryflow-proxy"`},
+		{[]string{"set-weight"}, ExitUsage, "accepts 1 arg(s), received 0"},
+		{[]string{"set-weight", "--nope", "5"}, ExitUsage, "unknown flag: --nope"},
+		{[]string{"set-weight", "150"}, ExitUsage, `canaryflow-proxy: set-weight: parse percent "150": above 100`},
+		{[]string{"set-weight", "--admin", "127.0.0.1:1", "25"}, ExitError, "canaryflow-proxy: set weight: "},
+	} {
+		var stdout, stderr bytes.Buffer
+		got := Run(context.Background(), tc.args, &stdout, &stderr)
+		if got != tc.want || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("canaryflow-proxy %q = %d, stderr %q; want %d, stderr with %q", tc.args, got, stderr.String(), tc.want, tc.stderr)
+		}
+		if tc.want != ExitOK && stdout.Len() > 0 {
+			t.Errorf("canaryflow-proxy %q printed %q on stdout", tc.args, stdout.String())
+		}
+	}
+}
+
+// TestHelp checks that only canaryflow's proxy documents the handover to
+// canaryflow-proxy, and that both keep the same text around it.
+func TestHelp(t *testing.T) {
+	standalone, mounted := NewCommand(Options{}), NewCommand(Options{Use: "proxy", Handoff: true})
+	if strings.Contains(standalone.Long, InProcessEnv) || !strings.Contains(mounted.Long, InProcessEnv) {
+		t.Errorf("%s documented in the standalone help %t, in canaryflow's %t; want false, true",
+			InProcessEnv, strings.Contains(standalone.Long, InProcessEnv), strings.Contains(mounted.Long, InProcessEnv))
+	}
+	if !strings.HasPrefix(mounted.Long, proxyHelp) || !strings.HasSuffix(mounted.Long, proxyExample) || standalone.Long != proxyHelp+proxyExample {
+		t.Errorf("help texts differ beyond the handover paragraph:\n%s\n---\n%s", standalone.Long, mounted.Long)
+	}
+	if standalone.Use != Name || mounted.Use != "proxy" {
+		t.Errorf("Use = %q and %q, want %q and proxy", standalone.Use, mounted.Use, Name)
+	}
+}

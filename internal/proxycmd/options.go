@@ -1,0 +1,125 @@
+package proxycmd
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/canaryflow/canaryflow/internal/router"
+)
+
+// proxyFlags are the flags of the proxy command.
+type proxyFlags struct {
+	listen, testListen, admin, adminToken string
+	blue, green, greenWeight              string
+	healthPath, successCodes              string
+	healthInterval, healthTimeout         time.Duration
+	healthyThreshold, unhealthyThreshold  int
+	pinHeader, stickyCookie               string
+	deregistrationDelay, responseTimeout  time.Duration
+	tlsCert, tlsKey                       string
+	netHTTPOnly, verbose                  bool
+}
+
+// options validates the flags into router options; every error is a usage
+// error, reported before anything listens.
+func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
+	if f.blue == "" {
+		return router.Options{}, usageErrorf("--blue is required: at least one http://host:port")
+	}
+	blue, err := router.ParseTargetList(f.blue)
+	if err != nil {
+		return router.Options{}, usageErrorf("--blue: %w", err)
+	}
+	var green []string
+	if f.green != "" {
+		if green, err = router.ParseTargetList(f.green); err != nil {
+			return router.Options{}, usageErrorf("--green: %w", err)
+		}
+	}
+	gw, err := router.ParsePercent(f.greenWeight)
+	if err != nil {
+		return router.Options{}, usageErrorf("--green-weight: %w", err)
+	}
+	for _, a := range []struct{ flag, addr string }{{"--listen", f.listen}, {"--test-listen", f.testListen}, {"--admin", f.admin}} {
+		if a.addr == "" && a.flag != "--listen" {
+			continue
+		}
+		if err := checkListenAddr(a.addr); err != nil {
+			return router.Options{}, usageErrorf("%s: %w", a.flag, err)
+		}
+	}
+	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
+		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
+	}
+	if f.testListen != "" && f.testListen == f.listen || f.admin != "" && (f.admin == f.listen || f.admin == f.testListen) {
+		return router.Options{}, usageErrorf("--listen, --test-listen and --admin must be different addresses")
+	}
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	opts := router.Options{
+		Blue:                blue,
+		Green:               green,
+		GreenWeight:         gw,
+		PinHeader:           f.pinHeader,
+		StickyCookie:        f.stickyCookie,
+		DeregistrationDelay: f.deregistrationDelay,
+		ResponseTimeout:     f.responseTimeout,
+		TLSCertFile:         f.tlsCert,
+		TLSKeyFile:          f.tlsKey,
+		NetHTTPOnly:         f.netHTTPOnly,
+		Logger:              slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+		HealthCheck: router.HealthCheck{
+			Path:               f.healthPath,
+			Interval:           f.healthInterval,
+			Timeout:            f.healthTimeout,
+			HealthyThreshold:   f.healthyThreshold,
+			UnhealthyThreshold: f.unhealthyThreshold,
+			SuccessCodes:       f.successCodes,
+		},
+	}
+	if f.responseTimeout < 0 {
+		return router.Options{}, usageErrorf("--response-timeout must not be negative (0 disables it)")
+	}
+	if f.responseTimeout == 0 {
+		opts.ResponseTimeout = -1
+	}
+	if f.deregistrationDelay <= 0 {
+		return router.Options{}, usageErrorf("--deregistration-delay must be positive")
+	}
+	if f.healthPath != "" && (f.healthInterval <= 0 || f.healthTimeout <= 0 || f.healthyThreshold < 1 || f.unhealthyThreshold < 1) {
+		return router.Options{}, usageErrorf("--health-interval, --health-timeout and the thresholds must be positive")
+	}
+	if err := opts.Validate(); err != nil {
+		return router.Options{}, usageErrorf("%w", err)
+	}
+	return opts, nil
+}
+
+func checkListenAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: want host:port", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+		return fmt.Errorf("address %q: bad port", addr)
+	}
+	_ = host
+	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
