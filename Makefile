@@ -5,8 +5,9 @@ GO ?= go
 
 all: build
 
+# canaryflow-proxy beside canaryflow: `canaryflow proxy` execs it (half the memory).
 build:
-	$(GO) build -o bin/canaryflow ./cmd/canaryflow
+	$(GO) build -o bin/ ./cmd/canaryflow ./cmd/canaryflow-proxy
 
 # The main job: the whole release process on this machine (canaryflow demo).
 demo: build
