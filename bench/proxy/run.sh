@@ -10,7 +10,10 @@
 # measured in the same run.
 #
 # canaryflow is measured twice: as shipped (its own HTTP/1.1 front end) and
-# with --net-http (net/http serves the clients).
+# with --net-http (net/http serves the clients). canaryflow-proxy is built
+# beside canaryflow, so `canaryflow proxy` execs it (same PID); one more
+# instance with CANARYFLOW_PROXY_INPROCESS=1 shows what serving from the
+# full canaryflow binary would cost in memory.
 #
 # Usage: bench/proxy/run.sh            (from the repository root; needs root
 #                                       for apt-get when peers are missing)
@@ -36,10 +39,9 @@ PATH=$PATH:/usr/sbin
 
 rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
 echo "building into $WORK"
-(cd "$ROOT" && go build -o "$WORK/canaryflow" ./cmd/canaryflow &&
+(cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow ./cmd/canaryflow-proxy &&
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
-	go build -o "$WORK/loadgen" ./bench/proxy/loadgen &&
-	go build -o "$WORK/routeronly" ./bench/proxy/routeronly)
+	go build -o "$WORK/loadgen" ./bench/proxy/loadgen)
 
 pids=()
 cleanup() {
@@ -66,10 +68,12 @@ pids+=($CF_PID)
 	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
 	>"$WORK/canaryflow-nethttp.log" 2>&1 & pids+=($!)
 
-# The router alone, without the rest of the CLI linked in: for RSS only.
-"$WORK/routeronly" -listen 127.0.0.1:18082 -blue http://127.0.0.1:19001 -green http://127.0.0.1:19002 \
-	-green-weight 100 & RO_PID=$!
-pids+=($RO_PID)
+# The same proxy served by the full canaryflow binary (no exec of
+# canaryflow-proxy): for RSS only.
+CANARYFLOW_PROXY_INPROCESS=1 "$WORK/canaryflow" proxy --listen 127.0.0.1:18082 \
+	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
+	>"$WORK/canaryflow-inprocess.log" 2>&1 & IP_PID=$!
+pids+=($IP_PID)
 
 cat >"$WORK/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -162,14 +166,16 @@ for r in $(seq "$LROUNDS"); do
 	done
 done
 kill $RSSPID
-echo "canaryflow RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB;" \
+echo "canaryflow proxy RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB" \
+	"(process runs $(readlink /proc/$CF_PID/exe));" \
 	"at the end: $(grep -E '^(Rss|Anonymous):' /proc/$CF_PID/smaps_rollup | tr -s ' ' | tr '\n' ' ')"
-( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$RO_PID/status; done ) >"$WORK/rss-ro.txt" 2>/dev/null &
+( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$IP_PID/status; done ) >"$WORK/rss-ip.txt" 2>/dev/null &
 RSSPID=$!
-echo "router-only binary at 1,000 rps: $("$WORK/loadgen" -url http://127.0.0.1:18082/ -rate 1000 -c 10 -d 5s | cut -d' ' -f1-4)"
+echo "canaryflow proxy in-process (CANARYFLOW_PROXY_INPROCESS=1) at 1,000 rps: $("$WORK/loadgen" -url http://127.0.0.1:18082/ -rate 1000 -c 10 -d 5s | cut -d' ' -f1-4)"
 kill $RSSPID
-echo "router-only binary RSS at 1,000 rps: max $(($(sort -n "$WORK/rss-ro.txt" | tail -1) / 1024)) MB" \
-	"(canaryflow binary: $(($(stat -c %s "$WORK/canaryflow") / 1048576)) MB on disk, router-only: $(($(stat -c %s "$WORK/routeronly") / 1048576)) MB)"
+echo "canaryflow proxy in-process RSS at 1,000 rps: max $(($(sort -n "$WORK/rss-ip.txt" | tail -1) / 1024)) MB" \
+	"(process runs $(readlink /proc/$IP_PID/exe); canaryflow: $(($(stat -c %s "$WORK/canaryflow") / 1048576)) MB on disk," \
+	"canaryflow-proxy: $(($(stat -c %s "$WORK/canaryflow-proxy") / 1048576)) MB)"
 for v in "${VARIANTS[@]}"; do
 	P50[$v]=$(echo "${P50S[$v]}" | median)
 	P99[$v]=$(echo "${P99S[$v]}" | median)
