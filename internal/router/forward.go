@@ -120,7 +120,7 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 	if timeout > 0 {
 		uc.setReadDeadline(r.Context(), time.Now().Add(timeout))
 	}
-	resp, err := readResponse(uc.br, r)
+	resp, err := uc.readResponse(r)
 	if err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
 	}
@@ -153,6 +153,32 @@ func isIdempotent(method string) bool {
 		return true
 	}
 	return false
+}
+
+// readResponse reads the response to r: with parseResponseHead when the
+// whole head has arrived and is in the common form, else with net/http.
+func (uc *upConn) readResponse(r *http.Request) (*http.Response, error) {
+	if _, err := uc.br.Peek(1); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // what http.ReadResponse says
+		}
+		return nil, err
+	}
+	if r.Method != http.MethodHead {
+		buf, _ := uc.br.Peek(uc.br.Buffered())
+		if uc.header == nil {
+			uc.header = make(http.Header, 8)
+		}
+		clear(uc.header)
+		if end := scanHead(buf); end > 0 && parseResponseHead(buf[:end], &uc.resp, uc.header) {
+			_, _ = uc.br.Discard(end)
+			uc.body = fixedBody{br: uc.br, remaining: uc.resp.ContentLength}
+			uc.resp.Body = &uc.body
+			uc.resp.Request = r
+			return &uc.resp, nil
+		}
+	}
+	return readResponse(uc.br, r)
 }
 
 // readResponse reads the next final response, skipping 1xx interim ones.

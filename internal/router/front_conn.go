@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"sync"
@@ -61,6 +62,16 @@ type frontConn struct {
 	body    frontBody
 	bodyBuf []byte
 
+	// The request being served. parseRequestHead fills req, header, url
+	// and strs afresh for each request (nothing keeps them once it is
+	// answered); blank is a request with nothing but the connection's
+	// context, to start from.
+	req    http.Request
+	blank  http.Request
+	header http.Header
+	url    url.URL
+	strs   []string
+
 	// headSrc and headBuf feed a complete head to http.ReadRequest without
 	// consuming br, so a head that is not for the fast path can be handed
 	// to net/http untouched.
@@ -84,12 +95,20 @@ func newFrontConn(fe *frontEnd, nc net.Conn) *frontConn {
 		br:        bufio.NewReaderSize(nc, frontBufSize),
 		remote:    nc.RemoteAddr().String(),
 		watchDone: make(chan error, 1),
-		headBuf:   bufio.NewReaderSize(nil, frontBufSize),
 		finished:  time.Now(),
 	}
 	c.w = frontWriter{bw: bufio.NewWriterSize(nc, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
 	c.ctx, c.cancel = context.WithCancel(fe.ctx)
+	c.initParse()
 	return c
+}
+
+// initParse readies what parseHead reuses; c.ctx must be set.
+func (c *frontConn) initParse() {
+	c.blank = *(&http.Request{}).WithContext(c.ctx)
+	c.header = make(http.Header, 8)
+	c.strs = make([]string, 16)
+	c.headBuf = bufio.NewReaderSize(nil, frontBufSize)
 }
 
 // serve runs until the connection closes or is handed to net/http.
@@ -194,7 +213,6 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 		req.Body = &c.body
 	}
 	req.RemoteAddr = c.remote
-	req = req.WithContext(c.ctx)
 	c.seq.Add(1)
 	c.state.Store(state)
 	keep := c.handle(req)

@@ -320,7 +320,8 @@ func FuzzFrontEndFraming(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	c := &frontConn{headBuf: bufio.NewReaderSize(nil, frontBufSize)}
+	c := &frontConn{ctx: context.Background()}
+	c.initParse()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > frontBufSize {
 			data = data[:frontBufSize]

@@ -45,19 +45,25 @@ func scanHead(buf []byte) int {
 	return 0
 }
 
-// parseHead parses a complete, strictly framed head with net/http's own
-// request parser and reports whether the request may take the fast path.
+// parseHead parses a complete, strictly framed head, with parseRequestHead
+// when it takes the head and else with net/http's own request parser, and
+// reports whether the request may take the fast path.
 // Anything else (HTTP/1.0 and HTTP/2, upgrades, chunked or unknown-length
 // bodies, Expect, absolute-form targets, suspicious header bytes) returns
 // false and the connection is handed to net/http with its bytes intact.
 func (c *frontConn) parseHead(head []byte) (*http.Request, bool) {
+	clear(c.header)
+	c.req = c.blank
+	if parseRequestHead(head, &c.req, c.header, &c.url, c.strs) {
+		return &c.req, fastEligible(&c.req)
+	}
 	c.headSrc.Reset(head)
 	c.headBuf.Reset(&c.headSrc)
 	req, err := http.ReadRequest(c.headBuf)
 	if err != nil || c.headSrc.Len() != 0 || c.headBuf.Buffered() != 0 {
 		return nil, false
 	}
-	return req, fastEligible(req)
+	return req.WithContext(c.ctx), fastEligible(req)
 }
 
 // fastEligible reports whether req is simple enough for the fast path.

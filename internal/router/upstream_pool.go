@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -19,6 +20,10 @@ type upConn struct {
 	bw       *bufio.Writer
 	idleFrom time.Time
 	reused   bool
+	// resp and body are reused by every response parsed on the fast path.
+	resp   http.Response
+	header http.Header
+	body   fixedBody
 }
 
 // connPool keeps a target's idle keep-alive connections and tracks every
