@@ -84,6 +84,19 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 // poison makes every pending and future I/O on uc fail at once.
 func (uc *upConn) poison() { _ = uc.nc.SetDeadline(time.Unix(1, 0)) }
 
+// armResponseDeadline makes a read on uc wait at least timeout and at most
+// an eighth longer. The deadline stays set after a response whose body was
+// already read with its head, and is moved only when it would fall short,
+// so most requests on a busy connection set none.
+func (uc *upConn) armResponseDeadline(ctx context.Context, timeout time.Duration) {
+	now := time.Now()
+	if uc.deadline.Sub(now) >= timeout {
+		return
+	}
+	uc.deadline = now.Add(timeout + timeout/8)
+	uc.setReadDeadline(ctx, uc.deadline)
+}
+
 // setReadDeadline sets the read deadline without undoing a poison by a
 // client cancellation that raced with it.
 func (uc *upConn) setReadDeadline(ctx context.Context, d time.Time) {
@@ -118,14 +131,16 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 
 	timeout := rt.opts.ResponseTimeout
 	if timeout > 0 {
-		uc.setReadDeadline(r.Context(), time.Now().Add(timeout))
+		uc.armResponseDeadline(r.Context(), timeout)
 	}
 	resp, err := uc.readResponse(r)
 	if err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
 	}
-	if timeout > 0 {
-		uc.setReadDeadline(r.Context(), time.Time{})
+	if !uc.deadline.IsZero() && (resp != &uc.resp || uc.body.remaining > int64(uc.br.Buffered())) {
+		// The body takes more reads: it has no deadline.
+		uc.deadline = time.Time{}
+		uc.setReadDeadline(r.Context(), uc.deadline)
 	}
 	return rt.relayResponse(w, r, t, resp, setCookie)
 }

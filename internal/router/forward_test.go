@@ -298,3 +298,43 @@ func TestResponseTimeoutIs504(t *testing.T) {
 		t.Fatalf("a hung target must show as a 5xx and an upstream error: %+v", m.Counters)
 	}
 }
+
+// TestResponseTimeoutOnAReusedConnection: the deadline a fast response
+// leaves on a pooled connection neither cuts a later streamed body nor
+// spares a later hung request.
+func TestResponseTimeoutOnAReusedConnection(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stream":
+			_, _ = io.WriteString(w, "first ")
+			w.(http.Flusher).Flush()
+			time.Sleep(3 * timeout)
+			_, _ = io.WriteString(w, "last")
+		case "/hung":
+			<-r.Context().Done()
+		default:
+			_, _ = io.WriteString(w, "ok")
+		}
+	})
+	_, srv := newTestRouter(t, Options{Blue: []string{b.URL}, ResponseTimeout: timeout})
+	client := srv.Client()
+	for _, path := range []string{"/fast", "/stream", "/fast", "/fast"} {
+		code, _, body := get(t, client, srv.URL+path)
+		want := "ok"
+		if path == "/stream" {
+			want = "first last"
+		}
+		if code != http.StatusOK || body != want {
+			t.Fatalf("%s: %d %q, want 200 %q", path, code, body, want)
+		}
+	}
+	start := time.Now()
+	code, _, _ := get(t, client, srv.URL+"/hung")
+	if d := time.Since(start); code != http.StatusGatewayTimeout || d < timeout {
+		t.Fatalf("hung request after fast ones: %d after %s, want 504 after at least %s", code, d, timeout)
+	}
+	if got := b.hits.Load(); got != 5 {
+		t.Fatalf("backend saw %d requests, want 5", got)
+	}
+}

@@ -53,7 +53,9 @@ type Options struct {
 	// ResponseTimeout bounds the wait for a target's response header after
 	// the request was sent, like an ALB's idle timeout: past it the client
 	// gets 504, counted as a 5xx for the target, so a hung version trips the
-	// alarms. Zero means DefaultResponseTimeout; negative disables it.
+	// alarms. The wait may last up to an eighth longer (the deadline is
+	// moved in steps). Zero means DefaultResponseTimeout; negative disables
+	// it.
 	ResponseTimeout time.Duration
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
 	// HTTP/2) on its listeners.

@@ -20,6 +20,7 @@ type upConn struct {
 	bw       *bufio.Writer
 	idleFrom time.Time
 	reused   bool
+	deadline time.Time // the read deadline set on nc; zero for none
 	// resp and body are reused by every response parsed on the fast path.
 	resp   http.Response
 	header http.Header
