@@ -34,6 +34,7 @@ type frontWriter struct {
 	written   int64
 	pending   []byte // body held back before the head is committed
 	trailers  []string
+	num       [20]byte // scratch for numbers, here so it is not allocated per use
 	// closeAfter is set when the connection cannot carry another request.
 	closeAfter bool
 }
@@ -99,8 +100,7 @@ func (w *frontWriter) writeChunk(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	var num [16]byte
-	w.bw.Write(strconv.AppendInt(num[:0], int64(len(p)), 16))
+	w.bw.Write(strconv.AppendInt(w.num[:0], int64(len(p)), 16))
 	w.bw.WriteString("\r\n")
 	w.bw.Write(p)
 	_, err := w.bw.WriteString("\r\n")
@@ -151,8 +151,8 @@ func (w *frontWriter) commit(final bool) {
 	}
 	bw := w.bw
 	bw.WriteString("HTTP/1.1 ")
-	var num [20]byte
-	bw.Write(strconv.AppendInt(num[:0], int64(w.status), 10))
+	num := w.num[:0]
+	bw.Write(strconv.AppendInt(num, int64(w.status), 10))
 	bw.WriteByte(' ')
 	if text := http.StatusText(w.status); text != "" {
 		bw.WriteString(text)
@@ -184,13 +184,13 @@ func (w *frontWriter) commit(final bool) {
 	case w.status == http.StatusNoContent:
 	case w.length >= 0 && (w.status != http.StatusNotModified || len(w.header["Content-Length"]) > 0):
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], w.length, 10))
+		bw.Write(strconv.AppendInt(num, w.length, 10))
 		bw.WriteString("\r\n")
 	case w.noBody:
 	case final && len(w.header["Trailer"]) == 0:
 		w.length = int64(len(w.pending))
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(num[:0], w.length, 10))
+		bw.Write(strconv.AppendInt(num, w.length, 10))
 		bw.WriteString("\r\n")
 	default:
 		w.chunked = true
