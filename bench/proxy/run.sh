@@ -13,7 +13,9 @@
 # with --net-http (net/http serves the clients). canaryflow-proxy is built
 # beside canaryflow, so `canaryflow proxy` execs it (same PID); one more
 # instance with CANARYFLOW_PROXY_INPROCESS=1 shows what serving from the
-# full canaryflow binary would cost in memory.
+# full canaryflow binary would cost in memory. go-tcp, a bare Go TCP
+# forwarder (no HTTP parsing, no split), shows what the Go runtime alone
+# costs, as the floor for any proxy written in Go.
 #
 # Usage: bench/proxy/run.sh            (from the repository root; needs root
 #                                       for apt-get when peers are missing)
@@ -41,7 +43,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
 echo "building into $WORK"
 (cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow ./cmd/canaryflow-proxy &&
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
-	go build -o "$WORK/loadgen" ./bench/proxy/loadgen)
+	go build -o "$WORK/loadgen" ./bench/proxy/loadgen &&
+	go build -o "$WORK/gotcp" ./bench/proxy/gotcp)
 
 pids=()
 cleanup() {
@@ -74,6 +77,10 @@ CANARYFLOW_PROXY_INPROCESS=1 "$WORK/canaryflow" proxy --listen 127.0.0.1:18082 \
 	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
 	>"$WORK/canaryflow-inprocess.log" 2>&1 & IP_PID=$!
 pids+=($IP_PID)
+
+# The floor for any Go proxy: bytes copied between a client and a backend
+# connection by two goroutines, no HTTP parsing, no split (all to blue).
+"$WORK/gotcp" -listen 127.0.0.1:18380 -backend 127.0.0.1:19001 & pids+=($!)
 
 cat >"$WORK/nginx/nginx.conf" <<NGINX
 worker_processes auto;
@@ -134,8 +141,9 @@ haproxy -D -f "$WORK/haproxy.cfg"
 
 declare -A URL=([direct]=http://127.0.0.1:19001/ [canaryflow]=http://127.0.0.1:18080/
 	[cf-nethttp]=http://127.0.0.1:18083/
-	[nginx]=http://127.0.0.1:18180/ [nginx1]=http://127.0.0.1:18181/ [haproxy]=http://127.0.0.1:18280/)
-VARIANTS=(direct canaryflow cf-nethttp nginx nginx1 haproxy)
+	[nginx]=http://127.0.0.1:18180/ [nginx1]=http://127.0.0.1:18181/ [haproxy]=http://127.0.0.1:18280/
+	[go-tcp]=http://127.0.0.1:18380/)
+VARIANTS=(direct canaryflow cf-nethttp go-tcp nginx nginx1 haproxy)
 for v in "${VARIANTS[@]}"; do
 	for _ in $(seq 50); do curl -fs "${URL[$v]}" >/dev/null && break; sleep 0.1; done
 	curl -fs "${URL[$v]}" >/dev/null || { echo "$v does not answer"; exit 1; }

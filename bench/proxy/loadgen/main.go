@@ -114,9 +114,9 @@ func main() {
 	sort.Strings(codeList)
 	total := len(latencies)
 	green := backends["green"]
-	fmt.Printf("requests=%d rps=%.0f p50_us=%d p99_us=%d max_us=%d errors=%d non2xx=%d codes=%s green=%d blue=%d green_pct=%.4f\n",
+	fmt.Printf("requests=%d rps=%.0f p50_us=%d p99_us=%d max_us=%d errors=%d non2xx=%d codes=%s green=%d blue=%d green_pct=%.4f p95_us=%d p999_us=%d\n",
 		total, float64(total)/elapsed.Seconds(), q(0.50), q(0.99), q(1), errs.Load(), non2xx,
-		strings.Join(codeList, ","), green, total-green-int(errs.Load()), 100*float64(green)/float64(max(total, 1)))
+		strings.Join(codeList, ","), green, total-green-int(errs.Load()), 100*float64(green)/float64(max(total, 1)), q(0.95), q(0.999))
 	if s, ok := errSample.Load().(string); ok {
 		fmt.Fprintln(os.Stderr, "sample error:", s)
 	}
