@@ -13,7 +13,7 @@ const (
 	DefaultPinHeader           = "X-Canaryflow-Target"
 	DefaultDeregistrationDelay = 30 * time.Second
 	DefaultMaxIdlePerTarget    = 512
-	DefaultIdleConnTimeout     = 4 * time.Second
+	DefaultIdleConnTimeout     = 60 * time.Second
 	DefaultDialTimeout         = 2 * time.Second
 	DefaultResponseTimeout     = 60 * time.Second
 )
@@ -44,9 +44,10 @@ type Options struct {
 	// MaxIdlePerTarget caps idle keep-alive connections kept per target. Zero
 	// means DefaultMaxIdlePerTarget.
 	MaxIdlePerTarget int
-	// IdleConnTimeout closes upstream connections idle for longer, below
-	// common server keep-alive timeouts so a reused connection is rarely one
-	// the server just closed. Zero means DefaultIdleConnTimeout.
+	// IdleConnTimeout closes upstream connections idle for longer. A
+	// connection idle for more than a second is checked before reuse for
+	// the server having closed it (servers' own keep-alive timeouts are
+	// often a few seconds). Zero means DefaultIdleConnTimeout.
 	IdleConnTimeout time.Duration
 	// DialTimeout bounds connecting to a target. Zero means DefaultDialTimeout.
 	DialTimeout time.Duration

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // closingBackend answers each request completely, advertising keep-alive,
@@ -119,5 +121,41 @@ func TestServeListenersAndShutdown(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", prod.Addr().String()); err == nil {
 		t.Fatal("production listener still open after shutdown")
+	}
+}
+
+// TestIdleConnectionClosedByTarget: a target closes keep-alive connections
+// idle for 200 ms, as servers do on their own schedules. A POST after the
+// pooled connection sat idle longer is sent on a fresh connection, not on
+// the closed one (which would have cost the client a 502).
+func TestIdleConnectionClosedByTarget(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		hits.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(append([]byte("got "), body...))
+	}))
+	srv.Config.IdleTimeout = 200 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	rt, front := newTestRouter(t, Options{Blue: []string{srv.URL}})
+	if code, _, body := get(t, front.Client(), front.URL+"/"); code != http.StatusOK || body != "got" {
+		t.Fatalf("first GET: %d %q", code, body)
+	}
+	time.Sleep(aliveCheckAfter + 200*time.Millisecond)
+	resp, err := front.Client().Post(front.URL+"/", "text/plain", strings.NewReader("once"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "got once" {
+		t.Fatalf("POST after the target closed the idle connection: %d %q", resp.StatusCode, body)
+	}
+	if hits.Load() != 2 || rt.Metrics().Blue.UpstreamErrors != 0 {
+		t.Fatalf("target saw %d requests, upstream errors %d; want 2 and 0", hits.Load(), rt.Metrics().Blue.UpstreamErrors)
 	}
 }
