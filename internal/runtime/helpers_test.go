@@ -3,9 +3,11 @@ package runtime
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +138,20 @@ func drainCheck(t *testing.T, rt Runtime, task Task) {
 	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n01234"); err != nil {
 		t.Fatal(err)
 	}
-	getBody(t, task.Addr, "/healthz")
+	// net/http drops a request it reads only after its shutdown began, so
+	// the stop must come after the server has read this one.
+	if !waitRead(t, task.PID, conn) {
+		// Behind a port proxy (docker) the server's socket is not in the
+		// task's network namespace under these addresses: a request
+		// answered on a new connection at least shows that this one was
+		// accepted first.
+		probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := probe.Get("http://" + task.Addr + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 
 	stopErr := make(chan error, 1)
 	go func() { stopErr <- rt.Stop(context.Background(), task.ID, time.Minute) }()
@@ -169,6 +184,51 @@ func drainCheck(t *testing.T, rt Runtime, task Task) {
 	if st.State != StateExited || st.ExitCode != 0 {
 		t.Fatalf("after graceful stop: %+v", st)
 	}
+}
+
+// waitRead waits until the server end of conn, a socket of the network
+// namespace of pid, has read every byte sent on it. It reports false when
+// that namespace has no socket with conn's addresses.
+func waitRead(t *testing.T, pid int, conn net.Conn) bool {
+	t.Helper()
+	client, server := conn.LocalAddr().(*net.TCPAddr), conn.RemoteAddr().(*net.TCPAddr)
+	want := procTCPAddr(server) + " " + procTCPAddr(client)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/tcp", pid))
+		if err != nil {
+			return false
+		}
+		found := false
+		for _, line := range strings.Split(string(data), "\n") {
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			f := strings.Fields(line)
+			if len(f) < 5 || f[1]+" "+f[2] != want {
+				continue
+			}
+			found = true
+			if _, rx, _ := strings.Cut(f[4], ":"); strings.Trim(rx, "0") == "" {
+				return true
+			}
+		}
+		if !found {
+			return false
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never read the request on %s", client)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// procTCPAddr writes an IPv4 address as /proc/net/tcp does (x86: the
+// address's bytes reversed, then the port, in hex).
+func procTCPAddr(a *net.TCPAddr) string {
+	ip := a.IP.To4()
+	if ip == nil {
+		return ""
+	}
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], a.Port)
 }
 
 // dockerClient returns a client for this machine's engine; a missing engine
