@@ -193,11 +193,12 @@ func (uc *upConn) readResponse(r *http.Request) (*http.Response, error) {
 			return &uc.resp, nil
 		}
 	}
-	return readResponse(uc.br, r)
+	return readFinalResponse(uc.br, r)
 }
 
-// readResponse reads the next final response, skipping 1xx interim ones.
-func readResponse(br *bufio.Reader, r *http.Request) (*http.Response, error) {
+// readFinalResponse reads the next final response with net/http, skipping
+// 1xx interim ones.
+func readFinalResponse(br *bufio.Reader, r *http.Request) (*http.Response, error) {
 	for {
 		resp, err := http.ReadResponse(br, r)
 		if err != nil {
