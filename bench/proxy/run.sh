@@ -19,7 +19,8 @@
 #
 # Usage: bench/proxy/run.sh            (from the repository root; needs root
 #                                       for apt-get when peers are missing)
-# Env:   ROUNDS=3 DURATION=5s CONNS=50 WORK=/tmp/canaryflow-bench
+# Env:   ROUNDS=3 DURATION=5s CONNS=50 LROUNDS=3 WORK=/tmp/canaryflow-bench
+#        ONLY=latency stops after the latency rounds
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -203,6 +204,8 @@ for v in "${VARIANTS[@]}"; do
 		printf "%-11s p50 %5d us (%.2fx nginx)  p99 %6d us (%.2fx nginx)  added p99 %6d us (%.2fx nginx added)  p99 rounds:%s\n",
 			v, p50, p50 / n50, p99, p99 / n99, a, a / na, all }'
 done
+
+if [ "${ONLY:-}" = latency ]; then exit 0; fi
 
 # Throughput: interleaved rounds, median per variant.
 declare -A RPS
