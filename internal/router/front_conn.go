@@ -89,15 +89,16 @@ const (
 )
 
 func newFrontConn(fe *frontEnd, nc net.Conn) *frontConn {
+	rw := newRawIO(nc)
 	c := &frontConn{
 		fe:        fe,
 		nc:        nc,
-		br:        bufio.NewReaderSize(nc, frontBufSize),
+		br:        bufio.NewReaderSize(rw, frontBufSize),
 		remote:    nc.RemoteAddr().String(),
 		watchDone: make(chan error, 1),
 		finished:  time.Now(),
 	}
-	c.w = frontWriter{bw: bufio.NewWriterSize(nc, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
+	c.w = frontWriter{bw: bufio.NewWriterSize(rw, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
 	c.ctx, c.cancel = context.WithCancel(fe.ctx)
 	c.initParse()
 	return c

@@ -78,7 +78,8 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	c := &upConn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+	rw := newRawIO(nc)
+	c := &upConn{nc: nc, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
