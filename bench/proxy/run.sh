@@ -4,10 +4,10 @@
 # One run, interleaved rounds: direct (no proxy), canaryflow proxy, nginx
 # (upstream keepalive) and HAProxy, each splitting 90/10 between two trivial
 # Go backends. Prints throughput (wrk), p50/p99 at a fixed 1,000 rps
-# (loadgen, open loop), the observed split over 100k requests at 1, 7 and 50
-# connections, failures over 20 weight changes and target removals under
-# load, and canaryflow's RSS at 1,000 rps. Figures are ratios to nginx
-# measured in the same run.
+# (loadgen, open loop, all variants taking turns in 200 ms slices), the
+# observed split over 100k requests at 1, 7 and 50 connections, failures
+# over 20 weight changes and target removals under load, and canaryflow's
+# RSS at 1,000 rps. Figures are ratios to nginx measured in the same run.
 #
 # canaryflow is measured twice: as shipped (its own HTTP/1.1 front end) and
 # with --net-http (net/http serves the clients). canaryflow-proxy is built
@@ -19,7 +19,7 @@
 #
 # Usage: bench/proxy/run.sh            (from the repository root; needs root
 #                                       for apt-get when peers are missing)
-# Env:   ROUNDS=3 DURATION=5s CONNS=50 LROUNDS=3 WORK=/tmp/canaryflow-bench
+# Env:   ROUNDS=3 DURATION=5s CONNS=50 LDURATION=40s WORK=/tmp/canaryflow-bench
 #        ONLY=latency stops after the latency rounds
 set -euo pipefail
 
@@ -151,59 +151,56 @@ for v in "${VARIANTS[@]}"; do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minimum() { tr ' ' '\n' | grep -v '^$' | sort -n | head -1; }
 
 echo
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $(date -u +%Y-%m-%dT%H:%MZ)"
 
-# Latency at a fixed 1,000 rps, open loop, interleaved rounds (median of
-# each percentile); canaryflow's RSS is sampled meanwhile, before the
-# throughput runs push its heap up.
-LROUNDS=${LROUNDS:-3}
+# Latency at a fixed 1,000 rps, open loop. One loadgen takes turns between
+# all the variants in 200 ms slices, each over its own 10 keep-alive
+# connections, for LDURATION each, and pools each one's latencies: every
+# variant meets the same neighbours on this shared machine. Rounds of
+# seconds one after the other (this script until 2026-11-26 04:00) moved
+# nginx's own p99 by 2x from round to round.
+LDURATION=${LDURATION:-40s}
 echo
-echo "== latency at 1,000 rps (loadgen -rate 1000 -c 10 -d 5s, median of $LROUNDS interleaved rounds), and RSS"
-( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$CF_PID/status; done ) >"$WORK/rss.txt" 2>/dev/null &
-RSSPID=$!
-declare -A P50S P99S P50 P99
-for r in $(seq "$LROUNDS"); do
-	for v in "${VARIANTS[@]}"; do
-		line=$("$WORK/loadgen" -url "${URL[$v]}" -rate 1000 -c 10 -d 5s)
-		P50S[$v]="${P50S[$v]:-} $(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')"
-		P99S[$v]="${P99S[$v]:-} $(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')"
-		echo "latency round $r $v: $line"
-	done
+echo "== latency at 1,000 rps (loadgen -rate 1000 -c 10, turns of 200 ms, $LDURATION per variant)"
+args=()
+for v in "${VARIANTS[@]}"; do args+=(-url "${URL[$v]}"); done
+"$WORK/loadgen" "${args[@]}" -rate 1000 -c 10 -d "$LDURATION" -slice 200ms >"$WORK/latency.txt"
+declare -A P50 P99 P999
+for v in "${VARIANTS[@]}"; do
+	line=$(grep -F "url=${URL[$v]} " "$WORK/latency.txt")
+	P50[$v]=$(echo "$line" | sed 's/.*p50_us=\([0-9]*\).*/\1/')
+	P99[$v]=$(echo "$line" | sed 's/.*p99_us=\([0-9]*\).*/\1/')
+	P999[$v]=$(echo "$line" | sed 's/.*p999_us=\([0-9]*\).*/\1/')
+	echo "$v: ${line#url=* }"
 done
-kill $RSSPID
-echo "canaryflow proxy RSS during the 1,000 rps rounds: max $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024)) MB" \
+for v in "${VARIANTS[@]}"; do
+	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v p999="${P999[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
+		-v d50="${P50[direct]}" -v d99="${P99[direct]}" 'BEGIN {
+		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
+		a50 = p50 - d50; na50 = n50 - d50; if (na50 <= 0) na50 = 1
+		printf "%-11s p50 %5d us (added %4d us, %.2fx nginx added)  p99 %5d us (added %5d us, %.2fx nginx added)  p99.9 %6d us\n",
+			v, p50, a50, a50 / na50, p99, a, a / na, p999 }'
+done
+
+# Memory: canaryflow alone at 1,000 rps, as installed (canaryflow proxy
+# execs canaryflow-proxy), then the same served in-process.
+rss() { # PID URL: max VmRSS in MB over 5 s at 1,000 rps
+	( while sleep 0.5; do awk '/VmRSS/ {print $2}' "/proc/$1/status"; done ) >"$WORK/rss.txt" 2>/dev/null &
+	local sampler=$!
+	"$WORK/loadgen" -url "$2" -rate 1000 -c 10 -d 5s >/dev/null
+	kill $sampler
+	echo $(($(sort -n "$WORK/rss.txt" | tail -1) / 1024))
+}
+echo
+echo "canaryflow proxy RSS at 1,000 rps: max $(rss $CF_PID "${URL[canaryflow]}") MB" \
 	"(process runs $(readlink /proc/$CF_PID/exe));" \
 	"at the end: $(grep -E '^(Rss|Anonymous):' /proc/$CF_PID/smaps_rollup | tr -s ' ' | tr '\n' ' ')"
-( while sleep 0.5; do awk '/VmRSS/ {print $2}' /proc/$IP_PID/status; done ) >"$WORK/rss-ip.txt" 2>/dev/null &
-RSSPID=$!
-echo "canaryflow proxy in-process (CANARYFLOW_PROXY_INPROCESS=1) at 1,000 rps: $("$WORK/loadgen" -url http://127.0.0.1:18082/ -rate 1000 -c 10 -d 5s | cut -d' ' -f1-4)"
-kill $RSSPID
-echo "canaryflow proxy in-process RSS at 1,000 rps: max $(($(sort -n "$WORK/rss-ip.txt" | tail -1) / 1024)) MB" \
+echo "canaryflow proxy in-process (CANARYFLOW_PROXY_INPROCESS=1) RSS at 1,000 rps: max $(rss $IP_PID http://127.0.0.1:18082/) MB" \
 	"(process runs $(readlink /proc/$IP_PID/exe); canaryflow: $(($(stat -c %s "$WORK/canaryflow") / 1048576)) MB on disk," \
 	"canaryflow-proxy: $(($(stat -c %s "$WORK/canaryflow-proxy") / 1048576)) MB)"
-for v in "${VARIANTS[@]}"; do
-	P50[$v]=$(echo "${P50S[$v]}" | median)
-	P99[$v]=$(echo "${P99S[$v]}" | median)
-done
-# On a shared machine a neighbour's burst inflates whole rounds; the
-# least-disturbed round (minimum) is printed beside the median.
-for v in "${VARIANTS[@]}"; do
-	m99=$(echo "${P99S[$v]}" | minimum); md99=$(echo "${P99S[direct]}" | minimum); mn99=$(echo "${P99S[nginx]}" | minimum)
-	awk -v v="$v" -v p="$m99" -v d="$md99" -v n="$mn99" 'BEGIN {
-		na = n - d; if (na <= 0) na = 1
-		printf "%-11s best-round p99 %6d us (%.2fx nginx)  added %6d us (%.2fx nginx added)\n", v, p, p / n, p - d, (p - d) / na }'
-done
-for v in "${VARIANTS[@]}"; do
-	awk -v v="$v" -v p50="${P50[$v]}" -v p99="${P99[$v]}" -v n50="${P50[nginx]}" -v n99="${P99[nginx]}" \
-		-v d50="${P50[direct]}" -v d99="${P99[direct]}" -v all="${P99S[$v]}" 'BEGIN {
-		a = p99 - d99; na = n99 - d99; if (na <= 0) na = 1
-		printf "%-11s p50 %5d us (%.2fx nginx)  p99 %6d us (%.2fx nginx)  added p99 %6d us (%.2fx nginx added)  p99 rounds:%s\n",
-			v, p50, p50 / n50, p99, p99 / n99, a, a / na, all }'
-done
 
 if [ "${ONLY:-}" = latency ]; then exit 0; fi
 

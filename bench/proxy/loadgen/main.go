@@ -9,13 +9,22 @@
 // waits in whole milliseconds); that error is the load generator's, not the
 // server's, and would otherwise be most of what is measured.
 //
+// Given several URLs, it takes turns between them in short slices (-slice)
+// at the same rate, each over its own keep-alive connections, and prints
+// each one's percentiles over all its slices. On a shared machine whose
+// neighbours come and go by the second, every URL then meets the same
+// neighbours: comparing servers measured one after the other, in rounds of
+// seconds, compares the neighbours as much as the servers.
+//
 //	loadgen -url http://127.0.0.1:8080/ -rate 1000 -c 10 -d 10s
+//	loadgen -url http://127.0.0.1:8080/ -url http://127.0.0.1:8081/ -rate 1000 -d 30s -slice 200ms
 //	loadgen -url http://127.0.0.1:8080/ -n 100000 -c 7
 //
-// It prints one line of key=value pairs.
+// It prints one line of key=value pairs per URL.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,38 +38,89 @@ import (
 	"time"
 )
 
-func main() {
-	url := flag.String("url", "http://127.0.0.1:8080/", "URL to GET")
-	rate := flag.Int("rate", 0, "requests per second in total (0: as fast as possible)")
-	conns := flag.Int("c", 10, "keep-alive connections (one worker each)")
-	dur := flag.Duration("d", 10*time.Second, "duration (with -rate)")
-	n := flag.Int("n", 0, "exact number of requests (instead of -d)")
-	flag.Parse()
+// stats is what one URL's requests came to.
+type stats struct {
+	mu        sync.Mutex
+	latencies []time.Duration
+	backends  map[string]int
+	codes     map[int]int
+	errs      atomic.Int64
+	errSample atomic.Value
+}
 
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		backends  = map[string]int{}
-		codes     = map[int]int{}
-		errs      atomic.Int64
-		errSample atomic.Value
-		issued    atomic.Int64
-	)
+func (s *stats) merge(lat []time.Duration, b map[string]int, c map[int]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latencies = append(s.latencies, lat...)
+	for k, v := range b {
+		s.backends[k] += v
+	}
+	for k, v := range c {
+		s.codes[k] += v
+	}
+}
+
+func main() {
+	var urls []string
+	flag.Func("url", "URL to GET (repeat it to take turns between several; default http://127.0.0.1:8080/)", func(s string) error {
+		if !strings.HasPrefix(s, "http://") {
+			return errors.New("want an http:// URL")
+		}
+		urls = append(urls, s)
+		return nil
+	})
+	rate := flag.Int("rate", 0, "requests per second in total (0: as fast as possible)")
+	conns := flag.Int("c", 10, "keep-alive connections per URL (one worker each)")
+	dur := flag.Duration("d", 10*time.Second, "duration per URL (with -rate)")
+	slice := flag.Duration("slice", 250*time.Millisecond, "with several URLs, how long each turn lasts")
+	n := flag.Int("n", 0, "exact number of requests (instead of -d; one URL)")
+	flag.Parse()
+	if len(urls) == 0 {
+		urls = []string{"http://127.0.0.1:8080/"}
+	}
+	if *n > 0 && len(urls) > 1 {
+		fmt.Fprintln(os.Stderr, "loadgen: -n takes one -url")
+		os.Exit(2)
+	}
+	if len(urls) > 1 && *slice <= 0 {
+		fmt.Fprintln(os.Stderr, "loadgen: -slice must be positive")
+		os.Exit(2)
+	}
+
+	all := make([]*stats, len(urls))
+	for i := range all {
+		all[i] = &stats{backends: map[string]int{}, codes: map[int]int{}}
+	}
+	// turn says whose turn it is at t.
+	turn := func(t time.Duration) int {
+		if len(urls) == 1 {
+			return 0
+		}
+		return int(t/(*slice)) % len(urls)
+	}
+	var issued atomic.Int64
 	start := time.Now()
-	end := start.Add(*dur)
+	end := start.Add(*dur * time.Duration(len(urls)))
 	var wg sync.WaitGroup
 	for w := range *conns {
 		wg.Go(func() {
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+			clients := make([]*http.Client, len(urls))
+			for i := range clients {
+				clients[i] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+			}
 			var interval time.Duration
 			next := start
 			if *rate > 0 {
 				interval = time.Duration(float64(time.Second) * float64(*conns) / float64(*rate))
 				next = start.Add(interval * time.Duration(w) / time.Duration(*conns))
 			}
-			local := make([]time.Duration, 0, 1<<14)
-			localB := map[string]int{}
-			localC := map[int]int{}
+			local := make([][]time.Duration, len(urls))
+			localB := make([]map[string]int, len(urls))
+			localC := make([]map[int]int, len(urls))
+			for i := range urls {
+				local[i] = make([]time.Duration, 0, 1<<14)
+				localB[i], localC[i] = map[string]int{}, map[int]int{}
+			}
 			for {
 				if *n > 0 {
 					if issued.Add(1) > int64(*n) {
@@ -79,32 +139,34 @@ func main() {
 					next = time.Now()
 					from = next
 				}
-				resp, err := client.Get(*url)
+				u := turn(next.Sub(start))
+				resp, err := clients[u].Get(urls[u])
 				if err != nil {
-					errs.Add(1)
-					errSample.Store(err.Error())
+					all[u].errs.Add(1)
+					all[u].errSample.Store(err.Error())
 				} else {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					localC[resp.StatusCode]++
-					localB[resp.Header.Get("X-Backend")]++
+					localC[u][resp.StatusCode]++
+					localB[u][resp.Header.Get("X-Backend")]++
 				}
-				local = append(local, time.Since(from))
+				local[u] = append(local[u], time.Since(from))
 				next = next.Add(interval)
 			}
-			mu.Lock()
-			latencies = append(latencies, local...)
-			for k, v := range localB {
-				backends[k] += v
+			for i := range urls {
+				all[i].merge(local[i], localB[i], localC[i])
 			}
-			for k, v := range localC {
-				codes[k] += v
-			}
-			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := time.Since(start) / time.Duration(len(urls))
+	for i, s := range all {
+		report(urls[i], s, elapsed, len(urls) > 1)
+	}
+}
+
+func report(url string, s *stats, elapsed time.Duration, named bool) {
+	latencies := s.latencies
 	slices.Sort(latencies)
 	q := func(p float64) int64 {
 		if len(latencies) == 0 {
@@ -114,7 +176,7 @@ func main() {
 	}
 	non2xx := 0
 	var codeList []string
-	for c, k := range codes {
+	for c, k := range s.codes {
 		if c/100 != 2 {
 			non2xx += k
 		}
@@ -122,11 +184,16 @@ func main() {
 	}
 	sort.Strings(codeList)
 	total := len(latencies)
-	green := backends["green"]
-	fmt.Printf("requests=%d rps=%.0f p50_us=%d p99_us=%d max_us=%d errors=%d non2xx=%d codes=%s green=%d blue=%d green_pct=%.4f p95_us=%d p999_us=%d\n",
-		total, float64(total)/elapsed.Seconds(), q(0.50), q(0.99), q(1), errs.Load(), non2xx,
-		strings.Join(codeList, ","), green, total-green-int(errs.Load()), 100*float64(green)/float64(max(total, 1)), q(0.95), q(0.999))
-	if s, ok := errSample.Load().(string); ok {
-		fmt.Fprintln(os.Stderr, "sample error:", s)
+	green := s.backends["green"]
+	errs := int(s.errs.Load())
+	prefix := ""
+	if named {
+		prefix = "url=" + url + " "
+	}
+	fmt.Printf("%srequests=%d rps=%.0f p50_us=%d p99_us=%d max_us=%d errors=%d non2xx=%d codes=%s green=%d blue=%d green_pct=%.4f p95_us=%d p999_us=%d\n",
+		prefix, total, float64(total)/elapsed.Seconds(), q(0.50), q(0.99), q(1), errs, non2xx,
+		strings.Join(codeList, ","), green, total-green-errs, 100*float64(green)/float64(max(total, 1)), q(0.95), q(0.999))
+	if e, ok := s.errSample.Load().(string); ok {
+		fmt.Fprintln(os.Stderr, "sample error:", url, e)
 	}
 }
