@@ -21,6 +21,9 @@
 #                                       for apt-get when peers are missing)
 # Env:   ROUNDS=3 DURATION=5s CONNS=50 LDURATION=40s WORK=/tmp/canaryflow-bench
 #        ONLY=latency stops after the latency rounds
+#        BASE=<git ref> also builds that commit's proxy and runs it as the
+#        variant cf-base in the same interleaved rounds, so a change to the
+#        router is compared with what it changes (ratios canaryflow / cf-base)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -46,6 +49,13 @@ echo "building into $WORK"
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
 	go build -o "$WORK/loadgen" ./bench/proxy/loadgen &&
 	go build -o "$WORK/gotcp" ./bench/proxy/gotcp)
+BASE=${BASE:-}
+if [ -n "$BASE" ]; then
+	echo "building $BASE ($(git -C "$ROOT" rev-parse --short "$BASE")) into $WORK/base"
+	mkdir -p "$WORK/base-src" "$WORK/base"
+	git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base-src"
+	(cd "$WORK/base-src" && go build -o "$WORK/base/" ./cmd/canaryflow ./cmd/canaryflow-proxy)
+fi
 
 pids=()
 cleanup() {
@@ -78,6 +88,13 @@ CANARYFLOW_PROXY_INPROCESS=1 "$WORK/canaryflow" proxy --listen 127.0.0.1:18082 \
 	--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
 	>"$WORK/canaryflow-inprocess.log" 2>&1 & IP_PID=$!
 pids+=($IP_PID)
+
+# The same proxy as built from BASE, with the same flags.
+if [ -n "$BASE" ]; then
+	"$WORK/base/canaryflow" proxy --listen 127.0.0.1:18084 \
+		--blue http://127.0.0.1:19001 --green http://127.0.0.1:19002 --green-weight 10 \
+		>"$WORK/canaryflow-base.log" 2>&1 & pids+=($!)
+fi
 
 # The floor for any Go proxy: bytes copied between a client and a backend
 # connection by two goroutines, no HTTP parsing, no split (all to blue).
@@ -145,6 +162,10 @@ declare -A URL=([direct]=http://127.0.0.1:19001/ [canaryflow]=http://127.0.0.1:1
 	[nginx]=http://127.0.0.1:18180/ [nginx1]=http://127.0.0.1:18181/ [haproxy]=http://127.0.0.1:18280/
 	[go-tcp]=http://127.0.0.1:18380/)
 VARIANTS=(direct canaryflow cf-nethttp go-tcp nginx nginx1 haproxy)
+if [ -n "$BASE" ]; then
+	URL[cf-base]=http://127.0.0.1:18084/
+	VARIANTS=(direct canaryflow cf-base cf-nethttp go-tcp nginx nginx1 haproxy)
+fi
 for v in "${VARIANTS[@]}"; do
 	for _ in $(seq 50); do curl -fs "${URL[$v]}" >/dev/null && break; sleep 0.1; done
 	curl -fs "${URL[$v]}" >/dev/null || { echo "$v does not answer"; exit 1; }
@@ -185,6 +206,14 @@ for v in "${VARIANTS[@]}"; do
 			v, p50, a50, a50 / na50, p99, a, a / na, p999 }'
 done
 
+if [ -n "$BASE" ]; then
+	awk -v p50="${P50[canaryflow]}" -v p99="${P99[canaryflow]}" -v b50="${P50[cf-base]}" -v b99="${P99[cf-base]}" \
+		-v d50="${P50[direct]}" -v d99="${P99[direct]}" 'BEGIN {
+		a50 = p50 - d50; ab50 = b50 - d50; if (ab50 <= 0) ab50 = 1
+		a99 = p99 - d99; ab99 = b99 - d99; if (ab99 <= 0) ab99 = 1
+		printf "canaryflow / cf-base: added p50 %.2fx, added p99 %.2fx\n", a50 / ab50, a99 / ab99 }'
+fi
+
 # Memory: canaryflow alone at 1,000 rps, as installed (canaryflow proxy
 # execs canaryflow-proxy), then the same served in-process.
 rss() { # PID URL: max VmRSS in MB over 5 s at 1,000 rps
@@ -221,6 +250,10 @@ for v in "${VARIANTS[@]}"; do
 	awk -v v="$v" -v m="$m" -v n="$NGX" -v all="${RPS[$v]}" 'BEGIN {printf "%-11s %9.0f req/s  %.2fx nginx   (rounds:%s)\n", v, m, m/n, all}'
 done
 
+if [ -n "$BASE" ]; then
+	awk -v m="$(echo "${RPS[canaryflow]}" | median)" -v b="$(echo "${RPS[cf-base]}" | median)" \
+		'BEGIN {printf "canaryflow / cf-base throughput: %.3fx\n", m / b}'
+fi
 echo "canaryflow peak RSS over the whole run so far: $(($(awk '/VmHWM/ {print $2}' /proc/$CF_PID/status) / 1024)) MB"
 
 # Observed split over 100k requests.
