@@ -14,8 +14,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/redact"
 )
 
 // Phase and build statuses, CodeBuild's words.
@@ -108,8 +109,9 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	}
 	env["CODEBUILD_SRC_DIR"] = o.Dir
 	env["CODEBUILD_BUILD_SUCCEEDING"] = "1"
-	log := newRedactor(o.Log, secrets)
-	defer log.Flush()
+	hide := redact.New(secrets...)
+	log := redact.NewWriter(o.Log, hide)
+	defer log.Close()
 
 	sh, err := startShell(ctx, bs.Env.Shell, o.Dir, env, log)
 	if err != nil {
@@ -141,7 +143,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 				return nil, err
 			}
 			if code != 0 {
-				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, hide.String(c), code
 				fmt.Fprintf(log, "[canaryflow] command did not exit successfully %s exit status %d\n", c, code)
 				break
 			}
@@ -158,7 +160,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 				return nil, err
 			}
 			if code != 0 && pr.Status == StatusSucceeded {
-				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, hide.String(c), code
 			}
 		}
 		pr.End = o.Now()
@@ -335,61 +337,6 @@ func (s *shell) close() {
 	s.stdin.Close()
 	<-s.done
 	os.RemoveAll(s.tmp)
-}
-
-// redactor replaces secret values with "***" line by line, so a secret
-// split across two writes is still caught.
-type redactor struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets []string
-	buf     []byte
-}
-
-func newRedactor(w io.Writer, secrets []string) *redactor {
-	var keep []string
-	for _, s := range secrets {
-		if len(s) >= 3 { // shorter values would redact ordinary text
-			keep = append(keep, s)
-		}
-	}
-	// Longer first, so a secret containing another is replaced whole.
-	sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
-	return &redactor{w: w, secrets: keep}
-}
-
-func (r *redactor) redact(s string) string {
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "***")
-	}
-	return s
-}
-
-func (r *redactor) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf = append(r.buf, p...)
-	for {
-		i := strings.IndexByte(string(r.buf), '\n')
-		if i < 0 {
-			break
-		}
-		if _, err := io.WriteString(r.w, r.redact(string(r.buf[:i+1]))); err != nil {
-			return 0, err
-		}
-		r.buf = r.buf[i+1:]
-	}
-	return len(p), nil
-}
-
-// Flush writes what is left of an unterminated last line.
-func (r *redactor) Flush() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.buf) > 0 {
-		io.WriteString(r.w, r.redact(string(r.buf)))
-		r.buf = nil
-	}
 }
 
 // collectArtifacts matches the artifact patterns under the base directory

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/redact"
 )
 
 // Execution modes, as CodePipeline's.
@@ -39,9 +41,9 @@ type RunnerOptions struct {
 	Now func() time.Time
 	// Log receives one line per transition; zero discards.
 	Log *slog.Logger
-	// Redact, when set, is applied to stage logs and errors before they are
-	// stored (secret values become ***).
-	Redact func(string) string
+	// Secrets are values kept out of stage logs and errors: they are stored
+	// as *** (see internal/redact), even when a stage writes one in pieces.
+	Secrets []string
 }
 
 // Validate reports options that cannot work.
@@ -59,8 +61,9 @@ func (o *RunnerOptions) Validate() error {
 
 // Runner starts executions and moves them through the stages.
 type Runner struct {
-	opts RunnerOptions
-	wg   sync.WaitGroup
+	opts   RunnerOptions
+	secret *redact.Secrets
+	wg     sync.WaitGroup
 
 	mu    sync.Mutex
 	slots []*slot // one per stage: who holds it, who waits
@@ -92,10 +95,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if opts.Redact == nil {
-		opts.Redact = func(s string) string { return s }
-	}
-	r := &Runner{opts: opts, queue: make(chan struct{}, 1)}
+	r := &Runner{opts: opts, secret: redact.New(opts.Secrets...), queue: make(chan struct{}, 1)}
 	for range opts.Stages {
 		r.slots = append(r.slots, &slot{})
 	}
@@ -217,10 +217,15 @@ func (r *Runner) runStage(ctx context.Context, e *Execution, st Stage) bool {
 		r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
 	}
 	r.opts.Log.Info("stage started", "execution", e.ID, "stage", st.Name)
-	err := st.Run(ctx, e, &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name, redact: r.opts.Redact})
+	log := &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name}
+	out := stageOutput{Writer: redact.NewWriter(log, r.secret), log: log}
+	err := st.Run(ctx, e, out)
+	if cerr := out.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("stage log: %w", cerr)
+	}
 	run.End = r.opts.Now()
 	if err != nil {
-		run.Status, run.Error = Failed, r.opts.Redact(err.Error())
+		run.Status, run.Error = Failed, r.secret.String(err.Error())
 		status := Failed
 		if ctx.Err() != nil {
 			status, run.Status = Stopped, Stopped
@@ -294,15 +299,23 @@ func (r *Runner) release(i int) {
 	s.busy = false
 }
 
-// stageLog appends redacted stage output to the execution's stored log.
-// It is also the stage's way to persist outputs before the stage ends
-// (see Saver).
+// stageOutput is the writer a stage receives: its output, redacted as a
+// stream, goes to the stage's stored log; Save persists the execution.
+type stageOutput struct {
+	*redact.Writer
+	log *stageLog
+}
+
+// Save persists the execution now (see Saver).
+func (o stageOutput) Save() error { return o.log.Save() }
+
+// stageLog appends a stage's (already redacted) output to the execution's
+// stored log.
 type stageLog struct {
-	x      *Executions
-	e      *Execution
-	id     string
-	stage  string
-	redact func(string) string
+	x     *Executions
+	e     *Execution
+	id    string
+	stage string
 }
 
 // Saver is implemented by the log writer a stage receives: Save writes the
@@ -314,7 +327,7 @@ type Saver interface{ Save() error }
 func (l *stageLog) Save() error { return l.x.Save(l.e) }
 
 func (l *stageLog) Write(p []byte) (int, error) {
-	if err := l.x.AppendLog(l.id, l.stage, []byte(l.redact(string(p)))); err != nil {
+	if err := l.x.AppendLog(l.id, l.stage, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -96,14 +96,6 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 			secrets = append(secrets, v)
 		}
 	}
-	redact := func(s string) string {
-		for _, v := range secrets {
-			if len(v) >= 3 {
-				s = strings.ReplaceAll(s, v, "***")
-			}
-		}
-		return s
-	}
 	repo := pc.Build.Repository
 	if repo == "" {
 		repo = svc.Name
@@ -118,7 +110,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		pipeline.DeployStage(&apiDeployer{a: d.api}),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
-		Mode: pc.Mode, Stages: stages, Executions: execs, Redact: redact, Log: d.log.With("component", "pipeline"),
+		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets, Log: d.log.With("component", "pipeline"),
 	})
 	if err != nil {
 		return nil, err
