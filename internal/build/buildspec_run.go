@@ -31,11 +31,20 @@ type RunOptions struct {
 	// Dir is the source directory (CODEBUILD_SRC_DIR); required.
 	Dir string
 	// Env adds variables to every command (CODEBUILD_* and the pipeline's
-	// own). Buildspec env.variables override the process environment; Env
+	// own). Buildspec env.variables override the inherited environment; Env
 	// overrides both.
 	Env map[string]string
+	// Environ is canaryflow's own environment, as os.Environ returns it.
+	// Commands inherit only PATH, HOME, TMPDIR, LANG, LC_* and the Docker
+	// engine's location from it (see inheritedEnv), plus PassEnv. Zero
+	// means os.Environ.
+	Environ func() []string
+	// PassEnv names further variables of Environ passed to the commands
+	// when set (pipeline.build.pass_env).
+	PassEnv []string
 	// Getenv resolves the buildspec's parameter-store / secrets-manager
-	// variables locally. Zero means os.Getenv.
+	// variables locally. Zero means os.Getenv; the pipeline passes one that
+	// answers only for the names in pipeline.build.secret_env.
 	Getenv func(string) string
 	// Secrets are further values to redact from the log (e.g. registry
 	// passwords the caller put in Env).
@@ -85,6 +94,9 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	if o.Environ == nil {
+		o.Environ = os.Environ
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -99,7 +111,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	for name, ref := range bs.Env.Secrets {
 		v := o.Getenv(name)
 		if v == "" {
-			return nil, fmt.Errorf("run buildspec: secret %s (%s on AWS) is not set: export %s in canaryflow's environment", name, ref, name)
+			return nil, fmt.Errorf("run buildspec: secret %s (%s on AWS) is not set: export %s in canaryflow's environment and list it in pipeline.build.secret_env", name, ref, name)
 		}
 		env[name] = v
 		secrets = append(secrets, v)
@@ -113,7 +125,10 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	log := redact.NewWriter(o.Log, hide)
 	defer log.Close()
 
-	sh, err := startShell(ctx, bs.Env.Shell, o.Dir, env, log)
+	start := func() (*shell, error) {
+		return startShell(ctx, bs.Env.Shell, o.Dir, commandEnv(o.Environ(), o.PassEnv, env), log)
+	}
+	sh, err := start()
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +148,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 		pr.Status = StatusSucceeded
 		for _, c := range p.Commands {
 			if sh.dead() {
-				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+				if sh, err = start(); err != nil {
 					return nil, err
 				}
 			}
@@ -150,7 +165,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 		}
 		for _, c := range p.Finally {
 			if sh.dead() {
-				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+				if sh, err = start(); err != nil {
 					return nil, err
 				}
 			}
@@ -222,7 +237,8 @@ type shell struct {
 	waitErr error
 }
 
-func startShell(ctx context.Context, want, dir string, env map[string]string, out io.Writer) (*shell, error) {
+// startShell starts a shell in dir with exactly the environment env.
+func startShell(ctx context.Context, want, dir string, env []string, out io.Writer) (*shell, error) {
 	prog := "/bin/sh"
 	args := []string{}
 	if want != "sh" && want != "/bin/sh" {
@@ -241,15 +257,7 @@ func startShell(ctx context.Context, want, dir string, env map[string]string, ou
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+env[k])
-	}
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.WaitDelay = 2 * time.Second

@@ -55,6 +55,13 @@ type PipelineBuild struct {
 	// the build whose values are secret: redacted from logs, the API and
 	// errors.
 	SecretEnv []string `yaml:"secret_env"`
+	// PassEnv names variables of canaryflow's own environment passed, as
+	// they are, to the buildspec's commands. Builds otherwise inherit only
+	// PATH, HOME, TMPDIR, LANG, LC_* and DOCKER_HOST, DOCKER_CONTEXT,
+	// DOCKER_CONFIG, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY; never the API
+	// token, the webhook secret or the user's cloud and GitHub tokens
+	// unless listed here (a secret belongs in secret_env, which redacts it).
+	PassEnv []string `yaml:"pass_env"`
 	// Timeout bounds a build. Zero means 30m.
 	Timeout Duration `yaml:"timeout"`
 }
@@ -140,6 +147,11 @@ func (p *Pipeline) validate(file string, data []byte, svc *Service) []error {
 	for i, k := range p.Build.SecretEnv {
 		if !envVarName.MatchString(k) {
 			add(fmt.Sprintf("build.secret_env[%d]", i), "%q is not an environment variable name", k)
+		}
+	}
+	for i, k := range p.Build.PassEnv {
+		if !envVarName.MatchString(k) {
+			add(fmt.Sprintf("build.pass_env[%d]", i), "%q is not an environment variable name", k)
 		}
 	}
 	return errs

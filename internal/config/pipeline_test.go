@@ -34,6 +34,8 @@ func TestPipelineErrors(t *testing.T) {
 		{minimalService + "pipeline:\n  build:\n    package: ../other\n", "pipeline.build.package"},
 		{minimalService + "pipeline:\n  build:\n    repository: Hello World\n", "pipeline.build.repository"},
 		{minimalService + "pipeline:\n  build:\n    secret_env: ['A B']\n", "pipeline.build.secret_env[0]"},
+		{minimalService + "pipeline:\n  build:\n    pass_env:\n      - GOPATH\n      - 'A=B'\n", "c.yaml:7: pipeline.build.pass_env[1]: \"A=B\" is not an environment variable name"},
+		{minimalService + "pipeline:\n  build:\n    pass_env: ['']\n", "pipeline.build.pass_env[0]"},
 		{minimalService + "pipeline:\n  webhook_secret_env: x-y\n", "pipeline.webhook_secret_env"},
 		{minimalService + "pipeline:\n  pol_interval: 1s\n", "c.yaml:4"},
 	} {

@@ -86,6 +86,9 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		getenv = os.Getenv
 	}
 	env := map[string]string{}
+	for k, v := range svc.Env { // the service's plain settings, as its tasks get them
+		env[k] = v
+	}
 	for k, v := range pc.Build.Env {
 		env[k] = v
 	}
@@ -105,6 +108,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
 			Project: svc.Name, Flow: FlowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
 		pipeline.DeployStage(&apiDeployer{a: d.api}),
