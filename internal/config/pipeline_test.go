@@ -15,7 +15,8 @@ func TestPipelineDefaults(t *testing.T) {
 	}
 	p := c.Pipeline
 	if p.PollInterval.D() != time.Second || p.Mode != "SUPERSEDED" || strings.Join(p.Tags.Include, ",") != "v*" ||
-		p.Build.Image != "auto" || p.Build.Package != "." || p.WebhookSecretEnv != "CANARYFLOW_WEBHOOK_SECRET" {
+		p.Build.Image != "auto" || p.Build.Package != "." || p.WebhookSecretEnv != "CANARYFLOW_WEBHOOK_SECRET" ||
+		p.Build.MaxLogBytes != 10<<20 || p.KeepExecutions != 100 || len(p.Build.PassEnv) != 0 {
 		t.Errorf("defaults = %+v", p)
 	}
 	if c, _ := Parse("c.yaml", []byte(minimalService)); c.Pipeline != nil {
@@ -37,6 +38,9 @@ func TestPipelineErrors(t *testing.T) {
 		{minimalService + "pipeline:\n  build:\n    pass_env:\n      - GOPATH\n      - 'A=B'\n", "c.yaml:7: pipeline.build.pass_env[1]: \"A=B\" is not an environment variable name"},
 		{minimalService + "pipeline:\n  build:\n    pass_env: ['']\n", "pipeline.build.pass_env[0]"},
 		{minimalService + "pipeline:\n  webhook_secret_env: x-y\n", "pipeline.webhook_secret_env"},
+		{minimalService + "pipeline:\n  build:\n    max_log_bytes: 100\n", "c.yaml:5: pipeline.build.max_log_bytes: 100: want at least 4096 bytes"},
+		{minimalService + "pipeline:\n  build:\n    max_log_bytes: 10MiB\n", "c.yaml:5"},
+		{minimalService + "pipeline:\n  keep_executions: -1\n", "c.yaml:4: pipeline.keep_executions: -1"},
 		{minimalService + "pipeline:\n  pol_interval: 1s\n", "c.yaml:4"},
 	} {
 		_, err := Parse("c.yaml", []byte(tc.doc))

@@ -114,7 +114,8 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		pipeline.DeployStage(&apiDeployer{a: d.api}),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
-		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets, Log: d.log.With("component", "pipeline"),
+		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
+		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
 	})
 	if err != nil {
 		return nil, err
