@@ -49,3 +49,35 @@ func TestPipelineErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPipelineBuildSafetyKeys(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(minimalService+"pipeline:\n  keep_executions: 5\n  build:\n    max_log_bytes: 65536\n    pass_env: [GOPATH, GOMODCACHE]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Pipeline; p.KeepExecutions != 5 || p.Build.MaxLogBytes != 65536 || strings.Join(p.Build.PassEnv, ",") != "GOPATH,GOMODCACHE" {
+		t.Errorf("pipeline = %+v", p)
+	}
+}
+
+// FuzzParsePipeline checks that whatever pipeline section parses gives the
+// build only variable names, a usable log limit and a bounded history.
+func FuzzParsePipeline(f *testing.F) {
+	f.Add([]byte("pipeline:\n  keep_executions: 3\n  build:\n    pass_env: [A, B_1]\n    max_log_bytes: 4096\n"))
+	f.Add([]byte("pipeline: {build: {pass_env: ['x=y', ''], max_log_bytes: -1}, keep_executions: 0}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.yaml", append([]byte(minimalService), data...))
+		if err != nil || c.Pipeline == nil {
+			return
+		}
+		p := c.Pipeline
+		for _, n := range p.Build.PassEnv {
+			if !envVarName.MatchString(n) {
+				t.Fatalf("accepted pass_env name %q", n)
+			}
+		}
+		if p.Build.MaxLogBytes < minLogBytes || p.KeepExecutions < 1 {
+			t.Fatalf("accepted max_log_bytes %d, keep_executions %d", p.Build.MaxLogBytes, p.KeepExecutions)
+		}
+	})
+}
