@@ -184,3 +184,56 @@ func TestPruneKeepsExecutionsInProgress(t *testing.T) {
 		t.Error("a negative KeepExecutions is accepted")
 	}
 }
+
+// TestRunnerStoredBuildLogHasNoSecret runs a real buildspec through the
+// runner, as the daemon does: secrets printed whole, in halves and as a
+// multi-line value never reach the stored log.
+func TestRunnerStoredBuildLogHasNoSecret(t *testing.T) {
+	const key = "-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\n-----END TEST KEY-----\n"
+	const npm = "npm_0123456789abcdef"
+	mirror, r := releaseWith(t, map[string]string{
+		"VERSION": "1.0.0\n",
+		".buildspec.yml": `version: 0.2
+env:
+  secrets-manager:
+    DEPLOY_KEY: prod/deploy-key
+phases:
+  build:
+    commands:
+      - printf '%s' "$DEPLOY_KEY"
+      - printf 'npm %s' "${NPM_TOKEN%??????????}"; printf '%s\n' "${NPM_TOKEN#??????????}"
+      - printf '%s\n' "$DEPLOY_KEY" | sed -n 2p
+`,
+	}, "v1.0.0")
+	x, _ := newExecutions(t)
+	runner, err := NewRunner(RunnerOptions{Executions: x, Secrets: []string{npm}, Stages: []Stage{
+		BuildStage(BuildStageOptions{MirrorDir: mirror, WorkRoot: t.TempDir(), Flow: flowOpts(),
+			Env: map[string]string{"NPM_TOKEN": npm}, Secrets: []string{npm},
+			Getenv: func(k string) string { return map[string]string{"DEPLOY_KEY": key}[k] }, SecretEnv: []string{"DEPLOY_KEY"},
+			Image: func(_ context.Context, _ string, _ *Execution, log io.Writer) (string, error) {
+				io.WriteString(log, "pushing with npm_01234")
+				io.WriteString(log, "56789abcdef\n")
+				return "127.0.0.1:5000/hello:1.0.0@sha256:abc", nil
+			}}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := runner.Start(context.Background(), r, "poll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner.Wait()
+	log, _ := x.Log(e.ID, "")
+	if got, _ := x.Get(e.ID); got.Status != Succeeded {
+		t.Fatalf("%s %s\n%s", got.Status, got.Error, log)
+	}
+	for _, leak := range []string{"MIIEvQIBADANBgkqhkiG9w0BAQEF", npm} {
+		if strings.Contains(string(log), leak) {
+			t.Errorf("%q was stored:\n%s", leak, log)
+		}
+	}
+	if !strings.Contains(string(log), "npm ***\n") || !strings.Contains(string(log), "pushing with ***\n") {
+		t.Errorf("the log does not show the redaction:\n%s", log)
+	}
+}
