@@ -24,7 +24,8 @@ func (o stageOutput) Save() error { return o.log.Save() }
 // stageLog appends a stage's (already redacted) output to the execution's
 // stored log, up to max bytes; then one marker line says the log was
 // truncated and the rest is dropped, so a build that prints without end
-// cannot fill the disk. The stage itself goes on.
+// cannot fill the disk. The stage itself goes on. Its only writer is the
+// stage's redact.Writer, which serializes the writes.
 type stageLog struct {
 	x       *Executions
 	e       *Execution
