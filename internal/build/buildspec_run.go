@@ -14,8 +14,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/redact"
 )
 
 // Phase and build statuses, CodeBuild's words.
@@ -30,11 +31,20 @@ type RunOptions struct {
 	// Dir is the source directory (CODEBUILD_SRC_DIR); required.
 	Dir string
 	// Env adds variables to every command (CODEBUILD_* and the pipeline's
-	// own). Buildspec env.variables override the process environment; Env
+	// own). Buildspec env.variables override the inherited environment; Env
 	// overrides both.
 	Env map[string]string
+	// Environ is canaryflow's own environment, as os.Environ returns it.
+	// Commands inherit only PATH, HOME, TMPDIR, LANG, LC_* and the Docker
+	// engine's location from it (see inheritedEnv), plus PassEnv. Zero
+	// means os.Environ.
+	Environ func() []string
+	// PassEnv names further variables of Environ passed to the commands
+	// when set (pipeline.build.pass_env).
+	PassEnv []string
 	// Getenv resolves the buildspec's parameter-store / secrets-manager
-	// variables locally. Zero means os.Getenv.
+	// variables locally. Zero means os.Getenv; the pipeline passes one that
+	// answers only for the names in pipeline.build.secret_env.
 	Getenv func(string) string
 	// Secrets are further values to redact from the log (e.g. registry
 	// passwords the caller put in Env).
@@ -84,6 +94,9 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	if o.Environ == nil {
+		o.Environ = os.Environ
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -98,7 +111,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	for name, ref := range bs.Env.Secrets {
 		v := o.Getenv(name)
 		if v == "" {
-			return nil, fmt.Errorf("run buildspec: secret %s (%s on AWS) is not set: export %s in canaryflow's environment", name, ref, name)
+			return nil, fmt.Errorf("run buildspec: secret %s (%s on AWS) is not set: export %s in canaryflow's environment and list it in pipeline.build.secret_env", name, ref, name)
 		}
 		env[name] = v
 		secrets = append(secrets, v)
@@ -108,10 +121,14 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 	}
 	env["CODEBUILD_SRC_DIR"] = o.Dir
 	env["CODEBUILD_BUILD_SUCCEEDING"] = "1"
-	log := newRedactor(o.Log, secrets)
-	defer log.Flush()
+	hide := redact.New(secrets...)
+	log := redact.NewWriter(o.Log, hide)
+	defer log.Close()
 
-	sh, err := startShell(ctx, bs.Env.Shell, o.Dir, env, log)
+	start := func() (*shell, error) {
+		return startShell(ctx, bs.Env.Shell, o.Dir, commandEnv(o.Environ(), o.PassEnv, env), log)
+	}
+	sh, err := start()
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +148,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 		pr.Status = StatusSucceeded
 		for _, c := range p.Commands {
 			if sh.dead() {
-				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+				if sh, err = start(); err != nil {
 					return nil, err
 				}
 			}
@@ -141,14 +158,14 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 				return nil, err
 			}
 			if code != 0 {
-				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, hide.String(c), code
 				fmt.Fprintf(log, "[canaryflow] command did not exit successfully %s exit status %d\n", c, code)
 				break
 			}
 		}
 		for _, c := range p.Finally {
 			if sh.dead() {
-				if sh, err = startShell(ctx, bs.Env.Shell, o.Dir, env, log); err != nil {
+				if sh, err = start(); err != nil {
 					return nil, err
 				}
 			}
@@ -158,7 +175,7 @@ func RunBuildspec(ctx context.Context, bs *Buildspec, o RunOptions) (*BuildResul
 				return nil, err
 			}
 			if code != 0 && pr.Status == StatusSucceeded {
-				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, log.redact(c), code
+				pr.Status, pr.FailedCommand, pr.ExitCode = StatusFailed, hide.String(c), code
 			}
 		}
 		pr.End = o.Now()
@@ -220,7 +237,8 @@ type shell struct {
 	waitErr error
 }
 
-func startShell(ctx context.Context, want, dir string, env map[string]string, out io.Writer) (*shell, error) {
+// startShell starts a shell in dir with exactly the environment env.
+func startShell(ctx context.Context, want, dir string, env []string, out io.Writer) (*shell, error) {
 	prog := "/bin/sh"
 	args := []string{}
 	if want != "sh" && want != "/bin/sh" {
@@ -239,15 +257,7 @@ func startShell(ctx context.Context, want, dir string, env map[string]string, ou
 	}
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+env[k])
-	}
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.WaitDelay = 2 * time.Second
@@ -335,61 +345,6 @@ func (s *shell) close() {
 	s.stdin.Close()
 	<-s.done
 	os.RemoveAll(s.tmp)
-}
-
-// redactor replaces secret values with "***" line by line, so a secret
-// split across two writes is still caught.
-type redactor struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets []string
-	buf     []byte
-}
-
-func newRedactor(w io.Writer, secrets []string) *redactor {
-	var keep []string
-	for _, s := range secrets {
-		if len(s) >= 3 { // shorter values would redact ordinary text
-			keep = append(keep, s)
-		}
-	}
-	// Longer first, so a secret containing another is replaced whole.
-	sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
-	return &redactor{w: w, secrets: keep}
-}
-
-func (r *redactor) redact(s string) string {
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "***")
-	}
-	return s
-}
-
-func (r *redactor) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.buf = append(r.buf, p...)
-	for {
-		i := strings.IndexByte(string(r.buf), '\n')
-		if i < 0 {
-			break
-		}
-		if _, err := io.WriteString(r.w, r.redact(string(r.buf[:i+1]))); err != nil {
-			return 0, err
-		}
-		r.buf = r.buf[i+1:]
-	}
-	return len(p), nil
-}
-
-// Flush writes what is left of an unterminated last line.
-func (r *redactor) Flush() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.buf) > 0 {
-		io.WriteString(r.w, r.redact(string(r.buf)))
-		r.buf = nil
-	}
 }
 
 // collectArtifacts matches the artifact patterns under the base directory

@@ -30,7 +30,23 @@ type Pipeline struct {
 	WebhookSecretEnv string `yaml:"webhook_secret_env"`
 	// Build is the Build stage.
 	Build PipelineBuild `yaml:"build"`
+	// KeepExecutions is how many executions are kept: when one ends, older
+	// finished ones are deleted with their logs. Zero means
+	// DefaultKeepExecutions.
+	KeepExecutions int `yaml:"keep_executions"`
 }
+
+// DefaultKeepExecutions is how many pipeline executions, with their logs,
+// are kept when pipeline.keep_executions is not set.
+const DefaultKeepExecutions = 100
+
+// DefaultMaxLogBytes bounds each stage's stored log when
+// pipeline.build.max_log_bytes is not set.
+const DefaultMaxLogBytes = 10 << 20
+
+// minLogBytes is the smallest log limit accepted: less would cut a build
+// log before its first error.
+const minLogBytes = 4 << 10
 
 // TagFilter holds include and exclude globs for tag names.
 type TagFilter struct {
@@ -55,8 +71,19 @@ type PipelineBuild struct {
 	// the build whose values are secret: redacted from logs, the API and
 	// errors.
 	SecretEnv []string `yaml:"secret_env"`
+	// PassEnv names variables of canaryflow's own environment passed, as
+	// they are, to the buildspec's commands. Builds otherwise inherit only
+	// PATH, HOME, TMPDIR, LANG, LC_* and DOCKER_HOST, DOCKER_CONTEXT,
+	// DOCKER_CONFIG, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY; never the API
+	// token, the webhook secret or the user's cloud and GitHub tokens
+	// unless listed here (a secret belongs in secret_env, which redacts it).
+	PassEnv []string `yaml:"pass_env"`
 	// Timeout bounds a build. Zero means 30m.
 	Timeout Duration `yaml:"timeout"`
+	// MaxLogBytes bounds each stage's stored log, in bytes; past it one
+	// line says the log was truncated and later output is dropped. Zero
+	// means DefaultMaxLogBytes (10 MiB).
+	MaxLogBytes int64 `yaml:"max_log_bytes"`
 }
 
 var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -82,6 +109,12 @@ func (p *Pipeline) applyDefaults(r Release) {
 	}
 	if p.Build.Timeout == 0 {
 		p.Build.Timeout = Duration(30 * time.Minute)
+	}
+	if p.Build.MaxLogBytes == 0 {
+		p.Build.MaxLogBytes = DefaultMaxLogBytes
+	}
+	if p.KeepExecutions == 0 {
+		p.KeepExecutions = DefaultKeepExecutions
 	}
 }
 
@@ -140,6 +173,17 @@ func (p *Pipeline) validate(file string, data []byte, svc *Service) []error {
 	for i, k := range p.Build.SecretEnv {
 		if !envVarName.MatchString(k) {
 			add(fmt.Sprintf("build.secret_env[%d]", i), "%q is not an environment variable name", k)
+		}
+	}
+	if p.Build.MaxLogBytes < minLogBytes {
+		add("build.max_log_bytes", "%d: want at least %d bytes", p.Build.MaxLogBytes, minLogBytes)
+	}
+	if p.KeepExecutions < 1 {
+		add("keep_executions", "%d: want a positive number of executions", p.KeepExecutions)
+	}
+	for i, k := range p.Build.PassEnv {
+		if !envVarName.MatchString(k) {
+			add(fmt.Sprintf("build.pass_env[%d]", i), "%q is not an environment variable name", k)
 		}
 	}
 	return errs

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/canaryflow/canaryflow/internal/build"
@@ -31,8 +32,18 @@ type BuildStageOptions struct {
 	// Secrets are values redacted from the build log (the buildspec's own
 	// parameter-store / secrets-manager values are redacted too).
 	Secrets []string
-	// Getenv resolves the buildspec's secrets; zero means os.Getenv.
+	// Getenv reads canaryflow's environment for the buildspec's secrets;
+	// zero means os.Getenv.
 	Getenv func(string) string
+	// SecretEnv names the variables of canaryflow's environment a
+	// buildspec's parameter-store / secrets-manager entries may resolve
+	// (pipeline.build.secret_env); any other name is not set, so a
+	// buildspec cannot ask for the daemon's own secrets by name.
+	SecretEnv []string
+	// PassEnv names variables of canaryflow's environment passed to the
+	// buildspec's commands when set (pipeline.build.pass_env), besides the
+	// few every build inherits (see build.RunOptions.Environ).
+	PassEnv []string
 	// Image builds the image from the workspace and pushes it, returning its
 	// reference with digest. Required.
 	Image func(ctx context.Context, workspace string, e *Execution, log io.Writer) (string, error)
@@ -47,6 +58,9 @@ type BuildStageOptions struct {
 func BuildStage(o BuildStageOptions) Stage {
 	if o.Project == "" {
 		o.Project = "canaryflow"
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
 	}
 	return Stage{Name: "Build", Run: func(ctx context.Context, e *Execution, log io.Writer) error {
 		if !validSHA(e.Commit) {
@@ -149,7 +163,13 @@ func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execut
 	}
 	fmt.Fprintf(log, "[canaryflow] running %s\n", name)
 	res, err := build.RunBuildspec(ctx, bs, build.RunOptions{
-		Dir: ws, Env: env, Getenv: o.Getenv, Secrets: o.Secrets, Log: log,
+		Dir: ws, Env: env, PassEnv: o.PassEnv, Secrets: o.Secrets, Log: log,
+		Getenv: func(name string) string {
+			if !slices.Contains(o.SecretEnv, name) {
+				return ""
+			}
+			return o.Getenv(name)
+		},
 		ArtifactsDir: filepath.Join(ws, ".canaryflow", "artifacts"),
 	})
 	if err != nil {

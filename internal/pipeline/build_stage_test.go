@@ -63,7 +63,8 @@ artifacts:
 	var imageWS string
 	stage := BuildStage(BuildStageOptions{
 		MirrorDir: mirror, WorkRoot: t.TempDir(), Flow: flowOpts(),
-		Getenv: func(k string) string { return map[string]string{"NPM_TOKEN": "npm_supersecret"}[k] },
+		Getenv:    func(k string) string { return map[string]string{"NPM_TOKEN": "npm_supersecret"}[k] },
+		SecretEnv: []string{"NPM_TOKEN"},
 		Image: func(ctx context.Context, ws string, e *Execution, log io.Writer) (string, error) {
 			imageWS = ws
 			b, err := os.ReadFile(filepath.Join(ws, "out.txt"))
@@ -123,5 +124,42 @@ func TestBuildStageBadBuildspec(t *testing.T) {
 	e.Commit = "--upload-pack=touch /tmp/x"
 	if err := stage.Run(context.Background(), e, io.Discard); err == nil || !strings.Contains(err.Error(), "not an object name") {
 		t.Errorf("option-like commit: %v", err)
+	}
+}
+
+func TestBuildStageKeepsTheDaemonsEnvironment(t *testing.T) {
+	t.Setenv("CANARYFLOW_WEBHOOK_SECRET", "webhook-secret-in-daemon")
+	t.Setenv("GITHUB_TOKEN", "ghp_token-in-daemon")
+	t.Setenv("BUILD_CACHE_DIR", "/var/cache/build")
+	mirror, r := releaseWith(t, map[string]string{
+		"VERSION":        "1.0.0\n",
+		".buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands:\n      - env\n",
+	}, "v1.0.0")
+	stage := BuildStage(BuildStageOptions{MirrorDir: mirror, WorkRoot: t.TempDir(), Flow: flowOpts(),
+		PassEnv: []string{"BUILD_CACHE_DIR"},
+		Image:   func(context.Context, string, *Execution, io.Writer) (string, error) { return "x", nil }})
+	e := &Execution{ID: "e-000004", Tag: r.Tag, Version: r.Version.String(), Commit: r.Commit}
+	var log bytes.Buffer
+	if err := stage.Run(context.Background(), e, &log); err != nil {
+		t.Fatalf("build: %v\n%s", err, log.String())
+	}
+	out := log.String()
+	if strings.Contains(out, "in-daemon") || !strings.Contains(out, "\nBUILD_CACHE_DIR=/var/cache/build\n") ||
+		!strings.Contains(out, "\nCODEBUILD_RESOLVED_SOURCE_VERSION="+r.Commit+"\n") {
+		t.Errorf("build environment:\n%s", out)
+	}
+
+	// A buildspec cannot ask for a daemon variable by naming it a secret.
+	mirror, r = releaseWith(t, map[string]string{
+		"VERSION": "1.1.0\n",
+		".buildspec.yml": "version: 0.2\nenv:\n  parameter-store:\n    CANARYFLOW_WEBHOOK_SECRET: /any\n" +
+			"phases:\n  build:\n    commands:\n      - printf '%s' \"$CANARYFLOW_WEBHOOK_SECRET\" > got\n",
+	}, "v1.1.0")
+	stage = BuildStage(BuildStageOptions{MirrorDir: mirror, WorkRoot: t.TempDir(), Flow: flowOpts(),
+		Image: func(context.Context, string, *Execution, io.Writer) (string, error) { return "x", nil }})
+	e = &Execution{ID: "e-000005", Tag: r.Tag, Version: r.Version.String(), Commit: r.Commit}
+	err := stage.Run(context.Background(), e, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "secret CANARYFLOW_WEBHOOK_SECRET (/any on AWS) is not set") {
+		t.Errorf("a buildspec naming the daemon's secret: err = %v", err)
 	}
 }

@@ -125,6 +125,48 @@ func (x *Executions) List() ([]Execution, error) {
 	return out, err
 }
 
+// Prune deletes the oldest finished executions beyond the newest keep,
+// with their logs and log counters, in one transaction, and returns their
+// IDs. An execution still in progress is never deleted.
+func (x *Executions) Prune(keep int) ([]string, error) {
+	var gone []string
+	err := x.st.Update(func(tx *store.Tx) error {
+		all, err := store.List[Execution](tx, store.Executions, "e-")
+		if err != nil {
+			return err
+		}
+		for _, e := range all[:max(len(all)-keep, 0)] {
+			if !e.Status.Done() {
+				continue
+			}
+			var logKeys []string
+			if err := tx.Scan(store.Logs, e.ID+"/", func(key string, _ []byte) error {
+				logKeys = append(logKeys, key)
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, k := range logKeys {
+				if err := tx.Delete(store.Logs, k); err != nil {
+					return err
+				}
+			}
+			if err := tx.DeleteSeq("log/" + e.ID); err != nil {
+				return err
+			}
+			if err := tx.Delete(store.Executions, e.ID); err != nil {
+				return err
+			}
+			gone = append(gone, e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prune executions: %w", err)
+	}
+	return gone, nil
+}
+
 // logChunk is one piece of a stage log.
 type logChunk struct {
 	Data []byte `json:"d"`

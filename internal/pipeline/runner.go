@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/redact"
 )
 
 // Execution modes, as CodePipeline's.
@@ -39,9 +41,18 @@ type RunnerOptions struct {
 	Now func() time.Time
 	// Log receives one line per transition; zero discards.
 	Log *slog.Logger
-	// Redact, when set, is applied to stage logs and errors before they are
-	// stored (secret values become ***).
-	Redact func(string) string
+	// Secrets are values kept out of stage logs and errors: they are stored
+	// as *** (see internal/redact), even when a stage writes one in pieces.
+	Secrets []string
+	// MaxLogBytes bounds each stage's stored log; what a stage writes past
+	// it is replaced by one TruncatedMarker line. Zero means no limit (the
+	// daemon passes pipeline.build.max_log_bytes).
+	MaxLogBytes int64
+	// KeepExecutions is how many executions are kept: when one ends, the
+	// oldest finished ones beyond the newest KeepExecutions are deleted
+	// with their logs. Zero keeps them all (the daemon passes
+	// pipeline.keep_executions).
+	KeepExecutions int
 }
 
 // Validate reports options that cannot work.
@@ -54,13 +65,20 @@ func (o *RunnerOptions) Validate() error {
 	if o.Executions == nil {
 		return errors.New("runner: no execution store")
 	}
+	if o.MaxLogBytes < 0 {
+		return fmt.Errorf("runner: log limit %d: want a positive number of bytes or zero", o.MaxLogBytes)
+	}
+	if o.KeepExecutions < 0 {
+		return fmt.Errorf("runner: keep %d executions: want a positive number or zero", o.KeepExecutions)
+	}
 	return nil
 }
 
 // Runner starts executions and moves them through the stages.
 type Runner struct {
-	opts RunnerOptions
-	wg   sync.WaitGroup
+	opts   RunnerOptions
+	secret *redact.Secrets
+	wg     sync.WaitGroup
 
 	mu    sync.Mutex
 	slots []*slot // one per stage: who holds it, who waits
@@ -92,10 +110,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if opts.Redact == nil {
-		opts.Redact = func(s string) string { return s }
-	}
-	r := &Runner{opts: opts, queue: make(chan struct{}, 1)}
+	r := &Runner{opts: opts, secret: redact.New(opts.Secrets...), queue: make(chan struct{}, 1)}
 	for range opts.Stages {
 		r.slots = append(r.slots, &slot{})
 	}
@@ -171,7 +186,20 @@ func (r *Runner) Recover() error {
 			return err
 		}
 	}
-	return nil
+	return r.prune()
+}
+
+// prune deletes the oldest finished executions beyond KeepExecutions,
+// with their logs.
+func (r *Runner) prune() error {
+	if r.opts.KeepExecutions == 0 {
+		return nil
+	}
+	ids, err := r.opts.Executions.Prune(r.opts.KeepExecutions)
+	if len(ids) > 0 {
+		r.opts.Log.Info("old executions deleted with their logs", "executions", ids, "keep", r.opts.KeepExecutions)
+	}
+	return err
 }
 
 func (r *Runner) run(ctx context.Context, e *Execution) {
@@ -217,10 +245,15 @@ func (r *Runner) runStage(ctx context.Context, e *Execution, st Stage) bool {
 		r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
 	}
 	r.opts.Log.Info("stage started", "execution", e.ID, "stage", st.Name)
-	err := st.Run(ctx, e, &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name, redact: r.opts.Redact})
+	log := &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name, max: r.opts.MaxLogBytes}
+	out := stageOutput{Writer: redact.NewWriter(log, r.secret), log: log}
+	err := st.Run(ctx, e, out)
+	if cerr := out.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("stage log: %w", cerr)
+	}
 	run.End = r.opts.Now()
 	if err != nil {
-		run.Status, run.Error = Failed, r.opts.Redact(err.Error())
+		run.Status, run.Error = Failed, r.secret.String(err.Error())
 		status := Failed
 		if ctx.Err() != nil {
 			status, run.Status = Stopped, Stopped
@@ -242,6 +275,9 @@ func (r *Runner) finish(e *Execution, status Status, msg string) {
 		r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
 	}
 	r.opts.Log.Info("execution ended", "execution", e.ID, "tag", e.Tag, "status", status, "error", msg)
+	if err := r.prune(); err != nil {
+		r.opts.Log.Error("delete old executions", "err", err)
+	}
 }
 
 // acquire waits for stage i. While it waits, a newer execution arriving
@@ -292,30 +328,4 @@ func (r *Runner) release(i int) {
 		return
 	}
 	s.busy = false
-}
-
-// stageLog appends redacted stage output to the execution's stored log.
-// It is also the stage's way to persist outputs before the stage ends
-// (see Saver).
-type stageLog struct {
-	x      *Executions
-	e      *Execution
-	id     string
-	stage  string
-	redact func(string) string
-}
-
-// Saver is implemented by the log writer a stage receives: Save writes the
-// execution as it is now, so an output (such as the deployment ID) is
-// visible through the API while the stage still runs.
-type Saver interface{ Save() error }
-
-// Save persists the execution now.
-func (l *stageLog) Save() error { return l.x.Save(l.e) }
-
-func (l *stageLog) Write(p []byte) (int, error) {
-	if err := l.x.AppendLog(l.id, l.stage, []byte(l.redact(string(p)))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

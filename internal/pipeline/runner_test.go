@@ -100,7 +100,7 @@ func TestRunnerSuccessFailureAndLogs(t *testing.T) {
 	x, _ := newExecutions(t)
 	build, deploy := newGate("Build"), newGate("Deploy")
 	r, err := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{build.stage(), deploy.stage()},
-		Redact: func(s string) string { return strings.ReplaceAll(s, "hunter2", "***") }})
+		Secrets: []string{"hunter2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,9 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		getenv = os.Getenv
 	}
 	env := map[string]string{}
+	for k, v := range svc.Env { // the service's plain settings, as its tasks get them
+		env[k] = v
+	}
 	for k, v := range pc.Build.Env {
 		env[k] = v
 	}
@@ -96,14 +99,6 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 			secrets = append(secrets, v)
 		}
 	}
-	redact := func(s string) string {
-		for _, v := range secrets {
-			if len(v) >= 3 {
-				s = strings.ReplaceAll(s, v, "***")
-			}
-		}
-		return s
-	}
 	repo := pc.Build.Repository
 	if repo == "" {
 		repo = svc.Name
@@ -113,12 +108,14 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
 			Project: svc.Name, Flow: FlowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
 		pipeline.DeployStage(&apiDeployer{a: d.api}),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
-		Mode: pc.Mode, Stages: stages, Executions: execs, Redact: redact, Log: d.log.With("component", "pipeline"),
+		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
+		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
 	})
 	if err != nil {
 		return nil, err

@@ -210,6 +210,15 @@ func (t *Tx) NextSeq(name string) (uint64, error) {
 	return n, nil
 }
 
+// DeleteSeq removes a counter NextSeq kept, when what it numbered is gone.
+func (t *Tx) DeleteSeq(name string) error {
+	b, err := t.bucket(Meta)
+	if err != nil {
+		return err
+	}
+	return b.Delete([]byte("seq/" + name))
+}
+
 // List decodes every document in c whose key starts with prefix, in key order.
 func List[T any](t *Tx, c Collection, prefix string) ([]T, error) {
 	var out []T
