@@ -139,7 +139,7 @@ Example:
 				image = registry.Ref{Host: l.registryHost, Repository: img.Repository, Digest: img.Digest}.String()
 			}
 			rt, err := runtime.Select(ctx, runtime.SelectOptions{
-				Mode: mode, StateDir: l.processDir(), RegistryToken: l.reg.Token(),
+				Mode: mode, StateDir: l.processDir(), RegistryToken: l.reg.Token(), RegistryHost: l.registryHost,
 			})
 			if err != nil {
 				return err
