@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -22,8 +21,9 @@ type Target struct {
 	Repository string
 	// Tag is the tag to push. Empty: "latest".
 	Tag string
-	// Token is the registry credential. Empty: anonymous (refused by
-	// canaryflow's registry).
+	// Token is canaryflow's registry credential, sent to Registry exactly
+	// and to no other host. Empty: anonymous (refused by canaryflow's
+	// registry).
 	Token string
 }
 
@@ -34,6 +34,9 @@ func (t Target) Validate() error {
 	}
 	if err := registry.ValidateRepository(t.Repository); err != nil {
 		return fmt.Errorf("image target: %w", err)
+	}
+	if t.Token != "" && !registry.IsLoopbackHost(t.Registry) {
+		return fmt.Errorf("image target: registry %s is not on loopback: canaryflow's registry token is sent to its own registry only", t.Registry)
 	}
 	if t.Tag != "" {
 		if err := registry.ValidateTag(t.Tag); err != nil {
@@ -51,20 +54,17 @@ func (t Target) tag() string {
 }
 
 // Push writes img to the target and returns its reference with digest.
-// Loopback registries are spoken to over plain HTTP.
+// Loopback registries are spoken to over plain HTTP; others over HTTPS only.
 func Push(ctx context.Context, img v1.Image, t Target) (registry.Ref, error) {
 	if err := t.Validate(); err != nil {
 		return registry.Ref{}, err
 	}
-	ref, err := name.NewTag(t.Registry+"/"+t.Repository+":"+t.tag(), name.Insecure)
+	ref, err := name.NewTag(t.Registry+"/"+t.Repository+":"+t.tag(), registry.NameOptions(t.Registry)...)
 	if err != nil {
 		return registry.Ref{}, fmt.Errorf("push image: %w", err)
 	}
-	auth := authn.Anonymous
-	if t.Token != "" {
-		auth = &authn.Basic{Username: registry.Username, Password: t.Token}
-	}
-	if err := remote.Write(ref, img, remote.WithAuth(auth), remote.WithContext(ctx)); err != nil {
+	cred := registry.Credential{Host: t.Registry, Token: t.Token}
+	if err := remote.Write(ref, img, append(cred.RemoteOptions(), remote.WithContext(ctx))...); err != nil {
 		return registry.Ref{}, fmt.Errorf("push image %s: %w", ref, err)
 	}
 	d, err := img.Digest()

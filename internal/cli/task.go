@@ -131,7 +131,7 @@ Example:
 			}
 			defer l.close()
 			image := args[0]
-			if ref.Host == "" || isLoopbackHost(ref.Host) {
+			if ref.Host == "" || registry.IsLoopbackHost(ref.Host) {
 				img, err := l.reg.Resolve(ref.Repository, ref.Reference())
 				if err != nil {
 					return fmt.Errorf("run: image %s: %w", args[0], err)
@@ -139,7 +139,7 @@ Example:
 				image = registry.Ref{Host: l.registryHost, Repository: img.Repository, Digest: img.Digest}.String()
 			}
 			rt, err := runtime.Select(ctx, runtime.SelectOptions{
-				Mode: mode, StateDir: l.processDir(), RegistryToken: l.reg.Token(),
+				Mode: mode, StateDir: l.processDir(), RegistryToken: l.reg.Token(), RegistryHost: l.registryHost,
 			})
 			if err != nil {
 				return err
@@ -199,14 +199,6 @@ func foreground(ctx context.Context, p *runtime.Process, task runtime.Task, grac
 }
 
 func (l *local) processDir() string { return l.stateDir + string(os.PathSeparator) + "process" }
-
-func isLoopbackHost(host string) bool {
-	h := host
-	if i := strings.LastIndex(host, ":"); i >= 0 {
-		h = host[:i]
-	}
-	return h == "localhost" || strings.HasPrefix(h, "127.")
-}
 
 // parseEnv parses K=V pairs.
 func parseEnv(kvs []string) (map[string]string, error) {

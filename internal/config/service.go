@@ -56,6 +56,10 @@ type Service struct {
 	// a repository stay, plus any image a running task uses. Zero means
 	// DefaultKeepImages.
 	KeepImages int `yaml:"keep_images"`
+	// AllowedRegistries are the registries (host[:port], exactly as image
+	// references name them) whose images the daemon deploys besides its
+	// own embedded registry, which is always allowed. Zero: none.
+	AllowedRegistries []string `yaml:"allowed_registries"`
 }
 
 // DefaultKeepImages is how many images of a repository the local registry
@@ -403,6 +407,7 @@ func (s *Service) validate(path string, data []byte) []error {
 	if s.KeepImages < 0 {
 		bad("keep_images", "%d: want a positive number of images", s.KeepImages)
 	}
+	s.validateAllowedRegistries(bad)
 	return errs
 }
 

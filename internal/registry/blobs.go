@@ -79,6 +79,21 @@ func (b *blobStore) Put(_ context.Context, _ string, h v1.Hash, rc io.ReadCloser
 	return nil
 }
 
+// adopt moves the verified file at src into place as blob h. src must be
+// on the same filesystem (the registry's directory).
+func (b *blobStore) adopt(h v1.Hash, src string) error {
+	if err := os.MkdirAll(filepath.Join(b.dir, h.Algorithm), 0o755); err != nil {
+		return fmt.Errorf("store blob %s: %w", h, err)
+	}
+	if err := os.Chmod(src, 0o644); err != nil {
+		return fmt.Errorf("store blob %s: %w", h, err)
+	}
+	if err := os.Rename(src, b.path(h)); err != nil {
+		return fmt.Errorf("store blob %s: %w", h, err)
+	}
+	return nil
+}
+
 // Delete removes a stored blob.
 func (b *blobStore) Delete(_ context.Context, _ string, h v1.Hash) error {
 	if err := os.Remove(b.path(h)); err != nil {

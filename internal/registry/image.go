@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,4 +164,36 @@ func ParseRef(s string) (Ref, error) {
 	}
 	ref.Repository = rest
 	return ref, nil
+}
+
+// hostLabel is one dot-separated label of a registry host name.
+var hostLabel = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+
+// ValidateHost reports whether host is a registry host[:port] that an image
+// reference can name: DNS labels or an IPv4 address, an optional port
+// 1-65535, and a "." or a port (or "localhost"), since without one the
+// first component of a reference is read as part of the repository.
+func ValidateHost(host string) error {
+	if strings.ContainsAny(host, "/@*? \t") {
+		return &NameError{Name: host, Reason: "write host[:port] only: no scheme, path, user, wildcard or space"}
+	}
+	h, port, hasPort := strings.Cut(host, ":")
+	if hasPort {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+			return &NameError{Name: host, Reason: "port must be 1-65535"}
+		}
+	}
+	if len(h) == 0 || len(h) > 253 {
+		return &NameError{Name: host, Reason: "not a registry host[:port]"}
+	}
+	for _, l := range strings.Split(h, ".") {
+		if len(l) > 63 || !hostLabel.MatchString(l) {
+			return &NameError{Name: host, Reason: "not a registry host[:port]: write a host name or IPv4 address, no scheme, path or wildcard"}
+		}
+	}
+	if !hasPort && !strings.Contains(h, ".") && h != "localhost" {
+		return &NameError{Name: host, Reason: "an image reference reads a host only with a '.' or a port: write e.g. " + h + ".example or " + h + ":5000"}
+	}
+	return nil
 }

@@ -138,3 +138,36 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateHost(t *testing.T) {
+	for host, ok := range map[string]bool{
+		"ghcr.io": true, "registry.example:5000": true, "localhost": true, "localhost:5000": true, "10.0.0.1:5000": true, "a-b.c": true,
+		"": false, "ghcr": false, "https://ghcr.io": false, "ghcr.io/team": false, "*.example": false, "ghcr.io:": false,
+		"ghcr.io:0": false, "ghcr.io:65536": false, "ghcr.io:+1": false, "ghcr.io:01": false, "-a.example": false, "a..b": false,
+		"user@ghcr.io": false, "ghcr.io ": false, "a.example:1:2": false,
+	} {
+		if err := ValidateHost(host); (err == nil) != ok {
+			t.Errorf("ValidateHost(%q) = %v, want ok=%v", host, err, ok)
+		}
+	}
+}
+
+// FuzzValidateHost checks that every accepted host is read back as the host
+// of an image reference, so an allowed_registries entry can match one.
+func FuzzValidateHost(f *testing.F) {
+	for _, s := range []string{"ghcr.io", "registry.example:5000", "localhost", "ghcr", "https://x.y", "a..b", "x.y:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if ValidateHost(host) != nil {
+			return
+		}
+		ref, err := ParseRef(host + "/app:1")
+		if err != nil {
+			t.Fatalf("accepted host %q, but %q does not parse: %v", host, host+"/app:1", err)
+		}
+		if ref.Host != host {
+			t.Fatalf("accepted host %q is read back as %q", host, ref.Host)
+		}
+	})
+}

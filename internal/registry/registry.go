@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,8 +46,13 @@ type Options struct {
 	// AnonymousPull lets GET and HEAD through without credentials. Zero:
 	// pulls need the token too. Pushes always need it.
 	AnonymousPull bool
-	// MaxBlobBytes caps one blob upload request. Zero: DefaultMaxBlobBytes.
+	// MaxBlobBytes caps one blob: a whole upload, however many chunks it
+	// comes in. Zero: DefaultMaxBlobBytes.
 	MaxBlobBytes int64
+	// UploadIdle is how long an unfinished upload may go without a request
+	// before it is abandoned and its spooled bytes (under Dir/uploads) are
+	// freed, measured on Now. Zero: DefaultUploadIdle.
+	UploadIdle time.Duration
 	// MaxManifestBytes caps a manifest. Zero: DefaultMaxManifestBytes.
 	MaxManifestBytes int64
 	// KeepLast is the lifecycle rule: after each push, keep only the newest
@@ -58,7 +64,7 @@ type Options struct {
 	InUse func(ctx context.Context) (map[string]bool, error)
 	// Logger receives request and lifecycle logs. Nil: discarded.
 	Logger *slog.Logger
-	// Now stamps push times. Nil: time.Now.
+	// Now stamps push times and ages uploads. Nil: time.Now.
 	Now func() time.Time
 }
 
@@ -67,7 +73,7 @@ func (o Options) Validate() error {
 	if o.Dir == "" {
 		return errors.New("registry options: Dir is required")
 	}
-	if o.MaxBlobBytes < 0 || o.MaxManifestBytes < 0 || o.KeepLast < 0 {
+	if o.MaxBlobBytes < 0 || o.MaxManifestBytes < 0 || o.KeepLast < 0 || o.UploadIdle < 0 {
 		return errors.New("registry options: limits must not be negative")
 	}
 	return nil
@@ -81,6 +87,7 @@ type Registry struct {
 	log       *slog.Logger
 	blobs     *blobStore
 	manifests *manifestStore
+	uploads   *uploadSessions
 	inner     http.Handler
 	// mu orders manifest writes, deletes and lifecycle sweeps.
 	mu sync.Mutex
@@ -97,6 +104,9 @@ func New(opts Options) (*Registry, error) {
 	}
 	if opts.MaxManifestBytes == 0 {
 		opts.MaxManifestBytes = DefaultMaxManifestBytes
+	}
+	if opts.UploadIdle == 0 {
+		opts.UploadIdle = DefaultUploadIdle
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -118,7 +128,10 @@ func New(opts Options) (*Registry, error) {
 		log:       log,
 		blobs:     &blobStore{dir: filepath.Join(opts.Dir, "blobs")},
 		manifests: &manifestStore{dir: filepath.Join(opts.Dir, "repositories")},
+		uploads: &uploadSessions{dir: filepath.Join(opts.Dir, "uploads"), max: opts.MaxBlobBytes,
+			idle: opts.UploadIdle, now: opts.Now, open: map[string]*upload{}},
 	}
+	r.uploads.sweep()
 	r.inner = ggcr.New(
 		ggcr.WithBlobHandler(r.blobs),
 		ggcr.Logger(slog.NewLogLogger(log.Handler(), slog.LevelDebug)),
@@ -152,10 +165,21 @@ func (r *Registry) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("registry serve: %w", err)
-	case <-ctx.Done():
+	// Uploads are also swept on every upload request; the ticker frees
+	// abandoned ones when no request comes.
+	tick := time.NewTicker(max(r.opts.UploadIdle/4, time.Second))
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("registry serve: %w", err)
+		case <-tick.C:
+			if n := r.uploads.sweep(); n > 0 {
+				r.log.Info("abandoned uploads freed", "count", n)
+			}
+		case <-ctx.Done():
+			done = true
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -181,7 +205,8 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveManifest(w, req, rt)
 		return
 	case "blobs":
-		if !r.limitBlob(w, req) {
+		if rt.rest == "uploads" || strings.HasPrefix(rt.rest, "uploads/") {
+			r.serveUpload(w, req, rt)
 			return
 		}
 	case "tags":
@@ -195,28 +220,6 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.inner.ServeHTTP(w, req)
-}
-
-// limitBlob enforces MaxBlobBytes on an upload request; it answers 413 and
-// returns false when the request is too large.
-func (r *Registry) limitBlob(w http.ResponseWriter, req *http.Request) bool {
-	if req.Method != http.MethodPatch && req.Method != http.MethodPut && req.Method != http.MethodPost {
-		return true
-	}
-	max := r.opts.MaxBlobBytes
-	if req.ContentLength > max {
-		writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("blob larger than %d bytes", max))
-		return false
-	}
-	if cr := req.Header.Get("Content-Range"); cr != "" {
-		var start, end int64
-		if _, err := fmt.Sscanf(cr, "%d-%d", &start, &end); err == nil && end >= max {
-			writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("blob larger than %d bytes", max))
-			return false
-		}
-	}
-	req.Body = http.MaxBytesReader(w, req.Body, max)
-	return true
 }
 
 // drain reads what is left of a body so the connection can be reused.

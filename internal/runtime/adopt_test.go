@@ -21,7 +21,7 @@ func TestDockerReadoptsAfterRestart(t *testing.T) {
 	service := uniqueService(t)
 	cli := dockerClient(t)
 	cleanupContainers(t, cli, service, img.ref)
-	first, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token})
+	first, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host})
 	ctx := context.Background()
 	started, err := first.Start(ctx, TaskSpec{Image: img.ref, Service: service, TaskSet: "green", Revision: "7", Env: map[string]string{"VERSION": "9.9.9"}})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestDockerReadoptsAfterRestart(t *testing.T) {
 func TestProcessTasksAreFoundByAnotherInstance(t *testing.T) {
 	img := helloImage(t)
 	dir := t.TempDir()
-	owner, _ := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token})
+	owner, _ := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token, RegistryHost: img.host})
 	t.Cleanup(func() { owner.Close(context.Background(), time.Second) })
 	ctx := context.Background()
 	task, err := owner.Start(ctx, TaskSpec{Image: img.ref, Service: "svc"})

@@ -48,6 +48,10 @@ type DockerOptions struct {
 	Client DockerAPI
 	// RegistryToken authenticates pulls from canaryflow's registry.
 	RegistryToken string
+	// RegistryHost is that registry's host:port: the engine is given the
+	// token for pulls from there, exactly, and for no other registry.
+	// Empty: the token is given for no pull.
+	RegistryHost string
 	// Logger receives runtime logs. Nil: discarded.
 	Logger *slog.Logger
 }
@@ -143,11 +147,15 @@ func (d *Docker) ensureImage(ctx context.Context, ref string) error {
 	if p, err := registry.ParseRef(ref); err == nil {
 		host = p.Host
 	}
-	auth, err := dockerregistry.EncodeAuthConfig(dockerregistry.AuthConfig{
-		Username: registry.Username, Password: d.opts.RegistryToken, ServerAddress: host,
-	})
-	if err != nil {
-		return fmt.Errorf("pull %s: %w", ref, err)
+	auth := ""
+	cred := registry.Credential{Host: d.opts.RegistryHost, Token: d.opts.RegistryToken}
+	if user, pass, ok := cred.For(host); ok {
+		var err error
+		if auth, err = dockerregistry.EncodeAuthConfig(dockerregistry.AuthConfig{
+			Username: user, Password: pass, ServerAddress: host,
+		}); err != nil {
+			return fmt.Errorf("pull %s: %w", ref, err)
+		}
 	}
 	rc, err := d.opts.Client.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {

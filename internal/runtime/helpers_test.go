@@ -29,6 +29,7 @@ const helloVersion = "1.4.2"
 type testImage struct {
 	ref   string // host/hello:v1.4.2@sha256:…
 	token string
+	host  string // the registry's host:port, which the token is for
 }
 
 var (
@@ -66,7 +67,7 @@ func helloImage(t *testing.T) testImage {
 		ref, err := build.Push(context.Background(), img, build.Target{
 			Registry: ln.Addr().String(), Repository: "hello", Tag: "v" + helloVersion, Token: reg.Token(),
 		})
-		imageVal, imageErr = testImage{ref: ref.String(), token: reg.Token()}, err
+		imageVal, imageErr = testImage{ref: ref.String(), token: reg.Token(), host: ln.Addr().String()}, err
 	})
 	if imageErr != nil {
 		t.Fatal(imageErr)

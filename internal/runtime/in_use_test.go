@@ -13,7 +13,7 @@ func TestImagesInUse(t *testing.T) {
 	img := helloImage(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	p, err := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token})
+	p, err := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token, RegistryHost: img.host})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestImagesInUse(t *testing.T) {
 	service := uniqueService(t)
 	cli := dockerClient(t)
 	cleanupContainers(t, cli, service, img.ref)
-	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token})
+	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
 // ProcessOptions configures the process runtime.
@@ -27,6 +29,9 @@ type ProcessOptions struct {
 	Dir string
 	// RegistryToken authenticates pulls from canaryflow's registry.
 	RegistryToken string
+	// RegistryHost is that registry's host:port: the token is sent there,
+	// exactly, and to no other registry. Empty: the token is sent nowhere.
+	RegistryHost string
 	// Logger receives runtime logs. Nil: discarded.
 	Logger *slog.Logger
 	// Now stamps start and finish times. Nil: time.Now.
@@ -84,7 +89,7 @@ func NewProcess(opts ProcessOptions) (*Process, error) {
 	return &Process{
 		opts:     opts,
 		log:      log,
-		images:   &imageCache{dir: filepath.Join(opts.Dir, "images"), token: opts.RegistryToken},
+		images:   &imageCache{dir: filepath.Join(opts.Dir, "images"), cred: registry.Credential{Host: opts.RegistryHost, Token: opts.RegistryToken}},
 		children: map[string]*child{},
 	}, nil
 }

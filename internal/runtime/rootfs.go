@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -31,8 +30,8 @@ type unpackedImage struct {
 // written to a temporary directory and renamed, so a cached entry is
 // always complete.
 type imageCache struct {
-	dir   string
-	token string
+	dir  string
+	cred registry.Credential
 }
 
 // get returns the unpacked image ref names, pulling and unpacking it unless
@@ -51,15 +50,11 @@ func (c *imageCache) get(ctx context.Context, ref string) (unpackedImage, error)
 	if pullRef.Digest != "" {
 		pullRef.Tag = ""
 	}
-	nref, err := name.ParseReference(pullRef.String(), name.Insecure)
+	nref, err := name.ParseReference(pullRef.String(), registry.NameOptions(pullRef.Host)...)
 	if err != nil {
 		return unpackedImage{}, fmt.Errorf("%w: %v", ErrBadImage, err)
 	}
-	auth := authn.Anonymous
-	if c.token != "" {
-		auth = &authn.Basic{Username: registry.Username, Password: c.token}
-	}
-	img, err := remote.Image(nref, remote.WithAuth(auth), remote.WithContext(ctx))
+	img, err := remote.Image(nref, append(c.cred.RemoteOptions(), remote.WithContext(ctx))...)
 	if err != nil {
 		return unpackedImage{}, fmt.Errorf("pull %s: %w", ref, err)
 	}

@@ -18,7 +18,7 @@ type runtimeCase struct {
 func runtimeCases() []runtimeCase {
 	return []runtimeCase{
 		{"process", func(t *testing.T, img testImage, _ string) Runtime {
-			p, err := NewProcess(ProcessOptions{Dir: t.TempDir(), RegistryToken: img.token})
+			p, err := NewProcess(ProcessOptions{Dir: t.TempDir(), RegistryToken: img.token, RegistryHost: img.host})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -28,7 +28,7 @@ func runtimeCases() []runtimeCase {
 		{"docker", func(t *testing.T, img testImage, service string) Runtime {
 			cli := dockerClient(t)
 			cleanupContainers(t, cli, service, img.ref)
-			d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token})
+			d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host})
 			if err != nil {
 				t.Fatal(err)
 			}

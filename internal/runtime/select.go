@@ -25,6 +25,9 @@ type SelectOptions struct {
 	StateDir string
 	// RegistryToken authenticates image pulls from canaryflow's registry.
 	RegistryToken string
+	// RegistryHost is that registry's host:port, the only registry the
+	// token is sent to. Empty: the token is sent nowhere.
+	RegistryHost string
 	// Logger receives runtime logs. Nil: discarded.
 	Logger *slog.Logger
 }
@@ -39,16 +42,16 @@ func Select(ctx context.Context, opts SelectOptions) (Runtime, error) {
 	}
 	switch mode {
 	case ModeProcess:
-		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, RegistryHost: opts.RegistryHost, Logger: opts.Logger})
 	case ModeDocker, ModeAuto:
 		cli, err := pingEngine(ctx)
 		if err == nil {
-			return NewDocker(DockerOptions{Client: cli, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+			return NewDocker(DockerOptions{Client: cli, RegistryToken: opts.RegistryToken, RegistryHost: opts.RegistryHost, Logger: opts.Logger})
 		}
 		if mode == ModeDocker {
 			return nil, err
 		}
-		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, Logger: opts.Logger})
+		return NewProcess(ProcessOptions{Dir: opts.StateDir, RegistryToken: opts.RegistryToken, RegistryHost: opts.RegistryHost, Logger: opts.Logger})
 	default:
 		return nil, fmt.Errorf("select runtime %q: %w (want auto, docker or process)", mode, ErrBadRuntime)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
@@ -290,23 +289,22 @@ func (a *api) rollback(w http.ResponseWriter, r *http.Request) {
 // resolveImage pins an image of the embedded registry to its digest at
 // the daemon's registry address: "hello:v1" (no host) or a reference to
 // the registry served at another loopback port by `canaryflow image
-// build`. Other references are used as they are.
+// build`. An image of another registry is used as it is if that registry
+// is in service.allowed_registries, and refused otherwise.
 func (a *api) resolveImage(image string) (string, error) {
-	if a.reg == nil {
-		return image, nil
-	}
 	ref, err := registry.ParseRef(image)
 	if err != nil {
 		return "", fmt.Errorf("image %q: %v", image, err)
 	}
-	if ref.Host != "" {
-		host, _, err := net.SplitHostPort(ref.Host)
-		if err != nil {
-			return image, nil
+	embedded := ref.Host == "" || ref.Host == a.regHost || (a.reg != nil && registry.IsLoopbackHost(ref.Host))
+	if !embedded {
+		if !a.svc.AllowsRegistry(ref.Host) {
+			return "", fmt.Errorf("image %s: registry %s is not in %s (canaryflow.yaml)", image, ref.Host, config.AllowedRegistriesKey)
 		}
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return image, nil
-		}
+		return image, nil
+	}
+	if a.reg == nil {
+		return image, nil
 	}
 	img, err := a.reg.Resolve(ref.Repository, ref.Reference())
 	if err != nil {

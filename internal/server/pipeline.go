@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -302,12 +301,12 @@ func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io
 
 // alsoTag gives an image already in the registry a second tag.
 func (s *imageStep) alsoTag(ctx context.Context, ref registry.Ref, tag string) error {
-	src, err := name.ParseReference(ref.Host+"/"+ref.Repository+"@"+ref.Digest, name.Insecure)
+	src, err := name.ParseReference(ref.Host+"/"+ref.Repository+"@"+ref.Digest, registry.NameOptions(ref.Host)...)
 	if err != nil {
 		return err
 	}
-	auth := remote.WithAuth(&authn.Basic{Username: registry.Username, Password: s.regToken})
-	img, err := remote.Image(src, auth, remote.WithContext(ctx))
+	cred := registry.Credential{Host: s.regHost, Token: s.regToken}
+	img, err := remote.Image(src, append(cred.RemoteOptions(), remote.WithContext(ctx))...)
 	if err != nil {
 		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
 	}

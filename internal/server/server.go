@@ -160,7 +160,7 @@ func Run(ctx context.Context, opts Options) error {
 	rtm := opts.Runtime
 	if rtm == nil {
 		rtm, err = runtime.Select(ctx, runtime.SelectOptions{Mode: svc.Runtime, StateDir: filepath.Join(opts.StateDir, "process"),
-			RegistryToken: regToken, Logger: log.With("component", "runtime")})
+			RegistryToken: regToken, RegistryHost: info.Registry, Logger: log.With("component", "runtime")})
 		if err != nil {
 			return err
 		}
