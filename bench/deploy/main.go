@@ -124,7 +124,7 @@ func run(trials, rps int, only string) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{ctx: ctx, client: &server.Client{Addr: info.API}, image: ref.String(),
+	b := &bench{ctx: ctx, client: &server.Client{Addr: info.API, Token: info.Token}, image: ref.String(),
 		prod: fmt.Sprintf("127.0.0.1:%d", prodPort), load: newLoad(fmt.Sprintf("127.0.0.1:%d", prodPort))}
 	if _, err := b.deploy(taskdef(0), nil); err != nil {
 		return err
@@ -158,7 +158,7 @@ func run(trials, rps int, only string) error {
 		if info, stop, err = start("10s", 90, false); err != nil {
 			return err
 		}
-		b.client = &server.Client{Addr: info.API}
+		b.client = &server.Client{Addr: info.API, Token: info.Token}
 		if err := b.faultTrials(3, "10s"); err != nil {
 			return err
 		}

@@ -63,6 +63,7 @@ func TestScripts(t *testing.T) {
 			"freeports":  freePorts,
 			"waitlisten": waitListen,
 			"linkbin":    linkBin,
+			"api":        apiRequest,
 		},
 	})
 }

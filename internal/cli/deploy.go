@@ -17,7 +17,9 @@ import (
 )
 
 // apiFlags locate the daemon: --api and --token, else the environment,
-// else daemon.json in the state directory.
+// else daemon.json in the state directory. Without --token or
+// $CANARYFLOW_TOKEN, the token is the daemon's (daemon.json, else the
+// state directory's api-token), and only for a daemon on loopback.
 type apiFlags struct {
 	local   localFlags
 	addr    string
@@ -46,6 +48,13 @@ func (f *apiFlags) client() (*server.Client, error) {
 		c.Token = os.Getenv("CANARYFLOW_TOKEN")
 	}
 	if c.Addr != "" {
+		// A daemon on this machine: this user's token, if it has one.
+		// Another machine never gets it.
+		if c.Token == "" && checkLoopback(c.Addr) == nil {
+			if dir, err := f.local.resolveStateDir(); err == nil {
+				c.Token, _ = server.ReadToken(dir)
+			}
+		}
 		return c, nil
 	}
 	dir, err := f.local.resolveStateDir()
@@ -62,6 +71,9 @@ func (f *apiFlags) client() (*server.Client, error) {
 			c.Addr = info.API
 			if f.token == "" && os.Getenv("CANARYFLOW_TOKEN") == "" {
 				c.Token = info.Token
+				if c.Token == "" {
+					c.Token, _ = server.ReadToken(dir)
+				}
 			}
 			if f.connect == 0 {
 				return c, nil

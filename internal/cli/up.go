@@ -15,6 +15,7 @@ import (
 func newUpCommand() *cobra.Command {
 	var lf localFlags
 	var apiAddr, token, logFormat, rtMode string
+	var apiHosts []string
 	var stopTasks bool
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -24,8 +25,14 @@ canaryflow.yaml: the production and test listeners of the router, the task
 runtime, the embedded registry, the deployment controller and a JSON API.
 
 The API listens on 127.0.0.1:7070 by default; binding any other address
-requires --token (or CANARYFLOW_TOKEN). The CLI finds the daemon through
-daemon.json in the state directory.
+requires --token (or CANARYFLOW_TOKEN). Every API request needs the
+token, on loopback too: without --token, the first up writes a random one
+to api-token in the state directory (mode 0600), and every later up and
+CLI command of the same user reads it there. The API answers only
+requests whose Host is its address or a loopback name or address at its
+port (--api-host adds names), and refuses cross-site requests and
+requests that change state without Content-Type: application/json. The
+CLI finds the daemon through daemon.json in the state directory.
 
 After a crash or kill -9, up restores the router's weights and targets from
 the store before the listeners accept traffic, adopts (or restarts) the
@@ -73,7 +80,7 @@ Example:
 			default:
 				return usageErrorf("up: --log-format %q: want text or json", logFormat)
 			}
-			opts := server.Options{Config: cfg, StateDir: stateDir, Dir: dir, APIAddr: apiAddr, Token: token,
+			opts := server.Options{Config: cfg, StateDir: stateDir, Dir: dir, APIAddr: apiAddr, APIHosts: apiHosts, Token: token,
 				RegistryAddr: lf.addr(), StopTasksOnExit: stopTasks, Logger: slog.New(h),
 				Ready: func(i server.Info) {
 					fmt.Fprintf(cmd.OutOrStdout(), "canaryflow up: API %s, registry %s\n", i.API, i.Registry)
@@ -90,7 +97,8 @@ Example:
 	}
 	lf.register(cmd)
 	cmd.Flags().StringVar(&apiAddr, "api", server.DefaultAPIAddr, "API listen address")
-	cmd.Flags().StringVar(&token, "token", "", "bearer token required on the API (required off loopback; default $CANARYFLOW_TOKEN)")
+	cmd.Flags().StringVar(&token, "token", "", "bearer token required on the API (required off loopback; default $CANARYFLOW_TOKEN, else api-token in the state directory)")
+	cmd.Flags().StringArrayVar(&apiHosts, "api-host", nil, "another Host header value the API accepts (name or name:port; repeatable)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().BoolVar(&stopTasks, "stop-tasks", false, "stop the service's tasks on shutdown")
 	cmd.Flags().StringVar(&rtMode, "runtime", "", "task runtime: auto, docker or process (default: service.runtime in canaryflow.yaml, else auto)")

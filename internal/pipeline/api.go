@@ -25,6 +25,12 @@ type API struct {
 	Resolve func(ctx context.Context, tag string) (Release, error)
 	// Poll is how often a followed log is re-read; zero means 200ms.
 	Poll time.Duration
+	// WriteTimeout bounds each write of a log to its client: one that
+	// stops reading is cut off after it rather than holding the stream
+	// (and its goroutine) until the execution ends. It is set per write,
+	// not on the server, so a long follow that is read is never cut.
+	// Zero means 30s.
+	WriteTimeout time.Duration
 }
 
 // Register adds the API's routes to mux.
@@ -92,18 +98,31 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	if poll == 0 {
 		poll = 200 * time.Millisecond
 	}
-	flusher, _ := w.(http.Flusher)
+	writeTimeout := a.WriteTimeout
+	if writeTimeout == 0 {
+		writeTimeout = 30 * time.Second
+	}
+	rc := http.NewResponseController(w)
+	// The connection may serve another request after this one, and the
+	// server sets no write deadline of its own to replace this one's.
+	defer rc.SetWriteDeadline(time.Time{})
+	send := func(p []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := w.Write(p); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	for {
 		log, err := a.Executions.Log(id, "")
 		if err != nil {
 			return
 		}
 		if len(log) > sent {
-			w.Write(log[sent:])
-			sent = len(log)
-			if flusher != nil {
-				flusher.Flush()
+			if !send(log[sent:]) {
+				return
 			}
+			sent = len(log)
 		}
 		if !follow {
 			return
@@ -112,7 +131,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 		if err != nil || e.Status.Done() {
 			// One last read: the final lines were written before the status.
 			if log, err := a.Executions.Log(id, ""); err == nil && len(log) > sent {
-				w.Write(log[sent:])
+				send(log[sent:])
 			}
 			return
 		}

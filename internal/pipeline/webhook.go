@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,9 +18,15 @@ import (
 type WebhookOptions struct {
 	// Secret is the webhook secret configured on GitHub; required.
 	Secret []byte
-	// MaxBody bounds the request body; zero means 5 MiB. Larger bodies are
-	// refused with 413 before their signature is even checked.
+	// MaxBody bounds the request body; zero means DefaultWebhookMaxBody.
+	// Larger bodies are refused with 413 before their signature is even
+	// checked: at most MaxBody+1 bytes are kept.
 	MaxBody int64
+	// DrainBody is how much more of a refused oversized body is read and
+	// discarded, so that the client, still sending, reads the 413 instead
+	// of a connection reset; zero means 8 times MaxBody. A longer body is
+	// cut off.
+	DrainBody int64
 	// OnTag is called (and must not block) with the tag name of a verified
 	// push or create event for a tag. The name is untrusted: the source
 	// re-reads the remote and filters it.
@@ -42,6 +49,10 @@ type Webhook struct {
 	order []string
 }
 
+// DefaultWebhookMaxBody is the largest webhook body accepted unless told
+// otherwise: a push event for a tag is a few KiB.
+const DefaultWebhookMaxBody = 1 << 20
+
 // ErrNoSecret is returned by NewWebhook without a secret: an unverified
 // webhook would let anyone start a deployment.
 var ErrNoSecret = errors.New("webhook: a secret is required")
@@ -52,7 +63,10 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		return nil, ErrNoSecret
 	}
 	if opts.MaxBody == 0 {
-		opts.MaxBody = 5 << 20
+		opts.MaxBody = DefaultWebhookMaxBody
+	}
+	if opts.DrainBody == 0 {
+		opts.DrainBody = 8 * opts.MaxBody
 	}
 	if opts.Remember == 0 {
 		opts.Remember = 10000
@@ -89,17 +103,16 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength > w.opts.MaxBody {
-		http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
+		w.tooLarge(rw, r)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, w.opts.MaxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, w.opts.MaxBody+1))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(rw, "body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
 		http.Error(rw, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > w.opts.MaxBody {
+		w.tooLarge(rw, r)
 		return
 	}
 	sig := r.Header.Get("X-Hub-Signature-256")
@@ -137,6 +150,21 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.opts.OnTag(tag)
 	rw.WriteHeader(http.StatusAccepted)
 	io.WriteString(rw, "accepted\n")
+}
+
+// tooLarge answers 413 to a body over MaxBody and closes the connection
+// without a reset: the answer is sent first, then up to DrainBody more of
+// the body is read and dropped, so a client that writes its whole body
+// before it reads finds the answer rather than ECONNRESET.
+func (w *Webhook) tooLarge(rw http.ResponseWriter, r *http.Request) {
+	w.opts.Log.Warn("webhook refused", "reason", "body too large", "limit", w.opts.MaxBody, "remote", r.RemoteAddr)
+	rc := http.NewResponseController(rw)
+	// Reading the body after the answer is sent needs full duplex.
+	_ = rc.EnableFullDuplex()
+	rw.Header().Set("Connection", "close")
+	http.Error(rw, fmt.Sprintf("body too large: the limit is %d bytes", w.opts.MaxBody), http.StatusRequestEntityTooLarge)
+	_ = rc.Flush()
+	_, _ = io.CopyN(io.Discard, r.Body, w.opts.DrainBody)
 }
 
 // remember records a delivery ID; false means it was seen already.

@@ -17,7 +17,8 @@ import (
 type Client struct {
 	// Addr is host:port of the API.
 	Addr string
-	// Token is sent as a bearer token when set.
+	// Token is sent as a bearer token; the daemon refuses requests
+	// without it.
 	Token string
 	// HTTP sends the requests; zero means http.DefaultClient.
 	HTTP *http.Client
@@ -31,9 +32,12 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Msg }
 
-// ExitCode makes refused requests (bad input, conflicts) exit 2 in the CLI.
+// ExitCode makes refused requests (bad input, conflicts, a wrong token)
+// exit 2 in the CLI.
 func (e *APIError) ExitCode() int {
-	if e.Status == http.StatusBadRequest || e.Status == http.StatusConflict || e.Status == http.StatusNotFound {
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusConflict, http.StatusNotFound, http.StatusUnauthorized,
+		http.StatusForbidden, http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest:
 		return 2
 	}
 	return 1
@@ -53,7 +57,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
-	if in != nil {
+	if in != nil || method != http.MethodGet {
+		// The daemon refuses a request that changes state unless it is
+		// declared JSON, body or not.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {

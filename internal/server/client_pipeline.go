@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -52,8 +53,13 @@ func (c *Client) ExecutionLogs(ctx context.Context, id string, follow bool) (io.
 		return nil, fmt.Errorf("canaryflow daemon at %s: %w", c.Addr, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, &APIError{Status: resp.StatusCode, Msg: fmt.Sprintf("execution %s: %s", id, resp.Status)}
+		defer resp.Body.Close()
+		msg := fmt.Sprintf("execution %s: %s", id, resp.Status)
+		var eb ErrorBody
+		if data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10)); err == nil && json.Unmarshal(data, &eb) == nil && eb.Error != "" {
+			msg = fmt.Sprintf("execution %s: %s", id, eb.Error)
+		}
+		return nil, &APIError{Status: resp.StatusCode, Msg: msg}
 	}
 	return resp.Body, nil
 }

@@ -182,7 +182,7 @@ func (e *e2e) start() {
 	case <-time.After(time.Minute):
 		e.t.Fatal("daemon not ready within a minute")
 	}
-	d.client = &Client{Addr: d.info.API}
+	d.client = &Client{Addr: d.info.API, Token: d.info.Token}
 	e.d = d
 }
 

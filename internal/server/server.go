@@ -10,8 +10,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,8 +57,16 @@ type Options struct {
 	// APIAddr is the API's listen address. Zero: DefaultAPIAddr. Binding
 	// anything but loopback requires Token.
 	APIAddr string
-	// Token, when set, is required on every API request as a bearer token.
+	// APIHosts are more Host header values the API accepts ("name" or
+	// "name:port"), for a daemon reached by a name. Zero: only the address
+	// it listens on, and loopback names and addresses at its port.
+	APIHosts []string
+	// Token is the bearer token every API request needs. Zero: the token
+	// in TokenFile of the state directory, created on the first start.
 	Token string
+	// ReadTimeout bounds reading one API request, headers and body.
+	// Zero: one minute.
+	ReadTimeout time.Duration
 	// RegistryAddr serves the embedded registry; "-" disables it. Zero:
 	// 127.0.0.1:5055.
 	RegistryAddr string
@@ -101,6 +108,11 @@ func (o *Options) Validate() error {
 	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && o.Token == "" {
 		return fmt.Errorf("server: API address %q is not loopback: a token is required (--token or CANARYFLOW_TOKEN)", addr)
 	}
+	for _, h := range o.APIHosts {
+		if h == "" || strings.ContainsAny(h, " \t/@?#") {
+			return fmt.Errorf("server: API host %q: want a name or name:port", h)
+		}
+	}
 	return nil
 }
 
@@ -128,7 +140,13 @@ func Run(ctx context.Context, opts Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	info := Info{PID: os.Getpid(), Token: opts.Token}
+	token := opts.Token
+	if token == "" {
+		if token, err = LoadOrCreateToken(opts.StateDir); err != nil {
+			return err
+		}
+	}
+	info := Info{PID: os.Getpid(), Token: token}
 	regToken := ""
 	var reg *registry.Registry
 	if opts.RegistryAddr != "-" {
@@ -234,18 +252,20 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		pipe.register(routes)
 	}
-	var h http.Handler = routes
-	if opts.Token != "" {
-		h = router.RequireToken(opts.Token, h)
+	var h http.Handler
+	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, routes, log.With("component", "api")); err != nil {
+		apiLn.Close()
+		return err
 	}
 	if pipe != nil && pipe.webhook != nil {
-		// The webhook authenticates by its HMAC signature, not the API token.
+		// The webhook authenticates by its HMAC signature, not the API
+		// token, and GitHub reaches it by whatever name forwards to it.
 		top := http.NewServeMux()
 		top.Handle("POST /v1/webhooks/github", pipe.webhook)
 		top.Handle("/", h)
 		h = top
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newAPIServer(h, opts.ReadTimeout)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -328,11 +348,17 @@ func ReadInfo(stateDir string) (Info, error) {
 	return info, nil
 }
 
-// NewToken returns a random API token.
-func NewToken() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// newAPIServer is the API's HTTP server. A client must send its headers
+// and body within their timeouts, and an idle connection is closed. There
+// is no write timeout: a followed log streams for as long as its
+// execution runs (net/http lifts the read deadline while a handler runs
+// after the body is read, so streams outlive ReadTimeout).
+func newAPIServer(h http.Handler, readTimeout time.Duration) *http.Server {
+	if readTimeout == 0 {
+		readTimeout = time.Minute
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout,
+		IdleTimeout: 2 * time.Minute}
 }
 
 // logWriter sends hook output to the log, one record per write.

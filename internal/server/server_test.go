@@ -112,7 +112,7 @@ func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 	case <-time.After(time.Minute):
 		t.Fatal("daemon not ready within a minute")
 	}
-	d.client = &Client{Addr: d.info.API}
+	d.client = &Client{Addr: d.info.API, Token: d.info.Token}
 	return d
 }
 
