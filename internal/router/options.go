@@ -44,10 +44,11 @@ type Options struct {
 	// MaxIdlePerTarget caps idle keep-alive connections kept per target. Zero
 	// means DefaultMaxIdlePerTarget.
 	MaxIdlePerTarget int
-	// IdleConnTimeout closes upstream connections idle for longer. A
-	// connection idle for more than a second is checked before reuse for
-	// the server having closed it (servers' own keep-alive timeouts are
-	// often a few seconds). Zero means DefaultIdleConnTimeout.
+	// IdleConnTimeout closes upstream connections idle for longer. Every
+	// idle connection is checked before reuse, for the server having closed
+	// it (servers' own keep-alive timeouts are often a few seconds) or sent
+	// bytes nobody asked for; either way it is closed and another one used.
+	// Zero means DefaultIdleConnTimeout.
 	IdleConnTimeout time.Duration
 	// DialTimeout bounds connecting to a target. Zero means DefaultDialTimeout.
 	DialTimeout time.Duration
