@@ -59,6 +59,14 @@ type Options struct {
 	// moved in steps). Zero means DefaultResponseTimeout; negative disables
 	// it.
 	ResponseTimeout time.Duration
+	// ClientHeaderTimeout bounds the reading of a request's head, from its
+	// first byte to its end however many pieces it comes in, as net/http's
+	// ReadHeaderTimeout does. Zero means DefaultClientHeaderTimeout.
+	ClientHeaderTimeout time.Duration
+	// ClientIdleTimeout closes a client's keep-alive connection that sends
+	// no new request for that long (on the fast front end, within half as
+	// long again). Zero means DefaultClientIdleTimeout.
+	ClientIdleTimeout time.Duration
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
 	// HTTP/2) on its listeners.
 	TLSCertFile, TLSKeyFile string
@@ -125,6 +133,9 @@ func (o Options) Validate() error {
 	}
 	if o.DeregistrationDelay < 0 || o.IdleConnTimeout < 0 || o.DialTimeout < 0 || o.MaxIdlePerTarget < 0 {
 		errs = append(errs, errors.New("durations and limits must not be negative"))
+	}
+	if o.ClientHeaderTimeout < 0 || o.ClientIdleTimeout < 0 {
+		errs = append(errs, errors.New("client timeouts must not be negative"))
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
@@ -199,6 +210,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ResponseTimeout == 0 {
 		o.ResponseTimeout = DefaultResponseTimeout
+	}
+	if o.ClientHeaderTimeout == 0 {
+		o.ClientHeaderTimeout = DefaultClientHeaderTimeout
+	}
+	if o.ClientIdleTimeout == 0 {
+		o.ClientIdleTimeout = DefaultClientIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

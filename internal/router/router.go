@@ -185,12 +185,12 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		}
 		s := served{srv: &http.Server{
 			Handler:           rt.Handler(Listener(l)),
-			ReadHeaderTimeout: clientHeaderTimeout,
-			IdleTimeout:       clientIdleTimeout,
+			ReadHeaderTimeout: rt.opts.ClientHeaderTimeout,
+			IdleTimeout:       rt.opts.ClientIdleTimeout,
 			ErrorLog:          rt.errorLog,
 		}, ln: ln}
 		if rt.opts.TLSCertFile == "" && !rt.opts.NetHTTPOnly {
-			s.fe = rt.newFrontEnd(ln, s.srv.Handler, clientIdleTimeout)
+			s.fe = rt.newFrontEnd(ln, s.srv.Handler)
 			s.ln = s.fe
 		}
 		all = append(all, s)
