@@ -36,6 +36,7 @@ type frontEnd struct {
 	ln            net.Listener
 	handler       http.Handler
 	headerTimeout time.Duration
+	bodyTimeout   time.Duration // zero for none
 	idleTimeout   time.Duration
 
 	// ctx is cancelled when shutdown gives up waiting: requests still in
@@ -63,6 +64,7 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 		ln:            ln,
 		handler:       h,
 		headerTimeout: rt.opts.ClientHeaderTimeout,
+		bodyTimeout:   rt.opts.ClientBodyTimeout,
 		idleTimeout:   rt.opts.ClientIdleTimeout,
 		fallback:      make(chan net.Conn),
 		closed:        make(chan struct{}),

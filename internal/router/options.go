@@ -63,6 +63,10 @@ type Options struct {
 	// first byte to its end however many pieces it comes in, as net/http's
 	// ReadHeaderTimeout does. Zero means DefaultClientHeaderTimeout.
 	ClientHeaderTimeout time.Duration
+	// ClientBodyTimeout bounds the reading of a request's body, from the
+	// end of its head. Zero means no bound, as on net/http's server without
+	// a ReadTimeout: an upload takes as long as it needs.
+	ClientBodyTimeout time.Duration
 	// ClientIdleTimeout closes a client's keep-alive connection that sends
 	// no new request for that long (on the fast front end, within half as
 	// long again). Zero means DefaultClientIdleTimeout.
@@ -134,7 +138,7 @@ func (o Options) Validate() error {
 	if o.DeregistrationDelay < 0 || o.IdleConnTimeout < 0 || o.DialTimeout < 0 || o.MaxIdlePerTarget < 0 {
 		errs = append(errs, errors.New("durations and limits must not be negative"))
 	}
-	if o.ClientHeaderTimeout < 0 || o.ClientIdleTimeout < 0 {
+	if o.ClientHeaderTimeout < 0 || o.ClientBodyTimeout < 0 || o.ClientIdleTimeout < 0 {
 		errs = append(errs, errors.New("client timeouts must not be negative"))
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {

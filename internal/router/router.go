@@ -186,6 +186,7 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		s := served{srv: &http.Server{
 			Handler:           rt.Handler(Listener(l)),
 			ReadHeaderTimeout: rt.opts.ClientHeaderTimeout,
+			ReadTimeout:       readTimeout(rt.opts),
 			IdleTimeout:       rt.opts.ClientIdleTimeout,
 			ErrorLog:          rt.errorLog,
 		}, ln: ln}
@@ -237,6 +238,16 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		}
 	}
 	return first
+}
+
+// readTimeout is net/http's nearest to the front end's head and body
+// timeouts: its ReadTimeout bounds head and body together. Zero (none)
+// without a body timeout.
+func readTimeout(o Options) time.Duration {
+	if o.ClientBodyTimeout == 0 {
+		return 0
+	}
+	return o.ClientHeaderTimeout + o.ClientBodyTimeout
 }
 
 func boolInt(b bool) int {
