@@ -35,7 +35,12 @@ type Options struct {
 	// disables stickiness.
 	StickyCookie string
 	// HealthCheck configures active health checks; a zero value disables them
-	// and targets are healthy as soon as they are registered.
+	// and targets are healthy as soon as they are registered. Either way a
+	// target that refuses a connection (or resets it, or lets the dial time
+	// out) is taken out at once and the request, of which nothing was sent,
+	// is retried on another target, of the other group if need be; the
+	// active checks bring it back, or without them ten seconds do. The last
+	// target able to serve is never taken out.
 	HealthCheck HealthCheck
 	// DeregistrationDelay bounds how long a deregistered target may finish
 	// in-flight requests before they are cancelled with 504. Zero means
