@@ -26,6 +26,10 @@ func isConnectFailure(err error) bool {
 // able to take traffic, in either group, stays in: taking it out would
 // only turn its 502s into 503s.
 func (rt *Router) markDown(t *target, err error) {
+	// One at a time, so two targets failing together cannot both see the
+	// other as the one left.
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	if !rt.othersEligible(t) || !t.state.CompareAndSwap(int32(StateHealthy), int32(StateUnhealthy)) {
 		return
 	}

@@ -63,7 +63,7 @@ type Router struct {
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	mu     sync.Mutex // serialises Register/Deregister
+	mu     sync.Mutex // serialises Register/Deregister, and markDown
 }
 
 // New validates opts and returns a router with the initial targets
