@@ -3,8 +3,10 @@ package router
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // BenchmarkProxy measures the whole path, client → router → upstream, on
@@ -37,4 +39,36 @@ func BenchmarkProxy(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
+}
+
+// BenchmarkPoolReuse measures taking an idle upstream connection from a
+// target's pool and putting it back, the pool's share of every request,
+// its check of the connection included.
+func BenchmarkPoolReuse(b *testing.B) {
+	ln := newLoopbackListener(b)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	p := newConnPool(ln.Addr().String(), time.Second, time.Minute, 4)
+	defer p.closeAll()
+	ctx := context.Background()
+	c, err := p.get(ctx, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if peer := <-accepted; peer != nil {
+		defer peer.Close()
+	}
+	p.put(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := p.get(ctx, false)
+		if err != nil || !c.reused {
+			b.Fatalf("get: reused %v, %v", c != nil && c.reused, err)
+		}
+		p.put(c)
+	}
 }

@@ -142,7 +142,15 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 		uc.deadline = time.Time{}
 		uc.setReadDeadline(r.Context(), uc.deadline)
 	}
-	return rt.relayResponse(w, r, t, resp, setCookie)
+	res, reusable := rt.relayResponse(w, r, t, resp, setCookie)
+	if reusable && uc.br.Buffered() > 0 {
+		// More bytes came with the response than it holds: an answer
+		// nobody asked for, which must not reach the next client.
+		rt.log.Warn("target sent bytes after its response; connection closed", "group", t.group, "target", t.key,
+			"bytes", uc.br.Buffered())
+		reusable = false
+	}
+	return res, reusable
 }
 
 // failed turns an error before any response byte reached the client into a

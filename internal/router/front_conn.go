@@ -116,6 +116,9 @@ func (c *frontConn) initParse() {
 func (c *frontConn) serve() {
 	defer c.fe.forget(c)
 	defer c.cancel()
+	// A new connection owes its first request head within the head
+	// timeout: one that sends nothing is not kept for an idle timeout.
+	c.setDeadline(time.Now().Add(c.fe.headerTimeout))
 	for !c.fe.shutting.Load() {
 		req, fast, err := c.readRequest()
 		if err != nil || c.fe.shutting.Load() {
@@ -151,12 +154,18 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 			case n == frontBufSize:
 				return nil, false, nil // a long head: net/http reads the rest
 			}
-			// Part of a head: the rest must come soon.
-			if by := time.Now().Add(c.fe.headerTimeout); c.deadline.After(by) {
+			// Part of a head: the rest must come within the head
+			// timeout of the first piece (the deadline only moves
+			// closer here, so later pieces do not extend it).
+			if by := time.Now().Add(c.fe.headerTimeout); c.deadline.IsZero() || c.deadline.After(by) {
 				c.setDeadline(by)
 			}
-		} else if err := c.armIdle(); err != nil {
-			return nil, false, err
+		} else if c.seq.Load() > 0 {
+			// Between requests: the idle timeout. (Before the first,
+			// the deadline serve set stands.)
+			if err := c.armIdle(); err != nil {
+				return nil, false, err
+			}
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
 			return nil, false, err
@@ -164,9 +173,10 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 	}
 }
 
-// armIdle makes sure the read deadline leaves the connection at least the
-// idle timeout after its last answer. The deadline is moved only when it
-// falls short, to at most half an idle timeout later, so an idle
+// armIdle makes sure the read deadline leaves the connection the idle
+// timeout after its last answer, give or take. The deadline is moved only
+// when it falls short or is past half an idle timeout later (a body's
+// deadline, or none), and then to half an idle timeout later, so an idle
 // connection closes between one and one and a half idle timeouts after its
 // last answer and most requests set no deadline at all.
 func (c *frontConn) armIdle() error {
@@ -175,7 +185,7 @@ func (c *frontConn) armIdle() error {
 		return os.ErrDeadlineExceeded
 	}
 	c.dlMu.Lock()
-	if c.deadline.Before(want) {
+	if c.deadline.Before(want) || c.deadline.After(want.Add(c.fe.idleTimeout/2)) {
 		c.setDeadlineLocked(want.Add(c.fe.idleTimeout / 2))
 	}
 	c.dlMu.Unlock()
@@ -209,6 +219,13 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 		req.Body = &c.body
 	default:
 		// The body streams from br: no watcher until it is all read.
+		// It is timed on its own; the deadline left by the head, or by
+		// the wait for it, no longer applies.
+		var by time.Time
+		if c.fe.bodyTimeout > 0 {
+			by = time.Now().Add(c.fe.bodyTimeout)
+		}
+		c.setDeadline(by)
 		state = connBody
 		c.body = frontBody{br: c.br, remaining: req.ContentLength, state: &c.state}
 		req.Body = &c.body

@@ -10,10 +10,12 @@ import (
 	"time"
 )
 
-// Timeouts of client connections, the same on both paths.
+// Defaults of the client timeouts (Options.ClientHeaderTimeout and
+// ClientIdleTimeout), the same on both paths: net/http's server serves with
+// them too.
 const (
-	clientHeaderTimeout = 10 * time.Second
-	clientIdleTimeout   = 2 * time.Minute
+	DefaultClientHeaderTimeout = 10 * time.Second
+	DefaultClientIdleTimeout   = 2 * time.Minute
 )
 
 // frontEnd is the fast HTTP/1.1 front end of a plain-HTTP listener. It
@@ -34,6 +36,7 @@ type frontEnd struct {
 	ln            net.Listener
 	handler       http.Handler
 	headerTimeout time.Duration
+	bodyTimeout   time.Duration // zero for none
 	idleTimeout   time.Duration
 
 	// ctx is cancelled when shutdown gives up waiting: requests still in
@@ -54,14 +57,15 @@ type frontEnd struct {
 
 // newFrontEnd starts accepting on ln; the caller serves the returned
 // listener with a net/http server running h, and stops it with shutdown.
-// Connections idle for idle (see frontConn.armIdle) are closed.
-func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler, idle time.Duration) *frontEnd {
+// Its timeouts are the router's client timeouts.
+func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 	fe := &frontEnd{
 		rt:            rt,
 		ln:            ln,
 		handler:       h,
-		headerTimeout: clientHeaderTimeout,
-		idleTimeout:   idle,
+		headerTimeout: rt.opts.ClientHeaderTimeout,
+		bodyTimeout:   rt.opts.ClientBodyTimeout,
+		idleTimeout:   rt.opts.ClientIdleTimeout,
 		fallback:      make(chan net.Conn),
 		closed:        make(chan struct{}),
 		conns:         map[*frontConn]struct{}{},

@@ -159,12 +159,16 @@ func TestFrontEndIdleTimeoutAndShutdown(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "ok")
 	})
-	rt, err := New(Options{Blue: []string{b.URL}})
-	if err != nil {
-		t.Fatal(err)
+	newRouter := func(opts Options) *Router {
+		rt, err := New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rt.Close() })
+		return rt
 	}
-	t.Cleanup(func() { _ = rt.Close() })
-	short := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production), 200*time.Millisecond)
+	rt := newRouter(Options{Blue: []string{b.URL}, ClientIdleTimeout: 200 * time.Millisecond})
+	short := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
 	t.Cleanup(func() { short.shutdown(context.Background()) })
 	idle, br := rawConn(t, short.Addr().String())
 	_, _ = io.WriteString(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -179,7 +183,8 @@ func TestFrontEndIdleTimeoutAndShutdown(t *testing.T) {
 
 	// Shutdown: an idle connection closes at once, a request in flight
 	// finishes and is told the connection closes.
-	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production), time.Minute)
+	rt = newRouter(Options{Blue: []string{b.URL}, ClientIdleTimeout: time.Minute})
+	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
 	addr := fe.Addr().String()
 	slow, slowBR := rawConn(t, addr)
 	_, _ = io.WriteString(slow, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -375,12 +380,12 @@ func TestFrontEndWatchedRequest(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, r.URL.Path)
 	})
-	rt, err := New(Options{Blue: []string{b.URL}})
+	rt, err := New(Options{Blue: []string{b.URL}, ClientIdleTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production), 300*time.Millisecond)
+	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
 	t.Cleanup(func() { fe.shutdown(context.Background()) })
 	conn, br := rawConn(t, fe.Addr().String())
 	_, _ = io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -51,28 +51,11 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.unavailable(w, r, g, strict)
 		return
 	}
-	setCookie := ""
-	if sticky {
-		setCookie = rt.stickyCookies[g]
-	}
 	var res forwardResult
 	if isUpgrade(r) {
 		res = rt.serveUpgrade(w, r, t)
 	} else {
-		res = rt.forward(w, r, t, false, setCookie)
-		if res.retry {
-			prev := t
-			if t = rt.groups[g].pick(prev); t != nil {
-				rt.log.Debug("retrying on another target", "group", g, "from", prev.key, "to", t.key, "err", res.err)
-				prev.release()
-				res = rt.forward(w, r, t, res.fresh, setCookie)
-			} else {
-				t = prev
-			}
-			if res.retry {
-				res.status = http.StatusBadGateway
-			}
-		}
+		res, t, g = rt.forwardRetrying(w, r, t, g, strict, sticky)
 		if res.status == 0 {
 			res.status = http.StatusBadGateway
 		}

@@ -63,10 +63,23 @@ func codeMatches(ranges []codeRange, code int) bool {
 type healthTracker struct {
 	healthyThreshold, unhealthyThreshold int
 	passes, failures                     int
+	// last is the state observe returned last. A target found in another
+	// was moved by passive health, and its run starts afresh: a target
+	// taken out for refusing connections needs the healthy threshold of
+	// passes counted from then.
+	last TargetState
 }
 
 // observe folds one result into the tracker and returns the new state.
 func (h *healthTracker) observe(state TargetState, passed bool) TargetState {
+	if state != h.last {
+		h.passes, h.failures = 0, 0
+	}
+	h.last = h.next(state, passed)
+	return h.last
+}
+
+func (h *healthTracker) next(state TargetState, passed bool) TargetState {
 	if passed {
 		h.passes++
 		h.failures = 0
@@ -109,8 +122,7 @@ func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
 		}
 		t.lastCheck.Store(&msg)
 		old := t.healthState()
-		if st := tracker.observe(old, err == nil); st != old {
-			t.state.Store(int32(st))
+		if st := tracker.observe(old, err == nil); st != old && t.state.CompareAndSwap(int32(old), int32(st)) {
 			rt.groups[t.group].rebuild()
 			rt.log.Info("target health changed", "group", t.group, "target", t.key,
 				"from", old, "to", st, "last_check", msg)

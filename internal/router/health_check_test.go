@@ -102,6 +102,23 @@ func TestHealthTracker(t *testing.T) {
 	}
 }
 
+// TestHealthTrackerAfterPassiveDown: a target passive health took out
+// between two checks needs the full healthy threshold of passes from then,
+// however many it passed before.
+func TestHealthTrackerAfterPassiveDown(t *testing.T) {
+	tr := healthTracker{healthyThreshold: 3, unhealthyThreshold: 2}
+	st := StateInitial
+	for range 5 {
+		st = tr.observe(st, true)
+	}
+	st = StateUnhealthy // taken out for refusing a connection
+	for i, want := range []TargetState{StateUnhealthy, StateUnhealthy, StateHealthy} {
+		if st = tr.observe(st, true); st != want {
+			t.Fatalf("pass %d after the passive mark: %s, want %s", i+1, st, want)
+		}
+	}
+}
+
 // TestHealthChecksFlappingTarget drives real health checks against a real
 // upstream on a fake clock: traffic stops only after the unhealthy threshold
 // and resumes only after the healthy threshold; flapping changes nothing.

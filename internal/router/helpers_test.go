@@ -167,7 +167,7 @@ func newTestRouter(t *testing.T, opts Options) (*Router, *httptest.Server) {
 		// The fast front end, with srv's net/http server taking the
 		// connections it hands over, as Serve does.
 		srv.Listener.Close()
-		fe = rt.newFrontEnd(newLoopbackListener(t), srv.Config.Handler, clientIdleTimeout)
+		fe = rt.newFrontEnd(newLoopbackListener(t), srv.Config.Handler)
 		srv.Listener = fe
 	}
 	srv.Start()

@@ -35,7 +35,12 @@ type Options struct {
 	// disables stickiness.
 	StickyCookie string
 	// HealthCheck configures active health checks; a zero value disables them
-	// and targets are healthy as soon as they are registered.
+	// and targets are healthy as soon as they are registered. Either way a
+	// target that refuses a connection (or resets it, or lets the dial time
+	// out) is taken out at once and the request, of which nothing was sent,
+	// is retried on another target, of the other group if need be; the
+	// active checks bring it back, or without them ten seconds do. The last
+	// target able to serve is never taken out.
 	HealthCheck HealthCheck
 	// DeregistrationDelay bounds how long a deregistered target may finish
 	// in-flight requests before they are cancelled with 504. Zero means
@@ -44,10 +49,11 @@ type Options struct {
 	// MaxIdlePerTarget caps idle keep-alive connections kept per target. Zero
 	// means DefaultMaxIdlePerTarget.
 	MaxIdlePerTarget int
-	// IdleConnTimeout closes upstream connections idle for longer. A
-	// connection idle for more than a second is checked before reuse for
-	// the server having closed it (servers' own keep-alive timeouts are
-	// often a few seconds). Zero means DefaultIdleConnTimeout.
+	// IdleConnTimeout closes upstream connections idle for longer. Every
+	// idle connection is checked before reuse, for the server having closed
+	// it (servers' own keep-alive timeouts are often a few seconds) or sent
+	// bytes nobody asked for; either way it is closed and another one used.
+	// Zero means DefaultIdleConnTimeout.
 	IdleConnTimeout time.Duration
 	// DialTimeout bounds connecting to a target. Zero means DefaultDialTimeout.
 	DialTimeout time.Duration
@@ -58,6 +64,18 @@ type Options struct {
 	// moved in steps). Zero means DefaultResponseTimeout; negative disables
 	// it.
 	ResponseTimeout time.Duration
+	// ClientHeaderTimeout bounds the reading of a request's head, from its
+	// first byte to its end however many pieces it comes in, as net/http's
+	// ReadHeaderTimeout does. Zero means DefaultClientHeaderTimeout.
+	ClientHeaderTimeout time.Duration
+	// ClientBodyTimeout bounds the reading of a request's body, from the
+	// end of its head. Zero means no bound, as on net/http's server without
+	// a ReadTimeout: an upload takes as long as it needs.
+	ClientBodyTimeout time.Duration
+	// ClientIdleTimeout closes a client's keep-alive connection that sends
+	// no new request for that long (on the fast front end, within half as
+	// long again). Zero means DefaultClientIdleTimeout.
+	ClientIdleTimeout time.Duration
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak TLS (and
 	// HTTP/2) on its listeners.
 	TLSCertFile, TLSKeyFile string
@@ -124,6 +142,9 @@ func (o Options) Validate() error {
 	}
 	if o.DeregistrationDelay < 0 || o.IdleConnTimeout < 0 || o.DialTimeout < 0 || o.MaxIdlePerTarget < 0 {
 		errs = append(errs, errors.New("durations and limits must not be negative"))
+	}
+	if o.ClientHeaderTimeout < 0 || o.ClientBodyTimeout < 0 || o.ClientIdleTimeout < 0 {
+		errs = append(errs, errors.New("client timeouts must not be negative"))
 	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
@@ -198,6 +219,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ResponseTimeout == 0 {
 		o.ResponseTimeout = DefaultResponseTimeout
+	}
+	if o.ClientHeaderTimeout == 0 {
+		o.ClientHeaderTimeout = DefaultClientHeaderTimeout
+	}
+	if o.ClientIdleTimeout == 0 {
+		o.ClientIdleTimeout = DefaultClientIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -41,6 +41,11 @@ type rawIO struct {
 	rerr, werr syscall.Errno
 	readFn     func(fd uintptr) bool
 	writeFn    func(fd uintptr) bool
+
+	// quiet's peek: a byte to peek into, its answer, and its method value.
+	peekBuf [1]byte
+	silent  bool
+	peekFn  func(fd uintptr)
 }
 
 // newRawIO returns what reads and writes nc: a rawIO for a TCP connection,
@@ -55,7 +60,7 @@ func newRawIO(nc net.Conn) io.ReadWriter {
 		return nc
 	}
 	r := &rawIO{nc: nc, rc: rc}
-	r.readFn, r.writeFn = r.read, r.write
+	r.readFn, r.writeFn, r.peekFn = r.read, r.write, r.peek
 	return r
 }
 
@@ -123,6 +128,29 @@ func (r *rawIO) Write(p []byte) (int, error) {
 		return r.wn, r.opError("write", os.NewSyscallError("write", r.werr))
 	}
 	return r.wn, nil
+}
+
+// quiet reports whether the peer has neither sent a byte nor closed the
+// connection: a receive that peeks without waiting finds nothing to read.
+// It neither waits nor looks at the read deadline, and allocates nothing.
+// It may not run while a Read does.
+func (r *rawIO) quiet() bool {
+	r.silent = false
+	if err := r.rc.Control(r.peekFn); err != nil {
+		return false // closed
+	}
+	return r.silent
+}
+
+func (r *rawIO) peek(fd uintptr) {
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&r.peekBuf[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != syscall.EINTR {
+			r.silent = e == syscall.EAGAIN
+			return
+		}
+	}
 }
 
 // opError shapes an error as net.Conn's own: callers test for timeouts,

@@ -152,6 +152,36 @@ func TestRawIOBehavesAsNetConn(t *testing.T) {
 	}
 }
 
+// TestRawIOQuiet: quiet tells an idle connection from one with bytes
+// waiting and one the peer closed, even past the read deadline, and takes
+// no byte away.
+func TestRawIOQuiet(t *testing.T) {
+	local, peer := tcpPair(t)
+	rw := newRawIO(local).(*rawIO)
+	_ = local.SetReadDeadline(time.Unix(1, 0))
+	if !rw.quiet() {
+		t.Fatal("idle connection past its read deadline seen busy")
+	}
+	_ = local.SetReadDeadline(time.Time{})
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the byte to arrive", func() bool { return !rw.quiet() })
+	buf := make([]byte, 2)
+	if n, err := rw.Read(buf); n != 1 || err != nil || buf[0] != 'x' {
+		t.Fatalf("read after quiet: %d %q %v", n, buf[:n], err)
+	}
+	if !rw.quiet() {
+		t.Fatal("drained connection seen busy")
+	}
+	_ = peer.Close()
+	waitFor(t, "the close to arrive", func() bool { return !rw.quiet() })
+	_ = local.Close()
+	if rw.quiet() {
+		t.Fatal("closed connection seen quiet")
+	}
+}
+
 func TestNewRawIOWrapsTCPOnly(t *testing.T) {
 	local, _ := tcpPair(t)
 	if _, ok := newRawIO(local).(*rawIO); !ok {
@@ -165,8 +195,8 @@ func TestNewRawIOWrapsTCPOnly(t *testing.T) {
 	}
 }
 
-// TestRawIOAllocatesNothing: a read and a write on a ready socket allocate
-// no memory (the callbacks are made once per connection).
+// TestRawIOAllocatesNothing: a read, a write and a quiet check on a ready
+// socket allocate no memory (the callbacks are made once per connection).
 func TestRawIOAllocatesNothing(t *testing.T) {
 	local, peer := tcpPair(t)
 	rw := newRawIO(local)
@@ -184,8 +214,11 @@ func TestRawIOAllocatesNothing(t *testing.T) {
 		if _, err := io.ReadFull(rw, buf[:4]); err != nil {
 			t.Fatal(err)
 		}
+		if !rw.(*rawIO).quiet() {
+			t.Fatal("quiet socket seen busy")
+		}
 	})
 	if allocs > 0 {
-		t.Errorf("%.1f allocations per write and read; want 0", allocs)
+		t.Errorf("%.1f allocations per write, read and quiet check; want 0", allocs)
 	}
 }

@@ -63,7 +63,7 @@ type Router struct {
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	mu     sync.Mutex // serialises Register/Deregister
+	mu     sync.Mutex // serialises Register/Deregister, and markDown
 }
 
 // New validates opts and returns a router with the initial targets
@@ -185,12 +185,13 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		}
 		s := served{srv: &http.Server{
 			Handler:           rt.Handler(Listener(l)),
-			ReadHeaderTimeout: clientHeaderTimeout,
-			IdleTimeout:       clientIdleTimeout,
+			ReadHeaderTimeout: rt.opts.ClientHeaderTimeout,
+			ReadTimeout:       readTimeout(rt.opts),
+			IdleTimeout:       rt.opts.ClientIdleTimeout,
 			ErrorLog:          rt.errorLog,
 		}, ln: ln}
 		if rt.opts.TLSCertFile == "" && !rt.opts.NetHTTPOnly {
-			s.fe = rt.newFrontEnd(ln, s.srv.Handler, clientIdleTimeout)
+			s.fe = rt.newFrontEnd(ln, s.srv.Handler)
 			s.ln = s.fe
 		}
 		all = append(all, s)
@@ -237,6 +238,16 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		}
 	}
 	return first
+}
+
+// readTimeout is net/http's nearest to the front end's head and body
+// timeouts: its ReadTimeout bounds head and body together. Zero (none)
+// without a body timeout.
+func readTimeout(o Options) time.Duration {
+	if o.ClientBodyTimeout == 0 {
+		return 0
+	}
+	return o.ClientHeaderTimeout + o.ClientBodyTimeout
 }
 
 func boolInt(b bool) int {

@@ -13,8 +13,10 @@ import (
 	"time"
 )
 
-// closingBackend answers each request completely, advertising keep-alive,
-// then closes the connection: the proxy's pooled connection goes stale.
+// closingBackend answers the first request on each connection completely,
+// advertising keep-alive, then reads the next request and closes the
+// connection without answering it: the proxy's pooled connection looked
+// alive when it was taken, and broke once the request was out.
 func closingBackend(t *testing.T, hits *atomic.Int64) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -28,14 +30,20 @@ func closingBackend(t *testing.T, hits *atomic.Int64) string {
 			if err != nil {
 				return
 			}
-			br := bufio.NewReader(c)
-			req, err := http.ReadRequest(br)
-			if err == nil {
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
 				_, _ = io.Copy(io.Discard, req.Body)
 				hits.Add(1)
 				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Backend: closing\r\n\r\nok")
-			}
-			c.Close()
+				if req, err = http.ReadRequest(br); err == nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+				}
+			}()
 		}
 	}()
 	return "http://" + ln.Addr().String()
@@ -125,9 +133,9 @@ func TestServeListenersAndShutdown(t *testing.T) {
 }
 
 // TestIdleConnectionClosedByTarget: a target closes keep-alive connections
-// idle for 200 ms, as servers do on their own schedules. A POST after the
-// pooled connection sat idle longer is sent on a fresh connection, not on
-// the closed one (which would have cost the client a 502).
+// idle for 200 ms, as servers do on their own schedules. A POST after it
+// closed the pooled connection is sent on a fresh connection, not on the
+// closed one (which would have cost the client a 502).
 func TestIdleConnectionClosedByTarget(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -139,13 +147,19 @@ func TestIdleConnectionClosedByTarget(t *testing.T) {
 		_, _ = w.Write(append([]byte("got "), body...))
 	}))
 	srv.Config.IdleTimeout = 200 * time.Millisecond
+	var closed atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed.Add(1)
+		}
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	rt, front := newTestRouter(t, Options{Blue: []string{srv.URL}})
 	if code, _, body := get(t, front.Client(), front.URL+"/"); code != http.StatusOK || body != "got" {
 		t.Fatalf("first GET: %d %q", code, body)
 	}
-	time.Sleep(aliveCheckAfter + 200*time.Millisecond)
+	waitFor(t, "the target to close the idle connection", func() bool { return closed.Load() == 1 })
 	resp, err := front.Client().Post(front.URL+"/", "text/plain", strings.NewReader("once"))
 	if err != nil {
 		t.Fatal(err)

@@ -22,11 +22,17 @@ type upConn struct {
 	idleFrom time.Time
 	reused   bool
 	deadline time.Time // the read deadline set on nc; zero for none
+	peer     quietPeer // checks the idle socket; nil where rawIO is not used
 	// resp and body are reused by every response parsed on the fast path.
 	resp   http.Response
 	header http.Header
 	body   fixedBody
 }
+
+// quietPeer checks, without waiting and whatever the read deadline, that
+// the other end of an idle connection has neither sent a byte nor closed.
+// rawIO is one.
+type quietPeer interface{ quiet() bool }
 
 // connPool keeps a target's idle keep-alive connections and tracks every
 // open one, so a drain can close them all.
@@ -53,19 +59,19 @@ func newConnPool(addr string, dialTimeout, idleTimeout time.Duration, maxIdle in
 	}
 }
 
-// aliveCheckAfter is how long a connection may sit idle before it is
-// checked, on reuse, for the target having closed it meanwhile.
-const aliveCheckAfter = time.Second
-
 // get returns an idle connection, or dials a new one when there is none or
 // fresh is set. A dial error means no byte reached the target.
+//
+// Every idle connection is checked before it is reused (see alive): one
+// that holds bytes nobody asked for would hand a stale or forged answer to
+// the next client, whoever that is.
 func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	for !fresh {
-		c, idle := p.popIdle()
+		c := p.popIdle()
 		if c == nil {
 			break
 		}
-		if idle < aliveCheckAfter || c.alive() {
+		if c.alive() {
 			c.reused = true
 			return c, nil
 		}
@@ -80,6 +86,7 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	}
 	rw := newRawIO(nc)
 	c := &upConn{nc: nc, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
+	c.peer, _ = rw.(quietPeer)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -92,32 +99,38 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 }
 
 // popIdle takes the most recently used idle connection, closing those idle
-// past the idle timeout on the way, and says how long it was idle.
-func (p *connPool) popIdle() (*upConn, time.Duration) {
+// past the idle timeout on the way.
+func (p *connPool) popIdle() *upConn {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		c := p.idle[n-1]
 		p.idle = p.idle[:n-1]
-		if idle := now.Sub(c.idleFrom); idle < p.idleTimeout {
-			return c, idle
+		if now.Sub(c.idleFrom) < p.idleTimeout {
+			return c
 		}
 		delete(p.open, c)
 		_ = c.nc.Close()
 	}
-	return nil, 0
+	return nil
 }
 
-// alive reports whether the target left c open while it sat idle: a peek
-// at the socket finds neither bytes nor the end of the stream. A server
-// closes idle keep-alive connections on its own schedule (Node.js after
-// 5 s, gunicorn after 2 s); this keeps a request, a POST above all, from
-// being sent on one it already closed. It costs one system call and never
-// waits.
+// alive reports whether c may carry a request: a peek at the socket finds
+// neither bytes nor the end of the stream. Bytes that arrived while no
+// request was out are an answer nobody asked for (a target answering twice,
+// or one request it never read whole): the stream is out of step, and the
+// next response read there would belong to no one. The end of the stream
+// is a target that closed an idle keep-alive connection on its own
+// schedule (Node.js after 5 s, gunicorn after 2 s); finding it here keeps
+// a request, a POST above all, from being sent on it. It costs one system
+// call and never waits.
 func (c *upConn) alive() bool {
 	if c.br.Buffered() > 0 {
-		return false // bytes nobody asked for: the stream is out of step
+		return false
+	}
+	if c.peer != nil {
+		return c.peer.quiet()
 	}
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
