@@ -51,6 +51,13 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			return router.Options{}, usageErrorf("%s: %w", a.flag, err)
 		}
 	}
+	for _, t := range append(append([]string(nil), blue...), green...) {
+		for _, a := range []struct{ flag, addr string }{{"--listen", f.listen}, {"--test-listen", f.testListen}, {"--admin", f.admin}} {
+			if a.addr != "" && router.SameEndpoint(a.addr, t) {
+				return router.Options{}, usageErrorf("target %s is this proxy's own %s address %s: it would forward to itself", t, a.flag, a.addr)
+			}
+		}
+	}
 	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
 		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
 	}

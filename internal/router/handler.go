@@ -38,6 +38,10 @@ type listenerHandler struct {
 
 func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := h.rt
+	if via := r.Header["Via"]; len(via) > 0 && rt.looped(via) {
+		rt.refuseLoop(w, r)
+		return
+	}
 	start := time.Now()
 	g, strict, sticky := rt.choose(r, h.test)
 	t := rt.groups[g].pick(nil)
@@ -179,6 +183,7 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, t *target
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			pr.SetXForwarded()
+			pr.Out.Header.Add("Via", "1.1 "+rt.viaName)
 		},
 		Transport: rt.upgradeTransport,
 		ModifyResponse: func(resp *http.Response) error {
