@@ -18,10 +18,15 @@ type proxyFlags struct {
 	healthInterval, healthTimeout         time.Duration
 	healthyThreshold, unhealthyThreshold  int
 	pinHeader, stickyCookie               string
+	pinSecret                             string // from PinSecretEnv, never a flag
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	netHTTPOnly, verbose                  bool
 }
+
+// PinSecretEnv holds the secret a pin header must carry; it is read from
+// the environment so that it shows in no process listing.
+const PinSecretEnv = "CANARYFLOW_PIN_SECRET"
 
 // options validates the flags into router options; every error is a usage
 // error, reported before anything listens.
@@ -73,6 +78,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		Green:               green,
 		GreenWeight:         gw,
 		PinHeader:           f.pinHeader,
+		PinSecret:           f.pinSecret,
 		StickyCookie:        f.stickyCookie,
 		DeregistrationDelay: f.deregistrationDelay,
 		ResponseTimeout:     f.responseTimeout,
@@ -100,6 +106,9 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 	}
 	if f.healthPath != "" && (f.healthInterval <= 0 || f.healthTimeout <= 0 || f.healthyThreshold < 1 || f.unhealthyThreshold < 1) {
 		return router.Options{}, usageErrorf("--health-interval, --health-timeout and the thresholds must be positive")
+	}
+	if f.pinHeader != "" && len(f.pinSecret) < router.MinPinSecret {
+		return router.Options{}, usageErrorf("--pin-header %s needs the secret a pin must carry in $%s (at least %d characters)", f.pinHeader, PinSecretEnv, router.MinPinSecret)
 	}
 	if err := opts.Validate(); err != nil {
 		return router.Options{}, usageErrorf("%w", err)
