@@ -98,7 +98,11 @@ over any window), an optional test listener always routes to green, active
 health checks keep traffic on healthy targets, and an admin endpoint on
 loopback changes weights and targets while it runs.
 
-Metrics are served in Prometheus format at the admin /metrics.
+The admin endpoint always requires a bearer token: --admin-token, else
+$CANARYFLOW_ADMIN_TOKEN, else a random one written (mode 0600) to
+<state dir>/proxy/admin-<host>-<port>.token, where set-weight finds it; it
+refuses other Host names and cross-site requests. Metrics are served in
+Prometheus format at the admin /metrics.
 
 With --pin-header NAME, a request whose NAME header is green:SECRET or
 blue:SECRET (SECRET the value of $CANARYFLOW_PIN_SECRET) goes to that group
@@ -140,6 +144,9 @@ func NewCommand(o Options) *cobra.Command {
 		Long:  long + proxyExample,
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.adminToken == "" {
+				f.adminToken = os.Getenv(AdminTokenEnv)
+			}
 			f.pinSecret = os.Getenv(PinSecretEnv)
 			opts, err := f.options(cmd.ErrOrStderr())
 			if err != nil {
@@ -171,7 +178,7 @@ func NewCommand(o Options) *cobra.Command {
 	fl.DurationVar(&f.deregistrationDelay, "deregistration-delay", router.DefaultDeregistrationDelay, "how long a removed target may finish in-flight requests")
 	fl.DurationVar(&f.responseTimeout, "response-timeout", router.DefaultResponseTimeout, "how long to wait for a target's response header before answering 504; 0 disables")
 	fl.StringVar(&f.admin, "admin", "", "admin endpoint address (loopback unless --admin-token is set); empty for none")
-	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (needed to bind it off loopback)")
+	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (default $"+AdminTokenEnv+", else one drawn at random and written to <state dir>/proxy/admin-<host>-<port>.token; needed to bind it off loopback)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate file: serve HTTPS and HTTP/2 on the listeners")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key file for --tls-cert")
 	fl.BoolVar(&f.netHTTPOnly, "net-http", false, "serve clients with Go's net/http only, without the fast HTTP/1.1 front end (slower; for comparison)")

@@ -12,6 +12,7 @@ import (
 // 1 when the operation fails.
 func TestRunExitCodes(t *testing.T) {
 	t.Setenv(PinSecretEnv, "")
+	t.Setenv(AdminTokenEnv, "")
 	for _, tc := range []struct {
 		args   []string
 		want   int
