@@ -99,10 +99,14 @@ health checks keep traffic on healthy targets, and an admin endpoint on
 loopback changes weights and targets while it runs.
 
 The admin endpoint always requires a bearer token: --admin-token, else
-$CANARYFLOW_ADMIN_TOKEN, else a random one written (mode 0600) to
-<state dir>/proxy/admin-<host>-<port>.token, where set-weight finds it; it
-refuses other Host names and cross-site requests. Metrics are served in
-Prometheus format at the admin /metrics.
+$CANARYFLOW_ADMIN_TOKEN, else a random one written (mode 0600, removed on
+exit) to <state dir>/proxy/admin-<host>-<port>.token, host "loopback" for
+any loopback address, where set-weight finds it (state dir:
+$CANARYFLOW_STATE_DIR, else $XDG_STATE_HOME/canaryflow, else
+~/.local/state/canaryflow). It refuses Host names other than its own and
+loopback's (DNS rebinding), cross-site writes, and writes that are not
+application/json. Metrics are served in Prometheus format at the admin
+/metrics.
 
 With --pin-header NAME, a request whose NAME header is green:SECRET or
 blue:SECRET (SECRET the value of $CANARYFLOW_PIN_SECRET) goes to that group
