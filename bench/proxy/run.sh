@@ -44,6 +44,8 @@ fi
 PATH=$PATH:/usr/sbin
 
 rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
+# The proxy writes its admin token here; set-weight and admin() read it.
+export CANARYFLOW_STATE_DIR="$WORK/state"
 echo "building into $WORK"
 (cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow ./cmd/canaryflow-proxy &&
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
@@ -273,7 +275,10 @@ echo
 echo "== 20 weight changes + 2 target removals under load at $RATE rps (70% of canaryflow's max)"
 "$WORK/loadgen" -url "${URL[canaryflow]}" -rate "$RATE" -c 50 -d 12s >"$WORK/churn.txt" 2>&1 & LG=$!
 sleep 1
-admin() { curl -fs -X "$1" -H 'Content-Type: application/json' -d "$3" "http://127.0.0.1:18090$2" >/dev/null; }
+admin() {
+	curl -fs -X "$1" -H 'Content-Type: application/json' -H "Authorization: Bearer $(cat "$WORK/state/proxy/admin-loopback-18090.token")" \
+		-d "$3" "http://127.0.0.1:18090$2" >/dev/null
+}
 i=0
 for w in 10 100 0 50 100 0 25 75 100 0; do
 	"$WORK/canaryflow" proxy set-weight --admin 127.0.0.1:18090 "$w" >/dev/null

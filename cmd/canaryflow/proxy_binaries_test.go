@@ -69,6 +69,8 @@ func TestProxyBinaries(t *testing.T) {
 			{"--blue", "http://127.0.0.1:9001", "--admin", "0.0.0.0:18090"},
 			{"--blue", "http://127.0.0.1:9001", "--health-path", "/healthz", "--health-interval", "1s", "--health-timeout", "2s"},
 			{"--blue", "http://127.0.0.1:9001", "--response-timeout", "-1s"},
+			{"--listen", "0.0.0.0:18080", "--blue", "http://localhost:18080"},
+			{"--blue", "http://127.0.0.1:9001", "--pin-header", "X-Pin"},
 			{"--healthy-threshold", "many"},
 			{"--no-such-flag"},
 			{"set-weight"},

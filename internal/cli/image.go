@@ -22,6 +22,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/runtime"
+	"github.com/canaryflow/canaryflow/internal/statedir"
 )
 
 // DefaultRegistryAddr is where the CLI serves the embedded registry while a
@@ -40,22 +41,7 @@ func (f *localFlags) register(cmd *cobra.Command) {
 }
 
 // resolveStateDir applies the flag, then the environment, then XDG.
-func (f *localFlags) resolveStateDir() (string, error) {
-	if f.stateDir != "" {
-		return filepath.Abs(f.stateDir)
-	}
-	if d := os.Getenv("CANARYFLOW_STATE_DIR"); d != "" {
-		return filepath.Abs(d)
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "canaryflow"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("state directory: %w (set --state-dir or CANARYFLOW_STATE_DIR)", err)
-	}
-	return filepath.Join(home, ".local", "state", "canaryflow"), nil
-}
+func (f *localFlags) resolveStateDir() (string, error) { return statedir.Resolve(f.stateDir) }
 
 func (f *localFlags) addr() string {
 	if f.registryAddr != "" {

@@ -32,6 +32,9 @@ type Service struct {
 	HealthCheck HealthCheck `yaml:"health_check"`
 	// Listeners are the production and test ports. Zero means 8080 and 8081.
 	Listeners Listeners `yaml:"listeners"`
+	// PinHeader lets a client holding a secret pin a request to blue or
+	// green (see PinHeader). Zero: no pinning.
+	PinHeader PinHeader `yaml:"pin_header"`
 	// DeploymentConfig is how traffic shifts. Zero means
 	// CodeDeployDefault.ECSCanary10Percent5Minutes.
 	DeploymentConfig DeploymentConfig `yaml:"deployment_config"`
@@ -257,6 +260,7 @@ func (s *Service) applyDefaults() {
 	}
 	def(&s.Listeners.ProductionPort, 8080)
 	def(&s.Listeners.TestPort, 8081)
+	s.PinHeader.applyDefaults()
 	if s.DeploymentConfig.Name == "" && s.DeploymentConfig.custom == nil {
 		s.DeploymentConfig.Name = awsfmt.DefaultDeploymentConfig
 	}
@@ -322,6 +326,9 @@ func (s *Service) validate(path string, data []byte) []error {
 	port("listeners.test_port", s.Listeners.TestPort)
 	if s.Listeners.ProductionPort == s.Listeners.TestPort {
 		bad("listeners.test_port", "must differ from production_port (both are %d)", s.Listeners.TestPort)
+	}
+	for _, p := range s.PinHeader.problems() {
+		bad("pin_header."+p[0], "%s", p[1])
 	}
 	if s.DesiredCount < 1 || s.DesiredCount > 100 {
 		bad("desired_count", "%d: want 1-100", s.DesiredCount)

@@ -117,6 +117,10 @@ func TestServiceErrors(t *testing.T) {
 		{"missing data", "service:\n  name: a\n  alarms: {treat_missing_data: ignore}\n", "service.alarms.treat_missing_data"},
 		{"datapoints", "service:\n  name: a\n  alarms: {evaluation_periods: 2, datapoints_to_alarm: 3}\n", "service.alarms.datapoints_to_alarm"},
 		{"min errors", "service:\n  name: a\n  alarms: {min_errors: -1}\n", "service.alarms.min_errors"},
+		{"bad pin header", "service:\n  name: a\n  pin_header: {name: 'X Pin'}\n", "c.yaml:3: service.pin_header.name: \"X Pin\" is not a header name"},
+		{"bad pin env", "service:\n  name: a\n  pin_header: {name: X-Pin, secret_env: 'a-b'}\n", "service.pin_header.secret_env"},
+		{"pin env alone", "service:\n  name: a\n  pin_header: {secret_env: PIN}\n", "service.pin_header.name: secret_env is set"},
+		{"inline pin secret", "service:\n  name: a\n  pin_header: {name: X-Pin, secret: hunter2}\n", "c.yaml:3"},
 		{"tiny period", "service:\n  name: a\n  alarms: {period: 1ms}\n", "service.alarms.period"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,4 +160,17 @@ func FuzzParseService(f *testing.F) {
 			t.Fatalf("accepted an invalid service: %+v", c.Service)
 		}
 	})
+}
+
+// TestPinHeader checks that pinning is off unless named, and that naming
+// the header defaults the secret's variable.
+func TestPinHeader(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(minimalService))
+	if err != nil || c.Service.PinHeader != (PinHeader{}) {
+		t.Fatalf("default pin header %+v, %v; want none", c.Service.PinHeader, err)
+	}
+	c, err = Parse("c.yaml", []byte(minimalService+"  pin_header: {name: X-Canaryflow-Target}\n"))
+	if err != nil || c.Service.PinHeader != (PinHeader{Name: "X-Canaryflow-Target", SecretEnv: DefaultPinSecretEnv}) {
+		t.Fatalf("pin header %+v, %v", c.Service.PinHeader, err)
+	}
 }

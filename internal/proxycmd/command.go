@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,8 +98,21 @@ over any window), an optional test listener always routes to green, active
 health checks keep traffic on healthy targets, and an admin endpoint on
 loopback changes weights and targets while it runs.
 
-A request header (default X-Canaryflow-Target: green|blue) pins a request to
-one group. Metrics are served in Prometheus format at the admin /metrics.
+The admin endpoint always requires a bearer token: --admin-token, else
+$CANARYFLOW_ADMIN_TOKEN, else a random one written (mode 0600, removed on
+exit) to <state dir>/proxy/admin-<host>-<port>.token, host "loopback" for
+any loopback address, where set-weight finds it (state dir:
+$CANARYFLOW_STATE_DIR, else $XDG_STATE_HOME/canaryflow, else
+~/.local/state/canaryflow). It refuses Host names other than its own and
+loopback's (DNS rebinding), cross-site writes, and writes that are not
+application/json. Metrics are served in Prometheus format at the admin
+/metrics.
+
+With --pin-header NAME, a request whose NAME header is green:SECRET or
+blue:SECRET (SECRET the value of $CANARYFLOW_PIN_SECRET) goes to that group
+whatever the weights. The pin header is never forwarded. A target that is
+one of the proxy's own addresses is refused, and a request that comes back
+to the proxy (its Via entry) is answered 508 Loop Detected.
 `
 
 const handoffHelp = `
@@ -134,6 +148,10 @@ func NewCommand(o Options) *cobra.Command {
 		Long:  long + proxyExample,
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.adminToken == "" {
+				f.adminToken = os.Getenv(AdminTokenEnv)
+			}
+			f.pinSecret = os.Getenv(PinSecretEnv)
 			opts, err := f.options(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -159,12 +177,12 @@ func NewCommand(o Options) *cobra.Command {
 	fl.IntVar(&f.healthyThreshold, "healthy-threshold", 3, "consecutive passes that make an unhealthy target healthy")
 	fl.IntVar(&f.unhealthyThreshold, "unhealthy-threshold", 2, "consecutive failures that make a target unhealthy")
 	fl.StringVar(&f.successCodes, "success-codes", "200-399", "health check success codes: 200, 200,204 or 200-299")
-	fl.StringVar(&f.pinHeader, "pin-header", router.DefaultPinHeader, `request header that pins a request to "green" or "blue"; "-" disables`)
+	fl.StringVar(&f.pinHeader, "pin-header", "", `request header that pins a request to a group when its value is "green:SECRET" or "blue:SECRET" (SECRET from $`+PinSecretEnv+`); empty disables pinning (the header named `+router.DefaultPinHeader+` is still removed from forwarded requests)`)
 	fl.StringVar(&f.stickyCookie, "sticky-cookie", "", "cookie name that keeps a client on one version; empty disables")
 	fl.DurationVar(&f.deregistrationDelay, "deregistration-delay", router.DefaultDeregistrationDelay, "how long a removed target may finish in-flight requests")
 	fl.DurationVar(&f.responseTimeout, "response-timeout", router.DefaultResponseTimeout, "how long to wait for a target's response header before answering 504; 0 disables")
 	fl.StringVar(&f.admin, "admin", "", "admin endpoint address (loopback unless --admin-token is set); empty for none")
-	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (needed to bind it off loopback)")
+	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token the admin endpoint requires (default $"+AdminTokenEnv+", else one drawn at random and written to <state dir>/proxy/admin-<host>-<port>.token; needed to bind it off loopback)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "certificate file: serve HTTPS and HTTP/2 on the listeners")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key file for --tls-cert")
 	fl.BoolVar(&f.netHTTPOnly, "net-http", false, "serve clients with Go's net/http only, without the fast HTTP/1.1 front end (slower; for comparison)")

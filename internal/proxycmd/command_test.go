@@ -11,6 +11,8 @@ import (
 // reported under its own name: 2 for what the user typed (nothing listens),
 // 1 when the operation fails.
 func TestRunExitCodes(t *testing.T) {
+	t.Setenv(PinSecretEnv, "")
+	t.Setenv(AdminTokenEnv, "")
 	for _, tc := range []struct {
 		args   []string
 		want   int
@@ -20,6 +22,10 @@ func TestRunExitCodes(t *testing.T) {
 		{nil, ExitUsage, "canaryflow-proxy: --blue is required: at least one http://host:port\n"},
 		{[]string{"--blue", "http://127.0.0.1:9001", "--green-weight", "101"}, ExitUsage, "canaryflow-proxy: --green-weight: "},
 		{[]string{"--blue", "http://127.0.0.1:9001", "--listen", "nonsense"}, ExitUsage, `canaryflow-proxy: --listen: address "nonsense": want host:port`},
+		{[]string{"--listen", "127.0.0.1:18080", "--blue", "http://127.0.0.1:18080"}, ExitUsage, "canaryflow-proxy: target http://127.0.0.1:18080 is this proxy's own --listen address 127.0.0.1:18080"},
+		{[]string{"--listen", "0.0.0.0:18080", "--blue", "http://127.0.0.1:9001", "--green", "http://localhost:18080"}, ExitUsage, "is this proxy's own --listen address 0.0.0.0:18080"},
+		{[]string{"--admin", "127.0.0.1:18090", "--blue", "http://[::1]:9001,http://localhost:18090"}, ExitUsage, "is this proxy's own --admin address"},
+		{[]string{"--blue", "http://127.0.0.1:9001", "--pin-header", "X-Pin"}, ExitUsage, "--pin-header X-Pin needs the secret"},
 		{[]string{"--no-such-flag"}, ExitUsage, "canaryflow-proxy: unknown flag: --no-such-flag\n"},
 		{[]string{"--healthy-threshold", "many"}, ExitUsage, `canaryflow-proxy: invalid argument "many" for "--healthy-threshold"`},
 		{[]string{"unexpected"}, ExitUsage, `canaryflow-proxy: unknown command "unexpected" for "canaryflow-proxy"`},

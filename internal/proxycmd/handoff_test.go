@@ -23,7 +23,7 @@ func TestFlagArgsRoundTrip(t *testing.T) {
 		{"--health-path", "/healthz", "--health-interval", "90s", "--health-timeout", "1500ms", "--healthy-threshold", "7", "--unhealthy-threshold", "1"},
 		{"--response-timeout", "0", "--deregistration-delay", "1h"},
 		{"--test-listen=", "--admin", "127.0.0.1:8090", "--admin-token", "-starts-with-dash=and has = and spaces"},
-		{"--pin-header", "-", "--sticky-cookie", "cf", "--success-codes", "200,204", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+		{"--pin-header", "X-Pin", "--sticky-cookie", "cf", "--success-codes", "200,204", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
 		{"-C", "/elsewhere", "--config", "x.yaml", "--blue", "http://127.0.0.1:9001"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -18,10 +18,15 @@ type proxyFlags struct {
 	healthInterval, healthTimeout         time.Duration
 	healthyThreshold, unhealthyThreshold  int
 	pinHeader, stickyCookie               string
+	pinSecret                             string // from PinSecretEnv, never a flag
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	netHTTPOnly, verbose                  bool
 }
+
+// PinSecretEnv holds the secret a pin header must carry; it is read from
+// the environment so that it shows in no process listing.
+const PinSecretEnv = "CANARYFLOW_PIN_SECRET"
 
 // options validates the flags into router options; every error is a usage
 // error, reported before anything listens.
@@ -51,6 +56,13 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			return router.Options{}, usageErrorf("%s: %w", a.flag, err)
 		}
 	}
+	for _, t := range append(append([]string(nil), blue...), green...) {
+		for _, a := range []struct{ flag, addr string }{{"--listen", f.listen}, {"--test-listen", f.testListen}, {"--admin", f.admin}} {
+			if a.addr != "" && router.SameEndpoint(a.addr, t) {
+				return router.Options{}, usageErrorf("target %s is this proxy's own %s address %s: it would forward to itself", t, a.flag, a.addr)
+			}
+		}
+	}
 	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
 		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
 	}
@@ -66,6 +78,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		Green:               green,
 		GreenWeight:         gw,
 		PinHeader:           f.pinHeader,
+		PinSecret:           f.pinSecret,
 		StickyCookie:        f.stickyCookie,
 		DeregistrationDelay: f.deregistrationDelay,
 		ResponseTimeout:     f.responseTimeout,
@@ -93,6 +106,9 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 	}
 	if f.healthPath != "" && (f.healthInterval <= 0 || f.healthTimeout <= 0 || f.healthyThreshold < 1 || f.unhealthyThreshold < 1) {
 		return router.Options{}, usageErrorf("--health-interval, --health-timeout and the thresholds must be positive")
+	}
+	if f.pinHeader != "" && len(f.pinSecret) < router.MinPinSecret {
+		return router.Options{}, usageErrorf("--pin-header %s needs the secret a pin must carry in $%s (at least %d characters)", f.pinHeader, PinSecretEnv, router.MinPinSecret)
 	}
 	if err := opts.Validate(); err != nil {
 		return router.Options{}, usageErrorf("%w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,10 @@ func newSetWeightCommand() *cobra.Command {
 send PERCENT of production traffic to green and the rest to blue. The change
 is atomic: no request is dropped. PERCENT is 0-100 in 0.1 steps.
 
+The bearer token is --admin-token, else $CANARYFLOW_ADMIN_TOKEN, else the
+one the proxy wrote to <state dir>/proxy/admin-<host>-<port>.token for
+that admin address.
+
 Example:
   canaryflow proxy set-weight --admin 127.0.0.1:8090 25`,
 		Args: usageArgs(cobra.ExactArgs(1)),
@@ -38,9 +43,16 @@ Example:
 				return usageErrorf("--admin: %w", err)
 			}
 			if token == "" {
-				token = os.Getenv("CANARYFLOW_ADMIN_TOKEN")
+				token = os.Getenv(AdminTokenEnv)
+			}
+			var noToken error // why no token was found, told when the proxy asks for one
+			if token == "" {
+				token, noToken = readTokenFile(admin)
 			}
 			w, err := setWeight(cmd.Context(), admin, token, pm)
+			if errors.Is(err, errUnauthorized) && noToken != nil {
+				return fmt.Errorf("%w; %w", err, noToken)
+			}
 			if err != nil {
 				return err
 			}
@@ -49,9 +61,12 @@ Example:
 		},
 	}
 	cmd.Flags().StringVar(&admin, "admin", "127.0.0.1:8090", "admin endpoint of the running proxy")
-	cmd.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin endpoint (default $CANARYFLOW_ADMIN_TOKEN)")
+	cmd.Flags().StringVar(&token, "admin-token", "", "bearer token of the admin endpoint (default $"+AdminTokenEnv+", else the token file the proxy wrote for --admin)")
 	return cmd
 }
+
+// errUnauthorized is returned when the admin endpoint refuses the token.
+var errUnauthorized = errors.New("wrong or missing admin token")
 
 // setWeight PUTs the green per-mille to the admin endpoint.
 func setWeight(ctx context.Context, admin, token string, green int) (router.Weights, error) {
@@ -72,6 +87,9 @@ func setWeight(ctx context.Context, admin, token string, green int) (router.Weig
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusUnauthorized {
+		return router.Weights{}, fmt.Errorf("set weight: admin answered %s: %w", resp.Status, errUnauthorized)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return router.Weights{}, fmt.Errorf("set weight: admin answered %s: %s", resp.Status, bytes.TrimSpace(data))
 	}

@@ -29,9 +29,17 @@ type TargetRequest struct {
 //	DELETE /targets  same body: start draining
 //	GET  /metrics    Prometheus text format
 //
-// A non-empty token is required as "Authorization: Bearer <token>".
-func (rt *Router) AdminHandler(token string) http.Handler {
+// Every request passes the checks of AdminOptions first (host, site,
+// bearer token, JSON body): see guardAdmin. o.Addr is refused as a target
+// from then on.
+func (rt *Router) AdminHandler(o AdminOptions) http.Handler {
+	if o.Addr != "" {
+		rt.self.add(o.Addr)
+	}
 	mux := http.NewServeMux()
+	for pattern, h := range o.Extra {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("GET /metrics", rt.MetricsHandler())
 	mux.HandleFunc("GET /weights", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, rt.Weights()) })
 	mux.HandleFunc("PUT /weights", func(w http.ResponseWriter, r *http.Request) {
@@ -76,10 +84,7 @@ func (rt *Router) AdminHandler(token string) http.Handler {
 		}
 		writeJSON(w, http.StatusAccepted, req)
 	})
-	if token == "" {
-		return mux
-	}
-	return RequireToken(token, mux)
+	return guardAdmin(o, mux)
 }
 
 // RequireToken wraps h so that it answers 401 unless the request carries
@@ -87,12 +92,17 @@ func (rt *Router) AdminHandler(token string) http.Handler {
 func RequireToken(token string, h http.Handler) http.Handler {
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !bearerOK(r, want) {
 			writeJSON(w, http.StatusUnauthorized, errorBody{"missing or wrong bearer token"})
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// bearerOK compares r's Authorization header with want in constant time.
+func bearerOK(r *http.Request, want []byte) bool {
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
 }
 
 type errorBody struct {

@@ -110,7 +110,7 @@ func (uc *upConn) setReadDeadline(ctx context.Context, d time.Time) {
 // whether uc can carry another request.
 func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc *upConn, setCookie string) (forwardResult, bool) {
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	if err := writeRequestHead(uc.bw, r, hasBody); err != nil {
+	if err := writeRequestHead(uc.bw, r, hasBody, rt.viaLine); err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("write request head: %w", err), hasBody), false
 	}
 	if hasBody {

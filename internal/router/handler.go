@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,8 +39,13 @@ type listenerHandler struct {
 
 func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := h.rt
+	if via := r.Header["Via"]; len(via) > 0 && rt.looped(via) {
+		rt.refuseLoop(w, r)
+		return
+	}
 	start := time.Now()
 	g, strict, sticky := rt.choose(r, h.test)
+	delete(r.Header, rt.pinStrip)
 	t := rt.groups[g].pick(nil)
 	if t == nil && !strict {
 		if t = rt.groups[g.other()].pick(nil); t != nil {
@@ -92,9 +98,9 @@ func (rt *Router) choose(r *http.Request, test bool) (g Group, strict, sticky bo
 	if test {
 		return Green, true, false
 	}
-	if rt.opts.PinHeader != "-" {
-		if v := r.Header[rt.opts.PinHeader]; len(v) > 0 {
-			if g, err := ParseGroup(v[0]); err == nil {
+	if rt.opts.PinHeader != "" {
+		if v := r.Header[rt.opts.PinHeader]; len(v) == 1 {
+			if g, ok := rt.pinned(v[0]); ok {
 				return g, true, false
 			}
 		}
@@ -108,6 +114,17 @@ func (rt *Router) choose(r *http.Request, test bool) (g Group, strict, sticky bo
 		return rt.split.next(), false, true
 	}
 	return rt.split.next(), false, false
+}
+
+// pinned reads a pin header value, "GROUP:SECRET"; ok is false unless the
+// secret is the router's (compared in constant time) and GROUP a group.
+func (rt *Router) pinned(v string) (g Group, ok bool) {
+	name, secret, found := strings.Cut(v, ":")
+	if !found || subtle.ConstantTimeCompare([]byte(secret), []byte(rt.opts.PinSecret)) != 1 {
+		return 0, false
+	}
+	g, err := ParseGroup(name)
+	return g, err == nil
 }
 
 // unavailable answers 503 when no target can take r.
@@ -162,6 +179,7 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, t *target
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			pr.SetXForwarded()
+			pr.Out.Header.Add("Via", "1.1 "+rt.viaName)
 		},
 		Transport: rt.upgradeTransport,
 		ModifyResponse: func(resp *http.Response) error {

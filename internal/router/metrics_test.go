@@ -59,13 +59,16 @@ func TestPrometheusAndAdmin(t *testing.T) {
 	for range 4 {
 		get(t, srv.Client(), srv.URL+"/")
 	}
-	admin := httptest.NewServer(rt.AdminHandler("s3cret"))
+	admin := httptest.NewServer(rt.AdminHandler(AdminOptions{Token: "s3cret"}))
 	t.Cleanup(admin.Close)
 	do := func(method, path, body string, auth bool) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, admin.URL+path, strings.NewReader(body))
 		if auth {
 			req.Header.Set("Authorization", "Bearer s3cret")
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := admin.Client().Do(req)
 		if err != nil {
@@ -130,7 +133,9 @@ func TestOptionsValidate(t *testing.T) {
 		{Blue: []string{"ftp://x:1"}},
 		{Blue: []string{"http://127.0.0.1:1", "http://127.0.0.1:1/"}},
 		{GreenWeight: 1001},
-		{PinHeader: "bad header"},
+		{PinHeader: "bad header", PinSecret: "0123456789abcdef"},
+		{PinHeader: "X-Pin"},
+		{PinHeader: "X-Pin", PinSecret: "short"},
 		{StickyCookie: "a;b"},
 		{DeregistrationDelay: -1},
 		{TLSCertFile: "cert.pem"},

@@ -8,9 +8,17 @@ import (
 	"time"
 )
 
+// DefaultPinHeader is the pin header's customary name. Pinning is off
+// unless Options.PinHeader names a header; this one is still removed from
+// every forwarded request, so that no backend acts on a pin the router
+// ignored.
+const DefaultPinHeader = "X-Canaryflow-Target"
+
+// MinPinSecret is the shortest Options.PinSecret accepted.
+const MinPinSecret = 16
+
 // Default values used when an Options field is zero.
 const (
-	DefaultPinHeader           = "X-Canaryflow-Target"
 	DefaultDeregistrationDelay = 30 * time.Second
 	DefaultMaxIdlePerTarget    = 512
 	DefaultIdleConnTimeout     = 60 * time.Second
@@ -26,10 +34,15 @@ type Options struct {
 	// GreenWeight is the initial per-mille of production traffic for green;
 	// blue gets the rest. Zero sends everything to blue.
 	GreenWeight int
-	// PinHeader names the request header ("green" or "blue") that routes a
-	// request to that group whatever the weights. Empty means
-	// DefaultPinHeader; "-" disables pinning.
+	// PinHeader names the request header that routes a request to one
+	// group whatever the weights. Its value must be "GROUP:SECRET" (GROUP
+	// green or blue, SECRET equal to PinSecret); any other value is
+	// ignored. Empty disables pinning. The header (DefaultPinHeader when
+	// empty) is removed from every request before it is forwarded.
 	PinHeader string
+	// PinSecret is the secret a pin must carry; required, at least
+	// MinPinSecret visible ASCII characters, when PinHeader is set.
+	PinSecret string
 	// StickyCookie, when set, names a cookie that keeps a client on the group
 	// it was first sent to while that group has a non-zero weight. Empty
 	// disables stickiness.
@@ -134,8 +147,13 @@ func (o Options) Validate() error {
 	if o.GreenWeight < 0 || o.GreenWeight > WeightScale {
 		errs = append(errs, fmt.Errorf("green weight %d per-mille: want 0..%d", o.GreenWeight, WeightScale))
 	}
-	if o.PinHeader != "" && o.PinHeader != "-" && !validToken(o.PinHeader) {
-		errs = append(errs, fmt.Errorf("pin header %q is not a valid header name", o.PinHeader))
+	if o.PinHeader != "" {
+		if !validToken(o.PinHeader) {
+			errs = append(errs, fmt.Errorf("pin header %q is not a valid header name", o.PinHeader))
+		}
+		if len(o.PinSecret) < MinPinSecret || !visibleASCII(o.PinSecret) {
+			errs = append(errs, fmt.Errorf("pin header %s needs a secret of at least %d visible ASCII characters", o.PinHeader, MinPinSecret))
+		}
 	}
 	if o.StickyCookie != "" && !validToken(o.StickyCookie) {
 		errs = append(errs, fmt.Errorf("sticky cookie %q is not a valid cookie name", o.StickyCookie))
@@ -199,12 +217,7 @@ func (h HealthCheck) withDefaults() HealthCheck {
 }
 
 func (o Options) withDefaults() Options {
-	if o.PinHeader == "" {
-		o.PinHeader = DefaultPinHeader
-	}
-	if o.PinHeader != "-" {
-		o.PinHeader = http.CanonicalHeaderKey(o.PinHeader)
-	}
+	o.PinHeader = http.CanonicalHeaderKey(o.PinHeader)
 	if o.DeregistrationDelay == 0 {
 		o.DeregistrationDelay = DefaultDeregistrationDelay
 	}

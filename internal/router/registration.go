@@ -23,6 +23,9 @@ func (rt *Router) Register(g Group, rawURL string) error {
 	if rt.ctx.Err() != nil {
 		return fmt.Errorf("register %s target %s: %w", g, key, ErrClosed)
 	}
+	if ln := rt.self.match(key); ln != "" {
+		return fmt.Errorf("register %s target %s: it reaches the listener on %s: %w", g, key, ln, ErrSelfTarget)
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	grp := rt.groups[g]

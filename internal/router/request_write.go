@@ -10,8 +10,9 @@ import (
 )
 
 // writeRequestHead writes the request line and headers, with the forwarding
-// headers appended and hop-by-hop ones dropped.
-func writeRequestHead(bw *bufio.Writer, r *http.Request, hasBody bool) error {
+// headers appended and hop-by-hop ones dropped. via is the router's own Via
+// line ("Via: 1.1 name\r\n"), added after any Via the request came with.
+func writeRequestHead(bw *bufio.Writer, r *http.Request, hasBody bool, via string) error {
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' && uri != "*" {
 		uri = r.URL.RequestURI()
@@ -54,6 +55,7 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, hasBody bool) error {
 	bw.WriteString("X-Forwarded-Host: ")
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
+	bw.WriteString(via)
 	switch {
 	case !hasBody:
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {

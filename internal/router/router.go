@@ -56,6 +56,11 @@ type Router struct {
 	unavailableCount atomic.Uint64
 	stickyCookies    [2]string // Set-Cookie values per group
 
+	viaName  string    // this router's pseudonym in Via (loop.go)
+	viaLine  string    // the Via header line it adds to forwarded requests
+	self     selfAddrs // its own listen addresses, refused as targets
+	pinStrip string    // the pin header, removed from every forwarded request
+
 	buffers          sync.Pool
 	healthClient     *http.Client
 	upgradeTransport *http.Transport
@@ -82,6 +87,12 @@ func New(opts Options) (*Router, error) {
 		groups:       [2]*targetGroup{newTargetGroup(Blue), newTargetGroup(Green)},
 		successCodes: codes,
 		buffers:      sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }},
+		viaName:      viaName(),
+		pinStrip:     opts.PinHeader,
+	}
+	rt.viaLine = "Via: 1.1 " + rt.viaName + "\r\n"
+	if rt.pinStrip == "" {
+		rt.pinStrip = DefaultPinHeader
 	}
 	rt.split.set(GreenWeights(opts.GreenWeight))
 	dialer := &net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}
@@ -183,6 +194,7 @@ func (rt *Router) Serve(ctx context.Context, production, test net.Listener) erro
 		if ln == nil {
 			continue
 		}
+		rt.self.add(ln.Addr().String())
 		s := served{srv: &http.Server{
 			Handler:           rt.Handler(Listener(l)),
 			ReadHeaderTimeout: rt.opts.ClientHeaderTimeout,

@@ -49,21 +49,24 @@ func TestRoundRobinWithinGroup(t *testing.T) {
 func TestPinHeaderAndTestListener(t *testing.T) {
 	blue := newBackend(t, "blue", nil)
 	green := newBackend(t, "green", nil)
-	rt, srv := newTestRouter(t, Options{Blue: []string{blue.URL}, Green: []string{green.URL}})
+	const secret = "0123456789abcdef"
+	rt, srv := newTestRouter(t, Options{Blue: []string{blue.URL}, Green: []string{green.URL}, PinHeader: "x-canaryflow-target", PinSecret: secret})
 	if _, who, _ := get(t, srv.Client(), srv.URL+"/"); who != "blue" {
 		t.Fatalf("weight 0 went to %s", who)
 	}
-	if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "green"); who != "green" {
+	if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "green:"+secret); who != "green" {
 		t.Fatalf("pinned green went to %s", who)
 	}
 	if err := rt.SetGreenWeight(1000); err != nil {
 		t.Fatal(err)
 	}
-	if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "BLUE"); who != "blue" {
+	if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "BLUE:"+secret); who != "blue" {
 		t.Fatalf("pinned blue went to %s", who)
 	}
-	if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "purple"); who != "green" {
-		t.Fatalf("unknown pin value should follow the weights, went to %s", who)
+	for _, v := range []string{"purple:" + secret, "blue", "blue:", "blue:0123456789abcdeX", "blue:" + secret + "x"} {
+		if _, who, _ := get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", v); who != "green" {
+			t.Fatalf("pin %q should be ignored and the weights followed, went to %s", v, who)
+		}
 	}
 	_ = rt.SetGreenWeight(0)
 	test := httptest.NewServer(rt.Handler(Test))
@@ -133,6 +136,7 @@ func TestFailoverAndUnavailable(t *testing.T) {
 	const interval = 5 * time.Second
 	rt, srv := newTestRouter(t, Options{
 		Blue: []string{blue.URL}, Green: []string{green.URL}, GreenWeight: 500, Clock: fc,
+		PinHeader: "X-Canaryflow-Target", PinSecret: "0123456789abcdef",
 		HealthCheck: HealthCheck{Path: "/healthz", Interval: interval, Timeout: time.Second, UnhealthyThreshold: 1, HealthyThreshold: 1},
 	})
 	fc.waitWaiters(t, 2)
@@ -155,7 +159,7 @@ func TestFailoverAndUnavailable(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no healthy target in blue or green") {
 		t.Fatalf("with all down: %d %q", code, body)
 	}
-	code, _, body = get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "green")
+	code, _, body = get(t, srv.Client(), srv.URL+"/", "X-Canaryflow-Target", "green:0123456789abcdef")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "group green") {
 		t.Fatalf("pinned green with all down: %d %q", code, body)
 	}

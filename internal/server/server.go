@@ -184,7 +184,12 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}
 	hc := svc.HealthCheck
+	pinName, pinSecret, err := pinOptions(svc.PinHeader, opts.Getenv)
+	if err != nil {
+		return err
+	}
 	rt, err := router.New(router.Options{
+		PinHeader: pinName, PinSecret: pinSecret,
 		HealthCheck: router.HealthCheck{Path: hc.Path, Interval: hc.Interval.D(), Timeout: hc.Timeout.D(),
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, SuccessCodes: hc.SuccessCodes},
 		DeregistrationDelay: 10 * time.Second,
