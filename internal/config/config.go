@@ -11,11 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // FileName is the configuration file canaryflow looks for at the repository root.
@@ -77,15 +78,20 @@ func Default() *Config {
 }
 
 // Load reads the file at path. When path is empty it looks for FileName in
-// dir; a missing file there yields Default().
+// dir; a missing file there yields Default(). A file over userfile.MaxSize
+// (1 MiB) or one that is not a regular file is refused (exit 2).
 func Load(dir, path string) (*Config, error) {
 	explicit := path != ""
 	if !explicit {
 		path = filepath.Join(dir, FileName)
 	}
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return Default(), nil
+	}
+	var refused *userfile.Error
+	if errors.As(err, &refused) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
