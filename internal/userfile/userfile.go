@@ -1,6 +1,6 @@
 // Package userfile reads the files a user hands canaryflow as
 // configuration — canaryflow.yaml, appspec.yaml, taskdef.json, a buildspec,
-// the documents under aws/ — with a size limit, and only when they are
+// the documents under aws/, version files — with a size limit, and only when they are
 // regular files. Without it, `--config /dev/zero` reads until memory runs
 // out and a FIFO blocks forever; with it, both are refused at once.
 package userfile
@@ -32,9 +32,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if errors.Is(e.Err, ErrTooLarge) {
-		return fmt.Sprintf("%s: larger than %d bytes (1 MiB), the limit for a configuration file", e.Path, MaxSize)
+		return fmt.Sprintf("%s: larger than %d bytes (1 MiB), the limit for a file canaryflow reads as configuration", e.Path, MaxSize)
 	}
-	return fmt.Sprintf("%s: not a regular file; a configuration file must be one", e.Path)
+	return fmt.Sprintf("%s: not a regular file: canaryflow reads configuration only from regular files", e.Path)
 }
 
 // Unwrap makes errors.Is(err, ErrTooLarge) and ErrNotRegular work.
