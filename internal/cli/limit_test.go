@@ -47,3 +47,18 @@ func TestLimitsExitUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionFromRefusesDevices: image build's VERSION fallback does not
+// read a VERSION linked to /dev/zero until memory runs out.
+func TestVersionFromRefusesDevices(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "VERSION")); err != nil {
+		t.Fatal(err)
+	}
+	if v := versionFrom("", dir); v != "" {
+		t.Errorf("versionFrom = %q, want none", v)
+	}
+	if v := versionFrom("v1.2.3", dir); v != "1.2.3" {
+		t.Errorf("versionFrom(tag) = %q", v)
+	}
+}
