@@ -106,6 +106,7 @@ func Load(dir, path string) (*Config, error) {
 // error messages only.
 func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{Path: name}
+	forgetTree() // a caller may have reused data's memory for a new document
 	if flow, ok := flowForm(data); ok {
 		data = flow // the same document, line for line, parsed in linear time
 	} else if err := checkBlockSizes(name, data); err != nil {
@@ -172,6 +173,13 @@ var lastTree struct {
 	sync.Mutex
 	data []byte
 	file *ast.File
+}
+
+// forgetTree drops the cached tree.
+func forgetTree() {
+	lastTree.Lock()
+	lastTree.data, lastTree.file = nil, nil
+	lastTree.Unlock()
 }
 
 // syntaxTree parses data once for any number of lineOf calls on it.
