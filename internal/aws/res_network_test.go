@@ -68,6 +68,18 @@ func TestALBIngressAgainstMoto(t *testing.T) {
 	if sg := planItem(plan, "security group", "ingress-alb"); sg.Change != ChangeUpdate || !strings.Contains(sg.Detail, "ingress") {
 		t.Fatalf("plan with the test port open to the internet:\n%s", b.String())
 	}
+	// The account doctor reports it as drift.
+	findings, err := DiagnoseAccount(ctx, c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, f := range findings {
+		all = append(all, f.String())
+	}
+	if !strings.Contains(strings.Join(all, "\n"), "ingress-alb") || !strings.Contains(strings.Join(all, "\n"), "ingress differ") {
+		t.Errorf("account doctor with the test port open to the internet:\n%s", strings.Join(all, "\n"))
+	}
 	if _, rules = ingress(apply(s)); !slices.Equal(rules, []string{"80 0.0.0.0/0"}) {
 		t.Fatalf("after apply: %v, want the test port closed again", rules)
 	}
