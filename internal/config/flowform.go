@@ -9,8 +9,8 @@ import (
 
 // go-yaml parses a block mapping by recursing once per key and copying the
 // rest of the mapping at every level, so a mapping of n keys costs n²: a
-// canaryflow.yaml with 50,000 env keys took half a minute, 300,000 keys
-// hours. Its flow mappings ({a: 1, b: 2}) are parsed in a loop. flowForm
+// canaryflow.yaml with 30,000 env keys took 4 s and 3.8 GB of allocations
+// (300,000 keys: some 7 minutes); in flow style 300,000 take about 2 s. Its flow mappings ({a: 1, b: 2}) are parsed in a loop. flowForm
 // rewrites the plain block YAML that canaryflow.yaml is written in as the
 // same document in flow style, line for line, so go-yaml parses it in time
 // linear in its size and every error keeps its line number. Anything
