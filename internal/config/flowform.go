@@ -10,13 +10,15 @@ import (
 // go-yaml parses a block mapping by recursing once per key and copying the
 // rest of the mapping at every level, so a mapping of n keys costs n²: a
 // canaryflow.yaml with 30,000 env keys took 4 s and 3.8 GB of allocations
-// (300,000 keys: some 7 minutes); in flow style 300,000 take about 2 s. Its flow mappings ({a: 1, b: 2}) are parsed in a loop. flowForm
-// rewrites the plain block YAML that canaryflow.yaml is written in as the
-// same document in flow style, line for line, so go-yaml parses it in time
-// linear in its size and every error keeps its line number. Anything
-// unusual (anchors, tags, block scalars, multi-line or ':'-bearing plain
-// scalars, tabs, several documents) is not rewritten: such a document goes
-// to go-yaml as it is, after checkMappingSizes has bounded its cost.
+// (300,000 keys: some 7 minutes). Its flow mappings ({a: 1, b: 2}) are
+// parsed in a loop. flowForm rewrites the plain block YAML canaryflow.yaml
+// is written in as the same document in flow style, line for line, so
+// go-yaml parses it in time linear in its size (300,000 keys: about 2 s)
+// and every error keeps its line. Anything unusual (anchors, tags, block
+// scalars, escapes, multi-line scalars, a ':' other than a URL's, tabs,
+// several documents) is not rewritten: such a document goes to go-yaml as
+// it is, after checkBlockSizes has bounded its cost. FuzzFlowForm checks
+// that both forms decode to the same values.
 
 // plainKey is a mapping key flowForm rewrites as it is: letters, digits
 // and a few punctuation marks that mean nothing to either style (a key
