@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // Documents are the files doctor reads, each nil when absent. JSON
@@ -108,7 +108,7 @@ func ReadDocuments(dir string) (*Documents, error) {
 	d := &Documents{Policies: map[string]*PolicyDocument{}}
 	find := func(kind string) (string, []byte, error) {
 		for _, rel := range candidates[kind] {
-			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+			data, err := userfile.Read(filepath.Join(dir, filepath.FromSlash(rel)))
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -159,7 +159,7 @@ func ReadDocuments(dir string) (*Documents, error) {
 	matches, _ := filepath.Glob(filepath.Join(dir, InfraDir, "iam", "*-policy.json"))
 	for _, m := range matches {
 		rel := InfraDir + "/iam/" + filepath.Base(m)
-		data, err := os.ReadFile(m)
+		data, err := userfile.Read(m)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", rel, err)
 		}

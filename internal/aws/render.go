@@ -86,6 +86,9 @@ func Render(s Spec, live Live) (*Bundle, error) {
 		{infra("codebuild-project.json"), b.buildProject(), camelCase, cliJSON("codebuild", "create-project")},
 		{infra("pipeline.json"), b.pipeline(), camelCase, cliJSON("codepipeline", "create-pipeline")},
 	}
+	if len(s.SecurityGroups) == 0 {
+		steps = append(steps, docStep{infra("security-group-alb-ingress.json"), b.albIngress(), pascalCase, cliJSON("ec2", "authorize-security-group-ingress")})
+	}
 	for i, tg := range b.targetGroups() {
 		steps = append(steps, docStep{infra(fmt.Sprintf("target-group-%s.json", []string{"blue", "green"}[i])), tg, pascalCase, cliJSON("elbv2", "create-target-group")})
 	}

@@ -66,20 +66,17 @@ func (p *Provisioner) networkResource() resource {
 	}
 }
 
-// securityGroupResource creates the ALB's (ports open to the internet) or
-// the tasks' (container port open to the ALB's group) security group.
+// securityGroupResource creates the ALB's (albIngress: the production port
+// open to the internet, the test port only to aws.test_listener_cidrs) or
+// the tasks' (container port open to the ALB's group) security group. The
+// ALB's ingress is brought back to albIngress by apply when it differs.
 func (p *Provisioner) securityGroupResource(forALB bool) resource {
 	c, s, n := p.c.EC2, p.b.spec, p.b.names
 	name, desc := n.TaskSecurityGroup, "canaryflow: "+s.Service+" tasks, reachable from its load balancer"
 	if forALB {
 		name, desc = n.ALBSecurityGroup, "canaryflow: "+s.Service+" load balancer, production and test listeners"
 	}
-	ports := func() []int32 {
-		if forALB {
-			return []int32{int32(s.ProductionPort), int32(s.TestPort)}
-		}
-		return []int32{int32(s.Port)}
-	}
+	ports := func() []int32 { return []int32{int32(s.Port)} } // the tasks' group
 	record := func(id string) {
 		if forALB {
 			p.b.live.ALBSecurityGroups = []string{id}
@@ -87,13 +84,39 @@ func (p *Provisioner) securityGroupResource(forALB bool) resource {
 			p.b.live.TaskSecurityGroups = []string{id}
 		}
 	}
+	var live []ec2types.IpPermission // the ALB group's ingress, as read
+	wantALB := func() []ec2types.IpPermission { return p.b.albIngress().IpPermissions }
 	desired := func() string {
+		if forALB {
+			return ingressFingerprint(ingressRules(wantALB()))
+		}
 		var parts []string
 		for _, port := range ports() {
 			parts = append(parts, strconv.Itoa(int(port)))
 		}
 		slices.Sort(parts)
 		return fingerprint("ingress", strings.Join(parts, ","))
+	}
+	var update func(ctx context.Context) error // the tasks' group is not changed in place
+	if forALB {
+		update = func(ctx context.Context) error {
+			// Revoke what should not be open (such as a test port open to
+			// 0.0.0.0/0 from before test_listener_cidrs), then open what
+			// is missing; rules already right are not touched.
+			want, have := ingressRules(wantALB()), ingressRules(live)
+			id := aws.String(p.b.live.ALBSecurityGroups[0])
+			if extra := ingressPermissions(live, func(r ingressRule) bool { return !slices.Contains(want, r) }); len(extra) > 0 {
+				if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: id, IpPermissions: extra}); err != nil {
+					return err
+				}
+			}
+			if missing := ingressPermissions(wantALB(), func(r ingressRule) bool { return !slices.Contains(have, r) }); len(missing) > 0 {
+				if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: id, IpPermissions: missing}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	return resource{
 		kind: "security group", name: name,
@@ -108,6 +131,10 @@ func (p *Provisioner) securityGroupResource(forALB bool) resource {
 			}
 			g := out.SecurityGroups[0]
 			record(aws.ToString(g.GroupId))
+			if forALB {
+				live = g.IpPermissions
+				return state{exists: true, managed: ec2Managed(g.Tags), current: ingressFingerprint(ingressRules(live))}, nil
+			}
 			var parts []string
 			for _, perm := range g.IpPermissions {
 				parts = append(parts, strconv.Itoa(int(aws.ToInt32(perm.FromPort))))
@@ -125,19 +152,19 @@ func (p *Provisioner) securityGroupResource(forALB bool) resource {
 			}
 			id := aws.ToString(out.GroupId)
 			record(id)
+			if forALB {
+				_, err = c.AuthorizeSecurityGroupIngress(ctx, p.b.albIngress())
+				return err
+			}
 			var perms []ec2types.IpPermission
 			for _, port := range ports() {
-				perm := ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
-				if forALB {
-					perm.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("HTTP listener")}}
-				} else {
-					perm.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(p.b.live.ALBSecurityGroups[0]), Description: aws.String("from the load balancer")}}
-				}
-				perms = append(perms, perm)
+				perms = append(perms, ec2types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port),
+					UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(p.b.live.ALBSecurityGroups[0]), Description: aws.String("from the load balancer")}}})
 			}
 			_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: perms})
 			return err
 		},
+		update: update,
 		remove: func(ctx context.Context) error {
 			id := p.b.live.TaskSecurityGroups
 			if forALB {

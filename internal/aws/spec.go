@@ -12,6 +12,7 @@ package aws
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -43,6 +44,11 @@ type Spec struct {
 	// ProductionPort and TestPort are the ALB listeners. Zero means 80 and 8080.
 	ProductionPort int
 	TestPort       int
+	// TestListenerCIDRs are the networks the test listener is reachable
+	// from, when canaryflow creates the load balancer's security group.
+	// Zero means none: the production port is open to the internet, the
+	// test port to nobody.
+	TestListenerCIDRs []string
 	// DeploymentConfig is a predefined CodeDeploy ECS configuration name;
 	// empty means Routing is custom and a deployment config is created.
 	DeploymentConfig string
@@ -222,6 +228,11 @@ func (s Spec) Validate() error {
 	}
 	if s.ProductionPort == s.TestPort {
 		bad("production and test listener ports are both %d", s.ProductionPort)
+	}
+	for _, c := range s.TestListenerCIDRs {
+		if p, err := netip.ParsePrefix(c); err != nil || p.Masked() != p || p.Addr().Zone() != "" {
+			bad("test listener CIDR %q: want a network such as 203.0.113.0/24", c)
+		}
 	}
 	h := s.HealthCheck
 	if h.Interval < 5*time.Second || h.Interval > 300*time.Second || h.Timeout < 2*time.Second || h.Timeout >= h.Interval {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // AppSpecFileName is the name CodeDeploy gives the ECS application
@@ -75,7 +76,7 @@ type rawProperties struct {
 
 // ReadAppSpec reads and parses the AppSpec file at path.
 func ReadAppSpec(path string) (*AppSpec, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("read appspec: %w", err)
 	}

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // TaskDefFileName is the conventional name of an ECS task definition file.
@@ -105,7 +106,7 @@ type rawContainer struct {
 
 // ReadTaskDef reads and parses the task definition file at path.
 func ReadTaskDef(path string) (*TaskDef, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("read task definition: %w", err)
 	}

@@ -112,7 +112,7 @@ func specFromConfig(cfg *config.Config) awsbackend.Spec {
 		Service: sv.Name, Container: sv.Container.Name, Port: sv.Container.Port, DesiredCount: sv.DesiredCount, Env: sv.Env,
 		HealthCheck: awsbackend.HealthCheck{Path: sv.HealthCheck.Path, Interval: sv.HealthCheck.Interval.D(), Timeout: sv.HealthCheck.Timeout.D(),
 			HealthyThreshold: sv.HealthCheck.HealthyThreshold, UnhealthyThreshold: sv.HealthCheck.UnhealthyThreshold, Matcher: sv.HealthCheck.SuccessCodes},
-		ProductionPort: sv.Listeners.ProductionPort, TestPort: sv.Listeners.TestPort,
+		ProductionPort: sv.Listeners.ProductionPort, TestPort: sv.Listeners.TestPort, TestListenerCIDRs: a.TestListenerCIDRs,
 		DeploymentConfig: sv.DeploymentConfig.Name, Routing: sv.DeploymentConfig.Routing,
 		KeepImages: sv.KeepImages, TerminationWait: sv.TerminationWait.D(), RollbackEvents: sv.AutoRollback.Events, NoAutoRollback: sv.AutoRollback.Disabled,
 		Alarms: awsbackend.Alarms{Disabled: sv.Alarms.Disabled, ErrorRatePercent: sv.Alarms.ErrorRatePercent, P99Latency: sv.Alarms.P99Latency.D(),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/server"
+	"github.com/canaryflow/canaryflow/internal/userfile"
 	"github.com/canaryflow/canaryflow/internal/watchview"
 )
 
@@ -155,7 +156,7 @@ Example:
 				if *f.path == "" {
 					continue
 				}
-				data, err := os.ReadFile(*f.path)
+				data, err := userfile.Read(*f.path)
 				if err != nil {
 					return usageErrorf("deploy create: %v", err)
 				}

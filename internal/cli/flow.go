@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/flow"
@@ -99,7 +100,10 @@ func newFlowStatusCommand() *cobra.Command {
 				latest = s.Latest.String()
 			}
 			fmt.Fprintf(out, "Latest release:  %s\n", latest)
-			fmt.Fprintf(out, "Next:            patch %s · minor %s · major %s\n", s.NextPatch.String(), s.NextMinor.String(), s.NextMajor.String())
+			fmt.Fprintf(out, "Next:            patch %s · minor %s · major %s\n", nextOrLimit(s.NextPatch), nextOrLimit(s.NextMinor), nextOrLimit(s.NextMajor))
+			if len(s.Skipped) > 0 {
+				fmt.Fprintf(out, "Skipped tags:    %s (a number over %d: not release tags)\n", joinComma(s.Skipped), flow.MaxVersionNumber)
+			}
 			if len(s.Open) > 0 {
 				fmt.Fprintf(out, "Open branches:   %s\n", joinComma(s.Open))
 			}
@@ -387,4 +391,12 @@ func joinComma(xs []string) string {
 		out += x
 	}
 	return out
+}
+
+// nextOrLimit prints a next version, or says the bump is over the limit.
+func nextOrLimit(v *semver.Version) string {
+	if v == nil {
+		return "(over the limit)"
+	}
+	return v.String()
 }

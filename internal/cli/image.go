@@ -23,6 +23,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/runtime"
 	"github.com/canaryflow/canaryflow/internal/statedir"
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // DefaultRegistryAddr is where the CLI serves the embedded registry while a
@@ -329,7 +330,7 @@ func versionFrom(tag, dir string) string {
 	if m := semverTag.FindStringSubmatch(tag); m != nil {
 		return m[1]
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "VERSION")); err == nil {
+	if b, err := userfile.Read(filepath.Join(dir, "VERSION")); err == nil {
 		v := strings.TrimSpace(string(b))
 		if semverTag.MatchString(v) {
 			return strings.TrimPrefix(v, "v")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -44,6 +45,12 @@ type AWS struct {
 	// task a public IP so it can pull from ECR in a default VPC, which has
 	// no NAT gateway.
 	PrivateTasks bool `yaml:"private_tasks"`
+	// TestListenerCIDRs are the networks (such as 203.0.113.0/24 or
+	// 2001:db8::/32) the load balancer's test listener accepts traffic
+	// from. Zero means none: the listener exists for CodeDeploy's test
+	// traffic route, but no security-group rule opens its port, so a
+	// release under test is not on the internet.
+	TestListenerCIDRs []string `yaml:"test_listener_cidrs"`
 }
 
 // Deployment controllers, by ECS's names.
@@ -132,7 +139,29 @@ func (a *AWS) validate(path string, data []byte, r Release) []error {
 	if msg := FargateSizeProblem(a.CPU, a.Memory); msg != "" {
 		bad("memory", "%s", msg)
 	}
+	for i, c := range a.TestListenerCIDRs {
+		if msg := CIDRProblem(c); msg != "" {
+			bad(fmt.Sprintf("test_listener_cidrs[%d]", i), "%s", msg)
+		}
+	}
 	return errs
+}
+
+// CIDRProblem says why s is not a network in CIDR notation as a security
+// group rule takes it (address bits past the prefix length zero), or ""
+// when it is one.
+func CIDRProblem(s string) string {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not a network in CIDR notation such as 203.0.113.0/24", s)
+	}
+	if p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		return fmt.Sprintf("%q: want a plain IPv4 or IPv6 network", s)
+	}
+	if p.Masked() != p {
+		return fmt.Sprintf("%q has host bits set: the network is %s", s, p.Masked())
+	}
+	return ""
 }
 
 // FargateSizeProblem says why cpu/memory is not a Fargate task size, or ""

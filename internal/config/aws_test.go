@@ -35,6 +35,10 @@ func TestAWSSectionErrors(t *testing.T) {
 		{"memory", "aws:\n  cpu: 1024\n  memory: 512\n", "does not go with cpu 1024"},
 		{"tag pattern", "aws:\n  tag_pattern: v1\n", "aws.tag_pattern"},
 		{"unknown key", "aws:\n  regoin: us-east-1\n", "c.yaml:2"},
+		{"cidr", "aws:\n  test_listener_cidrs:\n    - 10.0.0.0/8\n    - 10.0.0.0\n", "c.yaml:4: aws.test_listener_cidrs[1]: \"10.0.0.0\" is not a network in CIDR notation"},
+		{"cidr host bits", "aws:\n  test_listener_cidrs: [203.0.113.7/24]\n", "c.yaml:2: aws.test_listener_cidrs[0]: \"203.0.113.7/24\" has host bits set: the network is 203.0.113.0/24"},
+		{"cidr junk", "aws:\n  test_listener_cidrs: [\"0.0.0.0/0; rm -rf\"]\n", "aws.test_listener_cidrs[0]"},
+		{"cidr zone", "aws:\n  test_listener_cidrs: [\"fe80::%eth0/64\"]\n", "aws.test_listener_cidrs[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("c.yaml", []byte(tc.doc))
@@ -46,5 +50,18 @@ func TestAWSSectionErrors(t *testing.T) {
 				t.Errorf("error %T is not a *config.Error", err)
 			}
 		})
+	}
+}
+
+// TestTestListenerCIDRs: the test listener is closed unless CIDRs are
+// given; given ones are kept as written.
+func TestTestListenerCIDRs(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("aws:\n  region: eu-west-1\n"))
+	if err != nil || len(c.AWS.TestListenerCIDRs) != 0 {
+		t.Fatalf("default: %v %v, want none", err, c.AWS.TestListenerCIDRs)
+	}
+	c, err = Parse("c.yaml", []byte("aws:\n  test_listener_cidrs: [203.0.113.0/24, \"2001:db8::/32\"]\n"))
+	if err != nil || strings.Join(c.AWS.TestListenerCIDRs, " ") != "203.0.113.0/24 2001:db8::/32" {
+		t.Fatalf("opt-in: %v %v", err, c.AWS.TestListenerCIDRs)
 	}
 }

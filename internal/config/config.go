@@ -11,11 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // FileName is the configuration file canaryflow looks for at the repository root.
@@ -77,15 +81,20 @@ func Default() *Config {
 }
 
 // Load reads the file at path. When path is empty it looks for FileName in
-// dir; a missing file there yields Default().
+// dir; a missing file there yields Default(). A file over userfile.MaxSize
+// (1 MiB) or one that is not a regular file is refused (exit 2).
 func Load(dir, path string) (*Config, error) {
 	explicit := path != ""
 	if !explicit {
 		path = filepath.Join(dir, FileName)
 	}
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return Default(), nil
+	}
+	var refused *userfile.Error
+	if errors.As(err, &refused) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -97,6 +106,12 @@ func Load(dir, path string) (*Config, error) {
 // error messages only.
 func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{Path: name}
+	forgetTree() // a caller may have reused data's memory for a new document
+	if flow, ok := flowForm(data); ok {
+		data = flow // the same document, line for line, parsed in linear time
+	} else if err := checkBlockSizes(name, data); err != nil {
+		return nil, err
+	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := decodeStrict(data, c); err != nil {
 			return nil, decodeError(name, err)
@@ -125,12 +140,21 @@ func decodeError(name string, err error) error {
 
 // lineOf finds the line of a field given as a YAML path like
 // "$.release.tag_prefix"; 0 when the field is not in the document.
-func lineOf(data []byte, yamlPath string) int {
+func lineOf(data []byte, yamlPath string) (line int) {
+	defer func() {
+		if recover() != nil {
+			line = 0 // go-yaml can panic on odd documents; the line is a nicety
+		}
+	}()
 	p, err := yaml.PathString(yamlPath)
 	if err != nil {
 		return 0
 	}
-	node, err := p.ReadNode(bytes.NewReader(data))
+	f := syntaxTree(data)
+	if f == nil {
+		return 0
+	}
+	node, err := p.FilterFile(f)
 	if err != nil || node == nil {
 		return 0
 	}
@@ -138,6 +162,39 @@ func lineOf(data []byte, yamlPath string) int {
 		return tk.Position.Line
 	}
 	return 0
+}
+
+// lastTree is the syntax tree of the document lineOf last looked in.
+// Validation asks for a line per problem, and parsing the document again
+// for each made a file with many bad entries quadratic. It is a package
+// variable, against the style, so that every section's validate keeps
+// taking the document as plain bytes.
+var lastTree struct {
+	sync.Mutex
+	data []byte
+	file *ast.File
+}
+
+// forgetTree drops the cached tree.
+func forgetTree() {
+	lastTree.Lock()
+	lastTree.data, lastTree.file = nil, nil
+	lastTree.Unlock()
+}
+
+// syntaxTree parses data once for any number of lineOf calls on it.
+func syntaxTree(data []byte) *ast.File {
+	lastTree.Lock()
+	defer lastTree.Unlock()
+	same := len(data) == len(lastTree.data) && (len(data) == 0 || &data[0] == &lastTree.data[0])
+	if !same {
+		f, err := parser.ParseBytes(data, 0)
+		if err != nil {
+			f = nil
+		}
+		lastTree.data, lastTree.file = data, f
+	}
+	return lastTree.file
 }
 
 // fieldError builds an *Error for a dotted field, locating it in data.

@@ -36,18 +36,33 @@ func ParseBump(s string) (Bump, error) {
 	return BumpNone, fmt.Errorf("--bump %q: want major, minor, patch or auto", s)
 }
 
-// Apply returns v incremented by b (prerelease and build dropped).
-func (b Bump) Apply(v *semver.Version) semver.Version {
+// Apply returns v incremented by b (prerelease and build dropped). A bump
+// that would take a number past MaxVersionNumber is an error (exit 2), so
+// no tag in a repository can make a bump overflow.
+func (b Bump) Apply(v *semver.Version) (semver.Version, error) {
 	base := *semver.New(v.Major(), v.Minor(), v.Patch(), "", "")
+	num, name := uint64(0), ""
 	switch b {
 	case BumpMajor:
-		return base.IncMajor()
+		num, name = v.Major(), "MAJOR"
 	case BumpMinor:
-		return base.IncMinor()
+		num, name = v.Minor(), "MINOR"
 	case BumpPatch:
-		return base.IncPatch()
+		num, name = v.Patch(), "PATCH"
 	}
-	return base
+	if num >= MaxVersionNumber {
+		return semver.Version{}, badInput("release a smaller version, or delete the tag if it was never meant",
+			"cannot bump %s by %s: %s would pass the limit of %d", v, b, name, MaxVersionNumber)
+	}
+	switch b {
+	case BumpMajor:
+		return base.IncMajor(), nil
+	case BumpMinor:
+		return base.IncMinor(), nil
+	case BumpPatch:
+		return base.IncPatch(), nil
+	}
+	return base, nil
 }
 
 // conventional matches a Conventional Commits subject: type(scope)!: text.

@@ -212,9 +212,11 @@ func (f *Flow) checkNewVersion(ctx context.Context, v *semver.Version) error {
 		return err
 	}
 	if top != nil && !v.GreaterThan(top) {
-		return badInput(fmt.Sprintf("a new release must be greater than the latest tag %s%s; next patch is %s",
-			f.opts.TagPrefix, top, BumpPatch.Apply(top).String()),
-			"version %s is not greater than %s", v, top)
+		hint := fmt.Sprintf("a new release must be greater than the latest tag %s%s", f.opts.TagPrefix, top)
+		if next, err := BumpPatch.Apply(top); err == nil {
+			hint += "; next patch is " + next.String()
+		}
+		return badInput(hint, "version %s is not greater than %s", v, top)
 	}
 	return nil
 }

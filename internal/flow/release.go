@@ -271,6 +271,9 @@ func (f *Flow) nextVersion(ctx context.Context, bump, head string) (*semver.Vers
 	if latest != nil {
 		base = latest
 	}
-	nv := b.Apply(base)
+	nv, err := b.Apply(base)
+	if err != nil {
+		return nil, err
+	}
 	return &nv, nil
 }

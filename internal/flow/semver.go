@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -35,6 +36,32 @@ func (e *VersionError) ExitCode() int { return 2 }
 // maxVersionLen bounds version input; nothing legitimate comes close.
 const maxVersionLen = 128
 
+// MaxVersionNumber is the largest MAJOR, MINOR or PATCH canaryflow accepts
+// (2^63-1). SemVer sets no limit, but a number must fit the integers that
+// compare and increment it; a version beyond this is invalid input, a tag
+// beyond it is not a release tag, and a bump past it is refused.
+const MaxVersionNumber uint64 = 1<<63 - 1
+
+// overLimit says which number of the MAJOR.MINOR.PATCH core of s is over
+// MaxVersionNumber, or "" when none is (or s has no such core).
+func overLimit(s string) string {
+	core, _, _ := strings.Cut(s, "+")
+	core, _, _ = strings.Cut(core, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	for i, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return ""
+		}
+		if n, err := strconv.ParseUint(p, 10, 64); err != nil || n > MaxVersionNumber {
+			return fmt.Sprintf("%s is over the limit of %d", [...]string{"MAJOR", "MINOR", "PATCH"}[i], MaxVersionNumber)
+		}
+	}
+	return ""
+}
+
 // ParseVersion is the strict SemVer gate: MAJOR.MINOR.PATCH, optional
 // -prerelease and +build, no leading zeros, no "v". It runs before any git
 // command, so input like "1.3.0;touch /tmp/x" or "--upload-pack=x" never
@@ -54,6 +81,9 @@ func ParseVersion(s string) (*semver.Version, error) {
 	if strings.HasPrefix(s, "-") {
 		return nil, &VersionError{Input: s, Hint: "looks like an option"}
 	}
+	if why := overLimit(s); why != "" {
+		return nil, &VersionError{Input: s, Hint: why}
+	}
 	v, err := semver.StrictNewVersion(s)
 	if err != nil {
 		return nil, &VersionError{Input: s}
@@ -61,10 +91,11 @@ func ParseVersion(s string) (*semver.Version, error) {
 	return v, nil
 }
 
-// versionFromTag parses tag as prefix + strict SemVer; ok is false for any
-// tag that is not a release tag.
-func versionFromTag(prefix, tag string) (*semver.Version, bool) {
-	if !strings.HasPrefix(tag, prefix) {
+// ParseTagVersion parses tag as prefix + strict SemVer within
+// MaxVersionNumber; ok is false for any tag that is not a release tag. A
+// tag over the limit is not one: it is skipped, never bumped or deployed.
+func ParseTagVersion(prefix, tag string) (*semver.Version, bool) {
+	if !strings.HasPrefix(tag, prefix) || overLimit(tag[len(prefix):]) != "" {
 		return nil, false
 	}
 	v, err := semver.StrictNewVersion(tag[len(prefix):])
@@ -79,9 +110,21 @@ func versionFromTag(prefix, tag string) (*semver.Version, bool) {
 func highest(prefix string, tags []string) *semver.Version {
 	var best *semver.Version
 	for _, t := range tags {
-		if v, ok := versionFromTag(prefix, t); ok && (best == nil || v.GreaterThan(best)) {
+		if v, ok := ParseTagVersion(prefix, t); ok && (best == nil || v.GreaterThan(best)) {
 			best = v
 		}
 	}
 	return best
+}
+
+// overLimitTags lists the tags that would be release tags but for a number
+// over MaxVersionNumber, so that status can say they were skipped.
+func overLimitTags(prefix string, tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if rest, ok := strings.CutPrefix(t, prefix); ok && overLimit(rest) != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -135,14 +137,75 @@ func TestCommitBump(t *testing.T) {
 func TestBumpApply(t *testing.T) {
 	v, _ := ParseVersion("1.2.3-rc.1+build.5")
 	for b, want := range map[Bump]string{BumpPatch: "1.2.4", BumpMinor: "1.3.0", BumpMajor: "2.0.0", BumpNone: "1.2.3"} {
-		got := b.Apply(v)
-		if got.String() != want {
+		got, err := b.Apply(v)
+		if err != nil || got.String() != want {
 			t.Errorf("%s.Apply(1.2.3-rc.1+build.5) = %s, want %s", b, got.String(), want)
 		}
 	}
 	if _, err := ParseBump("huge"); err == nil {
 		t.Error("ParseBump(huge) accepted")
 	}
+}
+
+// TestVersionLimit: numbers past MaxVersionNumber (and past uint64) are bad
+// input, tags carrying them are not release tags, and a bump that would
+// pass the limit is an exit-2 error, never a panic.
+func TestVersionLimit(t *testing.T) {
+	for _, s := range []string{"18446744073709551615.0.0", "0.18446744073709551616.0", "0.0.9223372036854775808", "99999999999999999999999.0.0-rc.1"} {
+		_, err := ParseVersion(s)
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.ExitCode() != 2 || !strings.Contains(err.Error(), "over the limit of 9223372036854775807") {
+			t.Errorf("ParseVersion(%q) = %v, want a VersionError naming the limit", s, err)
+		}
+		if _, ok := ParseTagVersion("v", "v"+s); ok {
+			t.Errorf("tag v%s taken as a release tag", s)
+		}
+	}
+	if v := highest("v", []string{"v1.0.0", "v18446744073709551615.0.0", "v2.0.0"}); v == nil || v.String() != "2.0.0" {
+		t.Errorf("highest skipping an over-limit tag = %v, want 2.0.0", v)
+	}
+	top, err := ParseVersion("9223372036854775807.9223372036854775807.9223372036854775807")
+	if err != nil {
+		t.Fatalf("the limit itself is refused: %v", err)
+	}
+	for _, b := range []Bump{BumpPatch, BumpMinor, BumpMajor} {
+		_, err := b.Apply(top)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Code != 2 || !strings.Contains(err.Error(), "would pass the limit") {
+			t.Errorf("%s.Apply(limit) = %v, want an exit-2 error", b, err)
+		}
+	}
+	if v, err := BumpMinor.Apply(semver.New(MaxVersionNumber, 1, MaxVersionNumber, "", "")); err != nil || v.String() != "9223372036854775807.2.0" {
+		t.Errorf("minor bump below the limit = %v, %v", v.String(), err)
+	}
+}
+
+// FuzzBump: any version the gate accepts can be bumped without a panic;
+// the result is greater and within the limit, or the bump is refused.
+func FuzzBump(f *testing.F) {
+	for _, s := range []string{"1.2.3", "9223372036854775807.0.0", "0.9223372036854775807.9223372036854775806", "18446744073709551615.0.0"} {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, s string, n uint8) {
+		b := Bump(n % 4)
+		v, ok := ParseTagVersion("v", "v"+s)
+		if _, err := ParseVersion(s); err == nil && !ok {
+			t.Fatalf("ParseVersion accepts %q, ParseTagVersion does not", s)
+		}
+		if !ok {
+			return
+		}
+		next, err := b.Apply(v)
+		if err != nil {
+			return
+		}
+		if next.Major() > MaxVersionNumber || next.Minor() > MaxVersionNumber || next.Patch() > MaxVersionNumber {
+			t.Fatalf("%s.Apply(%s) = %s, over the limit", b, s, next.String())
+		}
+		if b != BumpNone && !next.GreaterThan(v) {
+			t.Fatalf("%s.Apply(%s) = %s, not greater", b, s, next.String())
+		}
+	})
 }
 
 func FuzzParseVersion(f *testing.F) {

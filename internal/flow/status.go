@@ -16,11 +16,12 @@ type Status struct {
 	Branch     string // checked-out branch; empty when detached
 	BranchType string // main, develop, feature, release, hotfix or other
 	Latest     *semver.Version
-	NextPatch  semver.Version
-	NextMinor  semver.Version
-	NextMajor  semver.Version
-	Open       []string // open feature, release and hotfix branches
-	InProgress string   // a finish that stopped, described; empty when none
+	NextPatch  *semver.Version // nil when the bump would pass MaxVersionNumber
+	NextMinor  *semver.Version // likewise
+	NextMajor  *semver.Version // likewise
+	Skipped    []string        // tags skipped for a number over MaxVersionNumber
+	Open       []string        // open feature, release and hotfix branches
+	InProgress string          // a finish that stopped, described; empty when none
 }
 
 // Status reports the current branch, the latest release and what is open.
@@ -39,7 +40,16 @@ func (f *Flow) Status(ctx context.Context) (*Status, error) {
 	if s.Latest != nil {
 		base = s.Latest
 	}
-	s.NextPatch, s.NextMinor, s.NextMajor = BumpPatch.Apply(base), BumpMinor.Apply(base), BumpMajor.Apply(base)
+	for b, next := range map[Bump]**semver.Version{BumpPatch: &s.NextPatch, BumpMinor: &s.NextMinor, BumpMajor: &s.NextMajor} {
+		if v, err := b.Apply(base); err == nil {
+			*next = &v
+		}
+	}
+	tags, err := f.repo.Tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Skipped = overLimitTags(f.opts.TagPrefix, tags)
 	for _, p := range []string{f.opts.FeaturePrefix, f.opts.ReleasePrefix, f.opts.HotfixPrefix} {
 		open, err := f.repo.Branches(ctx, p)
 		if err != nil {

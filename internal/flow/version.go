@@ -43,7 +43,10 @@ func (f *Flow) Next(ctx context.Context, pre string) (*semver.Version, Bump, err
 	if latest != nil {
 		base = latest
 	}
-	next := b.Apply(base)
+	next, err := b.Apply(base)
+	if err != nil {
+		return nil, BumpNone, err
+	}
 	if pre == "" {
 		return &next, b, nil
 	}
@@ -88,6 +91,9 @@ func (f *Flow) nextPreNumber(ctx context.Context, base, pre string) (int, error)
 				n = k
 			}
 		}
+	}
+	if uint64(n) >= MaxVersionNumber {
+		return 0, badInput("use another --pre identifier", "pre-release %s%s-%s.%d is at the limit of %d", f.opts.TagPrefix, base, pre, n, MaxVersionNumber)
 	}
 	return n + 1, nil
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // ErrNoVersionField is returned for a JSON version file with no top-level
@@ -17,7 +19,7 @@ var ErrNoVersionField = errors.New(`no top-level "version" string`)
 
 // readVersionFile returns the version a file declares.
 func readVersionFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return "", err
 	}
@@ -48,7 +50,7 @@ func writeVersionFile(path, version string) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(path)
+	data, err := userfile.Read(path)
 	if err != nil {
 		return err
 	}

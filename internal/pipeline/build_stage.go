@@ -13,6 +13,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
+	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
 // BuildStageOptions configure the local CodeBuild stage.
@@ -138,7 +139,7 @@ func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execut
 		fmt.Fprintln(log, "[canaryflow] no buildspec in the repository: building the image only")
 		return nil
 	}
-	data, err := os.ReadFile(filepath.Join(ws, name))
+	data, err := userfile.Read(filepath.Join(ws, name))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/flow"
 )
 
 // gitCmd runs git for test setup.
@@ -240,6 +242,9 @@ func TestTriggerMatch(t *testing.T) {
 		{Trigger{Include: []string{"release-*"}, TagPrefix: "release-"}, "release-2.0.0", true},
 		{Trigger{Include: []string{"*"}, NoTagPrefix: true}, "2.0.0", true},
 		{Trigger{}, strings.Repeat("v", 300), false},
+		{Trigger{}, "v18446744073709551615.0.0", false},
+		{Trigger{}, "v9223372036854775808.0.0", false},
+		{Trigger{}, "v9223372036854775807.0.0", true},
 	} {
 		v, reason := tc.trig.Match(tc.tag)
 		if (v != nil) != tc.ok {
@@ -252,7 +257,7 @@ func TestTriggerMatch(t *testing.T) {
 }
 
 func FuzzTriggerMatch(f *testing.F) {
-	for _, s := range []string{"v1.2.3", "v1.0.0-rc.1", "v1.2.3;id", "-x", "v$(id)"} {
+	for _, s := range []string{"v1.2.3", "v1.0.0-rc.1", "v1.2.3;id", "-x", "v$(id)", "v18446744073709551615.0.0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tag string) {
@@ -265,6 +270,9 @@ func FuzzTriggerMatch(f *testing.F) {
 		}
 		if "v"+v.Original() != tag {
 			t.Fatalf("tag %q gave version %q", tag, v.Original())
+		}
+		if v.Major() > flow.MaxVersionNumber || v.Minor() > flow.MaxVersionNumber || v.Patch() > flow.MaxVersionNumber {
+			t.Fatalf("tag %q is over the version limit", tag)
 		}
 	})
 }

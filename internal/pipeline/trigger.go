@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/canaryflow/canaryflow/internal/flow"
 )
 
 // Trigger decides which tags start an execution, like a CodePipeline V2
@@ -88,9 +90,9 @@ func (t Trigger) Match(tag string) (version *semver.Version, reason string) {
 	if !ok {
 		return nil, fmt.Sprintf("does not start with the tag prefix %q", t.prefix())
 	}
-	v, err := semver.StrictNewVersion(rest)
-	if err != nil {
-		return nil, fmt.Sprintf("%q is not a strict SemVer version", rest)
+	v, ok := flow.ParseTagVersion(t.prefix(), tag)
+	if !ok {
+		return nil, fmt.Sprintf("%q is not a strict SemVer version with numbers up to %d", rest, flow.MaxVersionNumber)
 	}
 	return v, ""
 }
