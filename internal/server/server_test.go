@@ -16,9 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
@@ -66,6 +70,8 @@ type daemon struct {
 	cancel context.CancelFunc
 	done   chan error
 	prod   string
+
+	stopOnce sync.Once
 }
 
 func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Config {
@@ -92,6 +98,7 @@ func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Conf
 
 func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 	t.Helper()
+	killTasksAtEnd(t, stateDir)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, cancel: cancel, done: make(chan error, 1),
 		prod: fmt.Sprintf("127.0.0.1:%d", cfg.Service.Listeners.ProductionPort)}
@@ -113,19 +120,40 @@ func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 		t.Fatal("daemon not ready within a minute")
 	}
 	d.client = &Client{Addr: d.info.API}
+	t.Cleanup(d.stop) // a test that failed half-way leaves no daemon
 	return d
 }
 
-func (d *daemon) stop() {
-	d.cancel()
-	select {
-	case err := <-d.done:
-		if err != nil {
-			d.t.Errorf("daemon: %v", err)
+// killTasksAtEnd kills, when the test ends, every process still running
+// from stateDir (the tasks of the process runtime run from images unpacked
+// there): a test that failed half-way, or whose daemon was cut off on
+// purpose, leaves no task behind. After a test that passed, a task left
+// is a leak the test reports.
+func killTasksAtEnd(t *testing.T, stateDir string) {
+	t.Cleanup(func() {
+		for _, p := range leakcheck.KillUnder(stateDir) {
+			if t.Failed() {
+				t.Logf("killed a task left running: %s", p)
+			} else {
+				t.Errorf("a task outlived its test: %s", p)
+			}
 		}
-	case <-time.After(time.Minute):
-		d.t.Error("daemon did not stop within a minute")
-	}
+	})
+}
+
+// stop stops the daemon and waits for it; stopping it again does nothing.
+func (d *daemon) stop() {
+	d.stopOnce.Do(func() {
+		d.cancel()
+		select {
+		case err := <-d.done:
+			if err != nil {
+				d.t.Errorf("daemon: %v", err)
+			}
+		case <-time.After(time.Minute):
+			d.t.Error("daemon did not stop within a minute")
+		}
+	})
 }
 
 // push builds a Go image from dir and pushes it to the daemon's registry.
@@ -139,7 +167,7 @@ func (d *daemon) push(stateDir, dir, version string) string {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	ref, err := build.Push(context.Background(), img, build.Target{Registry: d.info.Registry, Repository: "hello", Tag: version, Token: token})
+	ref, err := build.Push(context.Background(), img, build.Target{Registry: d.info.Registry, Repository: leakcheck.Repo("hello"), Tag: version, Token: token})
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -305,6 +333,10 @@ func TestDaemonCanaryAlarmAndRestart(t *testing.T) {
 // leaves no process behind.
 func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 	d.stop()
+	// The cleanup daemon runs no registry, so it runs no pipeline either.
+	noPipeline := *cfg
+	noPipeline.Pipeline = nil
+	cfg = &noPipeline
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -321,12 +353,16 @@ func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 func TestDaemonDocker(t *testing.T) {
 	stateDir := t.TempDir()
 	cfg := testConfig(t, freePort(t), freePort(t), "  runtime: docker\n")
+	// The engine is shared with other runs: the service's name is this
+	// run's, so the daemon adopts, and its cleanup stops, no one else's.
+	cfg.Service.Name = leakcheck.Repo("hello")
 	d := startDaemon(t, stateDir, cfg)
 	defer d.stopWithTasks(stateDir, cfg)
 	ctx := context.Background()
 	v1 := d.push(stateDir, "../../examples/hello", "1.0.0")
 	v2 := d.push(stateDir, "../../examples/hello", "2.0.0")
 	bad := d.push(stateDir, "testdata/bad", "3.0.0")
+	removeImagesAtEnd(t, v1, v2, bad)
 	for _, img := range []string{v1, v2} {
 		dep, err := d.client.Create(ctx, CreateRequest{Image: img})
 		if err != nil {
@@ -352,6 +388,31 @@ func TestDaemonDocker(t *testing.T) {
 	if body := getBody(t, d.prod); body != "Version: 2.0.0" {
 		t.Errorf("after rollback production answers %q", body)
 	}
+}
+
+// removeImagesAtEnd removes from the docker engine, when the test ends,
+// the images the docker runtime pulled for refs (by digest, as it pulls).
+func removeImagesAtEnd(t *testing.T, refs ...string) {
+	t.Cleanup(func() {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cli.Close()
+		for _, ref := range refs {
+			p, err := registry.ParseRef(ref)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			p.Tag = ""
+			_, err = cli.ImageRemove(context.Background(), p.String(), image.RemoveOptions{Force: true, PruneChildren: true})
+			if err != nil && !client.IsErrNotFound(err) {
+				t.Errorf("remove image %s: %v", p, err)
+			}
+		}
+	})
 }
 
 func getBody(t *testing.T, addr string) string {
