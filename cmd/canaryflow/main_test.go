@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/canaryflow/canaryflow/internal/cli"
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
 )
 
@@ -25,8 +26,11 @@ import (
 // canaryflow-proxy commands, with signals wired as their mains do. Both sit
 // in one bin directory, so `canaryflow proxy` in a script execs
 // canaryflow-proxy as it does when installed.
+//
+// The run is wrapped by leakcheck: it fails when a script left a process,
+// container or image behind.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(leakcheck.Wrap(m), map[string]func(){
 		"canaryflow": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -56,6 +60,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 			env.Setenv("GIT_CONFIG_GLOBAL", env.WorkDir+"/.gitconfig")
 			env.Setenv("GIT_PAGER", "cat")
+			env.Setenv(leakcheck.EnvRun, leakcheck.RunID())
+			killTasksAtEnd(env)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -64,6 +70,26 @@ func TestScripts(t *testing.T) {
 			"waitlisten": waitListen,
 			"linkbin":    linkBin,
 		},
+	})
+}
+
+// killTasksAtEnd kills, once the script and its background commands are
+// over, every process still running from its work directory: a daemon
+// leaves its tasks running when it stops (the next one adopts them), and
+// a script killed half-way leaves its daemon's tasks orphaned.
+func killTasksAtEnd(env *testscript.Env) {
+	t, ok := env.T().(interface {
+		Cleanup(func())
+		Logf(string, ...any)
+	})
+	if !ok {
+		return
+	}
+	work := env.WorkDir
+	t.Cleanup(func() {
+		for _, p := range leakcheck.KillUnder(work) {
+			t.Logf("killed a process left running: %s", p)
+		}
 	})
 }
 
