@@ -65,7 +65,7 @@ func TestKillUnderKillsTheGroup(t *testing.T) {
 		t.Fatalf("KillUnder killed %v, not the shell %d", killed, cmd.Process.Pid)
 	}
 	<-done
-	if err := syscall.Kill(-cmd.Process.Pid, 0); err == nil {
+	if liveInGroups(map[int]bool{cmd.Process.Pid: true}) {
 		t.Fatal("the group's sleep outlived KillUnder")
 	}
 }

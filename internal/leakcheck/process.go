@@ -92,11 +92,36 @@ func parentAndGroup(dir string) (ppid, pgid int) {
 func KillUnder(dir string) []Proc {
 	procs := Processes(dir, "")
 	killAll(procs)
+	own := syscall.Getpgrp()
+	groups := map[int]bool{}
+	for _, p := range procs {
+		if p.PGID > 1 && p.PGID != own {
+			groups[p.PGID] = true
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(Processes(dir, "")) > 0 && time.Now().Before(deadline) {
+	for (len(Processes(dir, "")) > 0 || liveInGroups(groups)) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return procs
+}
+
+// liveInGroups reports whether a live (not zombie) process is in one of
+// the process groups.
+func liveInGroups(groups map[int]bool) bool {
+	if len(groups) == 0 {
+		return false
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if _, g := parentAndGroup(filepath.Join("/proc", e.Name())); groups[g] {
+			return true
+		}
+	}
+	return false
 }
 
 func killAll(procs []Proc) {
