@@ -60,3 +60,36 @@ func TestShutdownDuringHookIsNotAHookFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalBeforeReadyDeadlineWins approves a deployment in its ready
+// wait while the runner is busy (reading metrics for the alarms), and the
+// clock then passes the wait's end before the runner looks again: the
+// approval came first and was saved, so the deployment goes on instead of
+// stopping with TIMEOUT. (TestE2ECrashAndResume's drive approves and then
+// moves the clock, and failed so under load.)
+func TestApprovalBeforeReadyDeadlineWins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.close()
+		baseline(e)
+		s := baseSettings()
+		s.ReadyAction, s.ReadyWait = "STOP_DEPLOYMENT", time.Hour
+		d := e.create(e.register("v2"), s)
+		e.wait(d.ID, func(d *Deployment) bool { return d.Status == StatusReady })
+		entered, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		e.tr.mu.Lock()
+		e.tr.onMetrics = func() { once.Do(func() { close(entered); <-release }) }
+		e.tr.mu.Unlock()
+		<-entered
+		if err := e.c.Approve(e.ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour) // past the ready wait, the runner still busy
+		close(release)
+		got := e.waitDone(d.ID)
+		if got.Status != StatusSucceeded {
+			t.Fatalf("approved before the ready wait ended, the deployment ended %s: %+v", got.Status, got.Error)
+		}
+	})
+}
