@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/cli"
 	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
+	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
 // TestMain lets testscript run this test binary as the canaryflow and
@@ -142,34 +141,14 @@ func freePorts(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(file, []byte(text), 0o644))
 }
 
-// portsGiven holds the ports freePorts handed out in this test binary:
-// scripts run in parallel, and none may get another's port.
-var portsGiven struct {
-	sync.Mutex
-	m map[int]bool
-}
-
+// pickPort reserves a loopback port for this test binary (see testport):
+// scripts run in parallel, and with other test binaries on the machine.
 func pickPort(ts interface{ Fatalf(string, ...any) }) int {
-	portsGiven.Lock()
-	defer portsGiven.Unlock()
-	if portsGiven.m == nil {
-		portsGiven.m = map[int]bool{}
+	port, err := testport.Reserve()
+	if err != nil {
+		ts.Fatalf("freeports: %v", err)
 	}
-	for range 1000 {
-		port := 20000 + rand.IntN(12000)
-		if portsGiven.m[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		portsGiven.m[port] = true
-		return port
-	}
-	ts.Fatalf("freeports: no free port between 20000 and 32000")
-	return 0
+	return port
 }
 
 // waitListen waits, up to 30 seconds, until something accepts TCP

@@ -297,7 +297,7 @@ func (e *e2e) succeed(version string) *deploy.Deployment {
 	d := e.create(version, "", nil)
 	v := e.drive(d.ID, nil)
 	if v.Deployment.Status != deploy.StatusSucceeded {
-		e.t.Fatalf("deployment %s of %s ended %s: %v", d.ID, version, v.Deployment.Status, v.Deployment.Error)
+		e.t.Fatalf("deployment %s of %s ended %s: %v; tasks:\n%s", d.ID, version, v.Deployment.Status, v.Deployment.Error, e.tasks())
 	}
 	return &v.Deployment
 }

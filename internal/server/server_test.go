@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,42 +22,19 @@ import (
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
-// portsGiven holds every port freePort handed out in this test binary,
-// so two listeners of one daemon, or of two parallel tests, never get the
-// same.
-var portsGiven struct {
-	sync.Mutex
-	m map[int]bool
-}
-
-// freePort returns a loopback port that is free now and that no other
-// caller in this test binary got. It is taken below Linux's ephemeral
-// range (32768 and up), where neither outgoing connections nor listeners
-// on port 0 are given ports, so nothing takes it before the daemon binds.
+// freePort returns a loopback port free now and reserved for this test
+// binary (see testport): a crash test restarts its daemon on the same
+// ports, and no other test or test binary may take them in between.
 func freePort(t *testing.T) int {
 	t.Helper()
-	portsGiven.Lock()
-	defer portsGiven.Unlock()
-	if portsGiven.m == nil {
-		portsGiven.m = map[int]bool{}
+	port, err := testport.Reserve()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 1000 {
-		port := 20000 + mathrand.IntN(12000)
-		if portsGiven.m[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		portsGiven.m[port] = true
-		return port
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return 0
+	return port
 }
 
 // daemon is one running `canaryflow up` in the test process.
@@ -333,10 +308,14 @@ func TestDaemonCanaryAlarmAndRestart(t *testing.T) {
 // leaves no process behind.
 func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 	d.stop()
-	// The cleanup daemon runs no registry, so it runs no pipeline either.
-	noPipeline := *cfg
-	noPipeline.Pipeline = nil
-	cfg = &noPipeline
+	// The cleanup daemon runs no registry, so it runs no pipeline either,
+	// and it listens on ports of its own: it only stops tasks, and the
+	// test's ports may be taken by now by a binary that does not reserve.
+	clean, svc := *cfg, *cfg.Service
+	clean.Pipeline = nil
+	svc.Listeners.ProductionPort, svc.Listeners.TestPort = freePort(d.t), freePort(d.t)
+	clean.Service = &svc
+	cfg = &clean
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
