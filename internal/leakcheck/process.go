@@ -67,8 +67,13 @@ func parentAndGroup(dir string) (ppid, pgid int) {
 	if err != nil {
 		return 0, 0
 	}
-	// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-	s := string(b)
+	return parseStat(string(b))
+}
+
+// parseStat reads the parent and process group from a /proc/PID/stat line
+// ("pid (comm) state ppid pgrp ..."; comm may hold spaces and parens);
+// zeros for a zombie, a dead process or a line it cannot read.
+func parseStat(s string) (ppid, pgid int) {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
 		return 0, 0
@@ -77,8 +82,11 @@ func parentAndGroup(dir string) (ppid, pgid int) {
 	if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
 		return 0, 0
 	}
-	ppid, _ = strconv.Atoi(f[1])
-	pgid, _ = strconv.Atoi(f[2])
+	ppid, err1 := strconv.Atoi(f[1])
+	pgid, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || ppid < 0 || pgid < 0 {
+		return 0, 0
+	}
 	return ppid, pgid
 }
 
