@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,15 +16,20 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/canaryflow/canaryflow/internal/cli"
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
+	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
 // TestMain lets testscript run this test binary as the canaryflow and
 // canaryflow-proxy commands, with signals wired as their mains do. Both sit
 // in one bin directory, so `canaryflow proxy` in a script execs
 // canaryflow-proxy as it does when installed.
+//
+// The run is wrapped by leakcheck: it fails when a script left a process,
+// container or image behind.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(leakcheck.Wrap(m), map[string]func(){
 		"canaryflow": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -56,6 +59,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 			env.Setenv("GIT_CONFIG_GLOBAL", env.WorkDir+"/.gitconfig")
 			env.Setenv("GIT_PAGER", "cat")
+			env.Setenv(leakcheck.EnvRun, leakcheck.RunID())
+			killTasksAtEnd(env)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -65,6 +70,26 @@ func TestScripts(t *testing.T) {
 			"linkbin":    linkBin,
 			"api":        apiRequest,
 		},
+	})
+}
+
+// killTasksAtEnd kills, once the script and its background commands are
+// over, every process still running from its work directory: a daemon
+// leaves its tasks running when it stops (the next one adopts them), and
+// a script killed half-way leaves its daemon's tasks orphaned.
+func killTasksAtEnd(env *testscript.Env) {
+	t, ok := env.T().(interface {
+		Cleanup(func())
+		Logf(string, ...any)
+	})
+	if !ok {
+		return
+	}
+	work := env.WorkDir
+	t.Cleanup(func() {
+		for _, p := range leakcheck.KillUnder(work) {
+			t.Logf("killed a process left running: %s", p)
+		}
 	})
 }
 
@@ -117,34 +142,14 @@ func freePorts(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(file, []byte(text), 0o644))
 }
 
-// portsGiven holds the ports freePorts handed out in this test binary:
-// scripts run in parallel, and none may get another's port.
-var portsGiven struct {
-	sync.Mutex
-	m map[int]bool
-}
-
+// pickPort reserves a loopback port for this test binary (see testport):
+// scripts run in parallel, and with other test binaries on the machine.
 func pickPort(ts interface{ Fatalf(string, ...any) }) int {
-	portsGiven.Lock()
-	defer portsGiven.Unlock()
-	if portsGiven.m == nil {
-		portsGiven.m = map[int]bool{}
+	port, err := testport.Reserve()
+	if err != nil {
+		ts.Fatalf("freeports: %v", err)
 	}
-	for range 1000 {
-		port := 20000 + rand.IntN(12000)
-		if portsGiven.m[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		portsGiven.m[port] = true
-		return port
-	}
-	ts.Fatalf("freeports: no free port between 20000 and 32000")
-	return 0
+	return port
 }
 
 // waitListen waits, up to 30 seconds, until something accepts TCP

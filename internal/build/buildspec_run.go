@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/redact"
@@ -260,6 +261,11 @@ func startShell(ctx context.Context, want, dir string, env []string, out io.Writ
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = []*os.File{pw}
+	// The shell leads a process group of its own, and a cancelled build
+	// kills the whole group: killing the shell alone left the command it
+	// was running orphaned and running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 )
 
 func TestParseBuildspecErrors(t *testing.T) {
@@ -331,8 +333,19 @@ func TestRunBuildspecCancel(t *testing.T) {
 	bs := mustParse(t, "version: 0.2\nphases:\n  build:\n    commands: ['sleep 30']\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
+	dir := t.TempDir()
+	t.Cleanup(func() { leakcheck.KillUnder(dir) })
 	start := time.Now()
-	_, err := RunBuildspec(ctx, bs, RunOptions{Dir: t.TempDir()})
+	_, err := RunBuildspec(ctx, bs, RunOptions{Dir: dir})
+	// The command the shell was running goes with it: a cancelled build
+	// leaves no process behind (the sleep was orphaned, still running).
+	deadline := time.Now().Add(5 * time.Second)
+	for left := leakcheck.Processes(dir, ""); len(left) > 0; left = leakcheck.Processes(dir, "") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a cancelled build left %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want deadline exceeded", err)
 	}

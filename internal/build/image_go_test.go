@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
@@ -151,17 +152,17 @@ func TestDockerfileImage(t *testing.T) {
 	ref, err := DockerfileImage(context.Background(), DockerfileOptions{
 		Dir: dir, Engine: cli, Progress: &progress,
 		Labels: map[string]string{LabelVersion: "2.0.0"},
-	}, Target{Registry: addr, Repository: "hello-df", Tag: "v2.0.0", Token: reg.Token()})
+	}, Target{Registry: addr, Repository: leakcheck.Repo("hello-df"), Tag: "v2.0.0", Token: reg.Token()})
 	if err != nil {
 		t.Fatalf("DockerfileImage: %v\n%s", err, progress.String())
 	}
-	got, err := reg.Resolve("hello-df", "v2.0.0")
+	got, err := reg.Resolve(leakcheck.Repo("hello-df"), "v2.0.0")
 	if err != nil || got.Digest != ref.Digest {
 		t.Fatalf("Resolve = %+v, %v (ref %s)", got, err, ref)
 	}
 
 	_, err = DockerfileImage(context.Background(), DockerfileOptions{Dir: dir, Engine: cli},
-		Target{Registry: addr, Repository: "hello-df", Tag: "anon"})
+		Target{Registry: addr, Repository: leakcheck.Repo("hello-df"), Tag: "anon"})
 	if err == nil {
 		t.Fatal("push without a token succeeded")
 	}

@@ -92,6 +92,8 @@ type fakeTraffic struct {
 	last      time.Time
 	calls     []string
 	weightLog []Weights
+	// onMetrics, if set, is called at the start of each Metrics call.
+	onMetrics func()
 }
 
 func newFakeTraffic(rps float64) *fakeTraffic {
@@ -169,6 +171,12 @@ func (f *fakeTraffic) SetTestTarget(_ context.Context, service, tg string) error
 }
 
 func (f *fakeTraffic) Metrics(_ context.Context, service, tg string) (Metrics, error) {
+	f.mu.Lock()
+	on := f.onMetrics
+	f.mu.Unlock()
+	if on != nil {
+		on()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.advance()

@@ -73,6 +73,13 @@ func (r *runner) hookStep(ctx context.Context, event, next string) error {
 		case w.kind == wakeApproved:
 			d = w.d
 			continue
+		case w.kind == wakeDone && w.err != nil && ctx.Err() != nil:
+			// canaryflow is stopping and the hook's call was cut off with
+			// it (both were ready when watch chose): its outcome is
+			// unknown, not a failure. The event stays InProgress, which
+			// the next start reports as Unknown.
+			cancel()
+			return ctx.Err()
 		case w.kind == wakeDone && w.err == nil:
 			cancel()
 			_, err := r.update(func(tx *store.Tx, d *Deployment) error {

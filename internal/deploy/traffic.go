@@ -55,6 +55,13 @@ func (r *runner) readyWait(ctx context.Context, d *Deployment) error {
 		case err != nil:
 			return err
 		case w.kind == wakeDeadline:
+			// An approval saved while the runner was busy has not woken
+			// it yet: it came before the deadline was seen, so it counts.
+			if fresh, err := r.c.Get(r.id); err != nil {
+				return &storeError{err}
+			} else if fresh.Approved {
+				return nil
+			}
 			return r.fail(StatusStopped, CodeTimeout,
 				fmt.Sprintf("not approved within the ready wait of %s", d.Settings.ReadyWait), true)
 		case w.kind == wakeApproved:

@@ -63,7 +63,7 @@ func TestDockerReadoptsAfterRestart(t *testing.T) {
 // command), which finds it through its state file.
 func TestProcessTasksAreFoundByAnotherInstance(t *testing.T) {
 	img := helloImage(t)
-	dir := t.TempDir()
+	dir := processDir(t)
 	owner, _ := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token, RegistryHost: img.host})
 	t.Cleanup(func() { owner.Close(context.Background(), time.Second) })
 	ctx := context.Background()
@@ -90,12 +90,12 @@ func TestProcessTasksAreFoundByAnotherInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { again.Close(context.Background(), 10*time.Second) })
 	t2, err := again.Start(ctx, TaskSpec{Image: "127.0.0.1:1/hello@" + task.ImageDigest})
 	if err != nil {
 		t.Fatalf("start from the cache without a registry: %v", err)
 	}
 	getBody(t, t2.Addr, "/healthz")
-	again.Close(ctx, 10*time.Second)
 }
 
 func TestExtractLayerStaysInsideRoot(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/canaryflow/canaryflow/internal/build"
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
@@ -39,7 +40,8 @@ var (
 )
 
 // helloImage builds and pushes examples/hello once per test binary. The
-// registry keeps serving until the binary exits.
+// registry keeps serving until the binary exits. The repository carries
+// the run's ID, so the images an engine pulls from it are the run's.
 func helloImage(t *testing.T) testImage {
 	t.Helper()
 	imageOnce.Do(func() {
@@ -65,7 +67,7 @@ func helloImage(t *testing.T) testImage {
 			return
 		}
 		ref, err := build.Push(context.Background(), img, build.Target{
-			Registry: ln.Addr().String(), Repository: "hello", Tag: "v" + helloVersion, Token: reg.Token(),
+			Registry: ln.Addr().String(), Repository: leakcheck.Repo("hello"), Tag: "v" + helloVersion, Token: reg.Token(),
 		})
 		imageVal, imageErr = testImage{ref: ref.String(), token: reg.Token(), host: ln.Addr().String()}, err
 	})
@@ -230,6 +232,19 @@ func procTCPAddr(a *net.TCPAddr) string {
 		return ""
 	}
 	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], a.Port)
+}
+
+// processDir returns a state directory for a process runtime whose tasks
+// are killed when the test ends, even if the runtime was never closed.
+func processDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		for _, p := range leakcheck.KillUnder(dir) {
+			t.Errorf("a task outlived its test: %s", p)
+		}
+	})
+	return dir
 }
 
 // dockerClient returns a client for this machine's engine; a missing engine

@@ -12,7 +12,7 @@ import (
 func TestImagesInUse(t *testing.T) {
 	img := helloImage(t)
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := processDir(t)
 	p, err := NewProcess(ProcessOptions{Dir: dir, RegistryToken: img.token, RegistryHost: img.host})
 	if err != nil {
 		t.Fatal(err)

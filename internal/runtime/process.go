@@ -63,11 +63,17 @@ type Process struct {
 	mu       sync.Mutex
 	children map[string]*child
 	wg       sync.WaitGroup
+	// ports are the ports given to tasks still running (or starting),
+	// which the kernel may offer again until the task listens.
+	ports map[int]bool
+	// freePort asks the kernel for a free port (tests replace it).
+	freePort func() (int, error)
 }
 
 // child is a task this instance started and waits for.
 type child struct {
 	pid  int
+	port int
 	done chan struct{}
 }
 
@@ -91,6 +97,8 @@ func NewProcess(opts ProcessOptions) (*Process, error) {
 		log:      log,
 		images:   &imageCache{dir: filepath.Join(opts.Dir, "images"), cred: registry.Credential{Host: opts.RegistryHost, Token: opts.RegistryToken}},
 		children: map[string]*child{},
+		ports:    map[int]bool{},
+		freePort: freePort,
 	}, nil
 }
 
@@ -120,12 +128,19 @@ func (p *Process) Start(ctx context.Context, spec TaskSpec) (Task, error) {
 	if err != nil {
 		return Task{}, fmt.Errorf("start task from %s: %w", spec.Image, err)
 	}
-	port := spec.HostPort
+	port, picked := spec.HostPort, 0
 	if port == 0 {
-		if port, err = freePort(); err != nil {
+		if picked, err = p.pickPort(); err != nil {
 			return Task{}, err
 		}
+		port = picked
 	}
+	running := false // a picked port is the task's from its start to its exit
+	defer func() {
+		if !running {
+			p.releasePort(picked)
+		}
+	}()
 	env := map[string]string{"HOST": "127.0.0.1"}
 	for _, kv := range img.Config.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -162,6 +177,7 @@ func (p *Process) Start(ctx context.Context, spec TaskSpec) (Task, error) {
 		os.RemoveAll(dir)
 		return Task{}, fmt.Errorf("start task from %s: %w", spec.Image, err)
 	}
+	running = true
 	start, _ := procStart(cmd.Process.Pid)
 	rec := processRecord{
 		Task: Task{
@@ -172,7 +188,7 @@ func (p *Process) Start(ctx context.Context, spec TaskSpec) (Task, error) {
 		ProcStart: start,
 		OwnerPID:  os.Getpid(),
 	}
-	c := &child{pid: cmd.Process.Pid, done: make(chan struct{})}
+	c := &child{pid: cmd.Process.Pid, port: picked, done: make(chan struct{})}
 	p.mu.Lock()
 	p.children[id] = c
 	p.mu.Unlock()
@@ -206,6 +222,7 @@ func (p *Process) wait(rec processRecord, cmd *exec.Cmd, c *child) {
 	}
 	p.mu.Lock()
 	delete(p.children, rec.ID)
+	delete(p.ports, c.port)
 	p.mu.Unlock()
 	p.log.Info("task exited", "id", rec.ID, "code", code, "reason", rec.Reason)
 }

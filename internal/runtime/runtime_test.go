@@ -18,7 +18,7 @@ type runtimeCase struct {
 func runtimeCases() []runtimeCase {
 	return []runtimeCase{
 		{"process", func(t *testing.T, img testImage, _ string) Runtime {
-			p, err := NewProcess(ProcessOptions{Dir: t.TempDir(), RegistryToken: img.token, RegistryHost: img.host})
+			p, err := NewProcess(ProcessOptions{Dir: processDir(t), RegistryToken: img.token, RegistryHost: img.host})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"os"
 	"testing"
+
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 )
 
 // sharedDirs are removed when the test binary ends.
@@ -18,8 +20,10 @@ func tempDirNoCleanup() (string, error) {
 	return d, err
 }
 
+// TestMain fails the binary when a test left a task, container or image
+// (see leakcheck).
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := leakcheck.Wrap(m).Run()
 	for _, d := range sharedDirs {
 		os.RemoveAll(d)
 	}

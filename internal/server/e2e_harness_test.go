@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -133,6 +134,7 @@ func newE2E(t *testing.T, extra string) *e2e {
 	}
 	e := &e2e{t: t, dir: t.TempDir(), clock: newTestClock(), hooks: newHookServer(t),
 		regAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), versions: map[string]int{}}
+	killTasksAtEnd(t, e.dir)
 	e.cfg, err = config.Parse("canaryflow.yaml", fmt.Appendf(nil, e2eConfig, freePort(t), freePort(t), e.hooks.srv.URL, extra))
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +185,7 @@ func (e *e2e) start() {
 		e.t.Fatal("daemon not ready within a minute")
 	}
 	d.client = &Client{Addr: d.info.API, Token: d.info.Token}
+	e.t.Cleanup(d.stop) // a test that failed half-way leaves no daemon
 	e.d = d
 }
 
@@ -260,7 +263,7 @@ func (e *e2e) wait(id string, what string, ok func(*DeploymentView) bool) *Deplo
 			return v
 		}
 		if v.Deployment.Done() || time.Now().After(deadline) {
-			e.t.Fatalf("deployment %s: never %s; it is %s at %s (%v)", id, what, v.Deployment.Status, v.Deployment.Step, v.Deployment.Error)
+			e.t.Fatalf("deployment %s: never %s; it is %s at %s (%v); tasks:\n%s", id, what, v.Deployment.Status, v.Deployment.Step, v.Deployment.Error, e.tasks())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -275,7 +278,7 @@ func (e *e2e) waitDone(id string) *DeploymentView {
 			return v
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("deployment %s: not done within a minute; %s at %s", id, v.Deployment.Status, v.Deployment.Step)
+			e.t.Fatalf("deployment %s: not done within a minute; %s at %s; tasks:\n%s", id, v.Deployment.Status, v.Deployment.Step, e.tasks())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -294,7 +297,7 @@ func (e *e2e) succeed(version string) *deploy.Deployment {
 	d := e.create(version, "", nil)
 	v := e.drive(d.ID, nil)
 	if v.Deployment.Status != deploy.StatusSucceeded {
-		e.t.Fatalf("deployment %s of %s ended %s: %v", d.ID, version, v.Deployment.Status, v.Deployment.Error)
+		e.t.Fatalf("deployment %s of %s ended %s: %v; tasks:\n%s", d.ID, version, v.Deployment.Status, v.Deployment.Error, e.tasks())
 	}
 	return &v.Deployment
 }
@@ -322,7 +325,7 @@ func (e *e2e) drive(id string, until func(*DeploymentView) bool) *DeploymentView
 			e.clock.Advance(v.Deployment.WaitUntil.Sub(e.clock.Now()) + time.Millisecond)
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("deployment %s stuck: %s at %s", id, v.Deployment.Status, v.Deployment.Step)
+			e.t.Fatalf("deployment %s stuck: %s at %s; tasks:\n%s", id, v.Deployment.Status, v.Deployment.Step, e.tasks())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -348,6 +351,26 @@ func (e *e2e) settled(want string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// tasks describes every task the daemons started, with the end of its log,
+// for a test that failed.
+func (e *e2e) tasks() string {
+	tasks, err := e.inspect.List(context.Background(), nil)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, t := range tasks {
+		fmt.Fprintf(&b, "\t%s %s %s %s exit %d %s\n", t.ID, t.Labels[runtime.LabelTaskSet], t.Addr, t.State, t.ExitCode, t.Reason)
+		if rc, err := e.inspect.Logs(context.Background(), t.ID, false); err == nil {
+			log, _ := io.ReadAll(rc)
+			rc.Close()
+			lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+			fmt.Fprintf(&b, "\t\t%s\n", strings.Join(lines[max(0, len(lines)-3):], "\n\t\t"))
+		}
+	}
+	return b.String()
 }
 
 // running lists the IDs of a task set's running processes.

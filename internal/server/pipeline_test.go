@@ -115,7 +115,7 @@ func TestPipelineTagToCanary(t *testing.T) {
   build: {image: go}
 `, origin))
 	d := startDaemon(t, state, cfg)
-	defer d.stop()
+	defer d.stopWithTasks(state, cfg)
 
 	// First release: the first deployment has no blue, all traffic to it.
 	release(t, work, "1.0.0", "1.0.0", nil)
@@ -204,7 +204,7 @@ phases:
 	state := t.TempDir()
 	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: dockerfile}\n", origin))
 	d := startDaemon(t, state, cfg)
-	defer d.stop()
+	defer d.stopWithTasks(state, cfg)
 	release(t, work, "2.0.0", "2.0.0", nil)
 	e := d.waitExecution("v2.0.0")
 	if e.Status != pipeline.Succeeded {

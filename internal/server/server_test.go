@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,46 +14,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
-// portsGiven holds every port freePort handed out in this test binary,
-// so two listeners of one daemon, or of two parallel tests, never get the
-// same.
-var portsGiven struct {
-	sync.Mutex
-	m map[int]bool
-}
-
-// freePort returns a loopback port that is free now and that no other
-// caller in this test binary got. It is taken below Linux's ephemeral
-// range (32768 and up), where neither outgoing connections nor listeners
-// on port 0 are given ports, so nothing takes it before the daemon binds.
+// freePort returns a loopback port free now and reserved for this test
+// binary (see testport): a crash test restarts its daemon on the same
+// ports, and no other test or test binary may take them in between.
 func freePort(t *testing.T) int {
 	t.Helper()
-	portsGiven.Lock()
-	defer portsGiven.Unlock()
-	if portsGiven.m == nil {
-		portsGiven.m = map[int]bool{}
+	port, err := testport.Reserve()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 1000 {
-		port := 20000 + mathrand.IntN(12000)
-		if portsGiven.m[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		portsGiven.m[port] = true
-		return port
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return 0
+	return port
 }
 
 // daemon is one running `canaryflow up` in the test process.
@@ -66,6 +45,8 @@ type daemon struct {
 	cancel context.CancelFunc
 	done   chan error
 	prod   string
+
+	stopOnce sync.Once
 }
 
 func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Config {
@@ -92,6 +73,7 @@ func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Conf
 
 func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 	t.Helper()
+	killTasksAtEnd(t, stateDir)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{t: t, cancel: cancel, done: make(chan error, 1),
 		prod: fmt.Sprintf("127.0.0.1:%d", cfg.Service.Listeners.ProductionPort)}
@@ -113,19 +95,40 @@ func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 		t.Fatal("daemon not ready within a minute")
 	}
 	d.client = &Client{Addr: d.info.API, Token: d.info.Token}
+	t.Cleanup(d.stop) // a test that failed half-way leaves no daemon
 	return d
 }
 
-func (d *daemon) stop() {
-	d.cancel()
-	select {
-	case err := <-d.done:
-		if err != nil {
-			d.t.Errorf("daemon: %v", err)
+// killTasksAtEnd kills, when the test ends, every process still running
+// from stateDir (the tasks of the process runtime run from images unpacked
+// there): a test that failed half-way, or whose daemon was cut off on
+// purpose, leaves no task behind. After a test that passed, a task left
+// is a leak the test reports.
+func killTasksAtEnd(t *testing.T, stateDir string) {
+	t.Cleanup(func() {
+		for _, p := range leakcheck.KillUnder(stateDir) {
+			if t.Failed() {
+				t.Logf("killed a task left running: %s", p)
+			} else {
+				t.Errorf("a task outlived its test: %s", p)
+			}
 		}
-	case <-time.After(time.Minute):
-		d.t.Error("daemon did not stop within a minute")
-	}
+	})
+}
+
+// stop stops the daemon and waits for it; stopping it again does nothing.
+func (d *daemon) stop() {
+	d.stopOnce.Do(func() {
+		d.cancel()
+		select {
+		case err := <-d.done:
+			if err != nil {
+				d.t.Errorf("daemon: %v", err)
+			}
+		case <-time.After(time.Minute):
+			d.t.Error("daemon did not stop within a minute")
+		}
+	})
 }
 
 // push builds a Go image from dir and pushes it to the daemon's registry.
@@ -139,7 +142,7 @@ func (d *daemon) push(stateDir, dir, version string) string {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	ref, err := build.Push(context.Background(), img, build.Target{Registry: d.info.Registry, Repository: "hello", Tag: version, Token: token})
+	ref, err := build.Push(context.Background(), img, build.Target{Registry: d.info.Registry, Repository: leakcheck.Repo("hello"), Tag: version, Token: token})
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -305,6 +308,14 @@ func TestDaemonCanaryAlarmAndRestart(t *testing.T) {
 // leaves no process behind.
 func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 	d.stop()
+	// The cleanup daemon runs no registry, so it runs no pipeline either,
+	// and it listens on ports of its own: it only stops tasks, and the
+	// test's ports may be taken by now by a binary that does not reserve.
+	clean, svc := *cfg, *cfg.Service
+	clean.Pipeline = nil
+	svc.Listeners.ProductionPort, svc.Listeners.TestPort = freePort(d.t), freePort(d.t)
+	clean.Service = &svc
+	cfg = &clean
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -321,12 +332,16 @@ func (d *daemon) stopWithTasks(stateDir string, cfg *config.Config) {
 func TestDaemonDocker(t *testing.T) {
 	stateDir := t.TempDir()
 	cfg := testConfig(t, freePort(t), freePort(t), "  runtime: docker\n")
+	// The engine is shared with other runs: the service's name is this
+	// run's, so the daemon adopts, and its cleanup stops, no one else's.
+	cfg.Service.Name = leakcheck.Repo("hello")
 	d := startDaemon(t, stateDir, cfg)
 	defer d.stopWithTasks(stateDir, cfg)
 	ctx := context.Background()
 	v1 := d.push(stateDir, "../../examples/hello", "1.0.0")
 	v2 := d.push(stateDir, "../../examples/hello", "2.0.0")
 	bad := d.push(stateDir, "testdata/bad", "3.0.0")
+	removeImagesAtEnd(t, v1, v2, bad)
 	for _, img := range []string{v1, v2} {
 		dep, err := d.client.Create(ctx, CreateRequest{Image: img})
 		if err != nil {
@@ -352,6 +367,31 @@ func TestDaemonDocker(t *testing.T) {
 	if body := getBody(t, d.prod); body != "Version: 2.0.0" {
 		t.Errorf("after rollback production answers %q", body)
 	}
+}
+
+// removeImagesAtEnd removes from the docker engine, when the test ends,
+// the images the docker runtime pulled for refs (by digest, as it pulls).
+func removeImagesAtEnd(t *testing.T, refs ...string) {
+	t.Cleanup(func() {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cli.Close()
+		for _, ref := range refs {
+			p, err := registry.ParseRef(ref)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			p.Tag = ""
+			_, err = cli.ImageRemove(context.Background(), p.String(), image.RemoveOptions{Force: true, PruneChildren: true})
+			if err != nil && !client.IsErrNotFound(err) {
+				t.Errorf("remove image %s: %v", p, err)
+			}
+		}
+	})
 }
 
 func getBody(t *testing.T, addr string) string {

@@ -1,0 +1,12 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/canaryflow/canaryflow/internal/leakcheck"
+)
+
+// TestMain fails the binary when a test left a task, container or image
+// (see leakcheck): the daemons here start real tasks, and crash tests
+// leave them to the next daemon on purpose.
+func TestMain(m *testing.M) { leakcheck.Main(m) }
