@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/statedir"
 )
 
@@ -46,10 +46,7 @@ func tokenFile(addr string) (string, error) {
 // address is "loopback", so `--admin localhost:8090` and `--admin
 // 127.0.0.1:8090` find the same file; other hosts keep only safe bytes.
 func tokenFileHost(host string) string {
-	if strings.EqualFold(host, "localhost") {
-		return "loopback"
-	}
-	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
+	if loopback.IsHost(host) {
 		return "loopback"
 	}
 	if host == "" {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
 
@@ -63,7 +64,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			}
 		}
 	}
-	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
+	if f.admin != "" && f.adminToken == "" && !loopback.IsHost(f.admin) {
 		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
 	}
 	if f.testListen != "" && f.testListen == f.listen || f.admin != "" && (f.admin == f.listen || f.admin == f.testListen) {
@@ -126,16 +127,4 @@ func checkListenAddr(addr string) error {
 	}
 	_ = host
 	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/loopback"
 )
 
 // AdminOptions secure the admin endpoint. Its zero value refuses every
@@ -113,13 +115,12 @@ func (hc hostCheck) ok(hostport string) bool {
 		return false
 	}
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	if host == "localhost" || host != "" && host == hc.name {
+	if loopback.IsHost(host) || host != "" && host == hc.name {
 		return true
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
 		return false
 	}
-	a = a.Unmap()
-	return a.IsLoopback() || hc.anyAddr || hc.addr.IsValid() && a == hc.addr
+	return hc.anyAddr || hc.addr.IsValid() && a.Unmap() == hc.addr
 }

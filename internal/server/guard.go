@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/loopback"
 )
 
 // guard is what every API request passes before a handler sees it. The
@@ -117,14 +119,14 @@ func (g *guard) hostAllowed(hostport string) bool {
 		return false
 	}
 	host = strings.TrimSuffix(host, ".")
-	if g.hosts[host] || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if g.hosts[host] || loopback.IsBrowserHost(host) {
 		return true
 	}
 	ip := net.ParseIP(host)
 	if ip == nil {
 		return false
 	}
-	return ip.IsLoopback() || ip.Equal(g.ip) || (g.ip != nil && g.ip.IsUnspecified())
+	return ip.Equal(g.ip) || (g.ip != nil && g.ip.IsUnspecified())
 }
 
 // originAllowed reports whether an Origin header is the daemon's own.
