@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
 
@@ -35,7 +36,7 @@ func (t Target) Validate() error {
 	if err := registry.ValidateRepository(t.Repository); err != nil {
 		return fmt.Errorf("image target: %w", err)
 	}
-	if t.Token != "" && !registry.IsLoopbackHost(t.Registry) {
+	if t.Token != "" && !loopback.IsHost(t.Registry) {
 		return fmt.Errorf("image target: registry %s is not on loopback: canaryflow's registry token is sent to its own registry only", t.Registry)
 	}
 	if t.Tag != "" {

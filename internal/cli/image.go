@@ -20,6 +20,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/git"
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/runtime"
 	"github.com/canaryflow/canaryflow/internal/statedir"
@@ -139,7 +140,7 @@ func checkLoopback(addr string) error {
 	if err != nil {
 		return usageErrorf("registry address %q: %v", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !loopback.IsHost(host) {
 		return usageErrorf("registry address %q: the CLI serves the registry on loopback only", addr)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/runtime"
 )
@@ -131,7 +132,7 @@ Example:
 			}
 			defer l.close()
 			image := args[0]
-			if ref.Host == "" || registry.IsLoopbackHost(ref.Host) {
+			if ref.Host == "" || loopback.IsHost(ref.Host) {
 				img, err := l.reg.Resolve(ref.Repository, ref.Reference())
 				if err != nil {
 					return fmt.Errorf("run: image %s: %w", args[0], err)

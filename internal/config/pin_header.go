@@ -1,10 +1,10 @@
 package config
 
-import "regexp"
+import (
+	"regexp"
 
-// DefaultPinSecretEnv is the variable holding the pin header's secret when
-// service.pin_header.secret_env is not set.
-const DefaultPinSecretEnv = "CANARYFLOW_PIN_SECRET"
+	"github.com/canaryflow/canaryflow/internal/router"
+)
 
 // PinHeader is service.pin_header: the request header with which a client
 // that knows the secret sends a request to one group of the daemon's
@@ -16,7 +16,7 @@ type PinHeader struct {
 	// Name is the header, e.g. X-Canaryflow-Target. Empty disables pinning.
 	Name string `yaml:"name"`
 	// SecretEnv names the variable holding the secret (at least 16
-	// characters). Zero means DefaultPinSecretEnv.
+	// characters). Zero means router.PinSecretEnv.
 	SecretEnv string `yaml:"secret_env"`
 }
 
@@ -24,7 +24,7 @@ var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 func (p *PinHeader) applyDefaults() {
 	if p.Name != "" && p.SecretEnv == "" {
-		p.SecretEnv = DefaultPinSecretEnv
+		p.SecretEnv = router.PinSecretEnv
 	}
 }
 

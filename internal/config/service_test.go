@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/router"
 )
 
 const fullService = `service:
@@ -170,7 +171,7 @@ func TestPinHeader(t *testing.T) {
 		t.Fatalf("default pin header %+v, %v; want none", c.Service.PinHeader, err)
 	}
 	c, err = Parse("c.yaml", []byte(minimalService+"  pin_header: {name: X-Canaryflow-Target}\n"))
-	if err != nil || c.Service.PinHeader != (PinHeader{Name: "X-Canaryflow-Target", SecretEnv: DefaultPinSecretEnv}) {
+	if err != nil || c.Service.PinHeader != (PinHeader{Name: "X-Canaryflow-Target", SecretEnv: router.PinSecretEnv}) {
 		t.Fatalf("pin header %+v, %v", c.Service.PinHeader, err)
 	}
 }

@@ -1,16 +1,14 @@
 package proxycmd
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
+	"github.com/canaryflow/canaryflow/internal/secretfile"
 	"github.com/canaryflow/canaryflow/internal/statedir"
 )
 
@@ -26,7 +24,8 @@ const AdminTokenEnv = "CANARYFLOW_ADMIN_TOKEN"
 // (state dir: $CANARYFLOW_STATE_DIR, else $XDG_STATE_HOME/canaryflow, else
 // ~/.local/state/canaryflow; host is "loopback" for any loopback name or
 // address), where set-weight run by the same user finds it from the admin
-// address alone. The proxy removes the file when it stops.
+// address alone. The proxy removes the file when it stops; one left by a
+// proxy that could not is used again (see secretfile.LoadOrCreate).
 
 // tokenFile returns the path of the generated token of the admin endpoint
 // at addr (host:port).
@@ -46,10 +45,7 @@ func tokenFile(addr string) (string, error) {
 // address is "loopback", so `--admin localhost:8090` and `--admin
 // 127.0.0.1:8090` find the same file; other hosts keep only safe bytes.
 func tokenFileHost(host string) string {
-	if strings.EqualFold(host, "localhost") {
-		return "loopback"
-	}
-	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
+	if loopback.IsHost(host) {
 		return "loopback"
 	}
 	if host == "" {
@@ -61,37 +57,6 @@ func tokenFileHost(host string) string {
 		}
 		return '_'
 	}, host)
-}
-
-// newToken returns 32 random bytes in hex.
-func newToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
-	return hex.EncodeToString(b[:])
-}
-
-// writeTokenFile writes token to path, mode 0600 in a 0700 directory,
-// through a temporary file renamed into place so a reader never sees half
-// a token.
-func writeTokenFile(path, token string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("write admin token: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".admin-*.token")
-	if err != nil {
-		return fmt.Errorf("write admin token: %w", err)
-	}
-	_, werr := f.WriteString(token + "\n")
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("write admin token %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("write admin token %s: %w", path, err)
-	}
-	return nil
 }
 
 // removeTokenFile removes path if it still holds token (another proxy on
@@ -108,9 +73,9 @@ func readTokenFile(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(path)
+	token, err := secretfile.Read(path)
 	if err != nil {
 		return "", fmt.Errorf("read admin token: %w (give --admin-token or $%s)", err, AdminTokenEnv)
 	}
-	return strings.TrimSpace(string(data)), nil
+	return token, nil
 }

@@ -1,10 +1,12 @@
 package proxycmd
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/canaryflow/canaryflow/internal/secretfile"
 	"github.com/canaryflow/canaryflow/internal/statedir"
 )
 
@@ -36,12 +38,9 @@ func TestTokenFile(t *testing.T) {
 		t.Error("tokenFile(nonsense): want error")
 	}
 
-	token := newToken()
-	if len(token) != 64 || token == newToken() {
-		t.Fatalf("newToken = %q", token)
-	}
-	if err := writeTokenFile(path, token); err != nil {
-		t.Fatal(err)
+	token, err := secretfile.LoadOrCreate(path) // as runProxy writes it
+	if err != nil || len(token) != 64 {
+		t.Fatalf("token %q, %v", token, err)
 	}
 	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
@@ -58,5 +57,14 @@ func TestTokenFile(t *testing.T) {
 	removeTokenFile(path, token)
 	if _, err := readTokenFile("127.0.0.1:8090"); err == nil {
 		t.Fatal("token file still there")
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readTokenFile("127.0.0.1:8090"); !errors.Is(err, secretfile.ErrUnsafe) {
+		t.Fatalf("token file readable by others: %v, want it refused", err)
 	}
 }

@@ -151,7 +151,7 @@ func NewCommand(o Options) *cobra.Command {
 			if f.adminToken == "" {
 				f.adminToken = os.Getenv(AdminTokenEnv)
 			}
-			f.pinSecret = os.Getenv(PinSecretEnv)
+			f.pinSecret = os.Getenv(router.PinSecretEnv)
 			opts, err := f.options(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -177,7 +177,7 @@ func NewCommand(o Options) *cobra.Command {
 	fl.IntVar(&f.healthyThreshold, "healthy-threshold", 3, "consecutive passes that make an unhealthy target healthy")
 	fl.IntVar(&f.unhealthyThreshold, "unhealthy-threshold", 2, "consecutive failures that make a target unhealthy")
 	fl.StringVar(&f.successCodes, "success-codes", "200-399", "health check success codes: 200, 200,204 or 200-299")
-	fl.StringVar(&f.pinHeader, "pin-header", "", `request header that pins a request to a group when its value is "green:SECRET" or "blue:SECRET" (SECRET from $`+PinSecretEnv+`); empty disables pinning (the header named `+router.DefaultPinHeader+` is still removed from forwarded requests)`)
+	fl.StringVar(&f.pinHeader, "pin-header", "", `request header that pins a request to a group when its value is "green:SECRET" or "blue:SECRET" (SECRET from $`+router.PinSecretEnv+`); empty disables pinning (the header named `+router.DefaultPinHeader+` is still removed from forwarded requests)`)
 	fl.StringVar(&f.stickyCookie, "sticky-cookie", "", "cookie name that keeps a client on one version; empty disables")
 	fl.DurationVar(&f.deregistrationDelay, "deregistration-delay", router.DefaultDeregistrationDelay, "how long a removed target may finish in-flight requests")
 	fl.DurationVar(&f.responseTimeout, "response-timeout", router.DefaultResponseTimeout, "how long to wait for a target's response header before answering 504; 0 disables")

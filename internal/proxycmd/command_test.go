@@ -5,13 +5,15 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/canaryflow/canaryflow/internal/router"
 )
 
 // TestRunExitCodes checks canaryflow-proxy's exit codes and that errors are
 // reported under its own name: 2 for what the user typed (nothing listens),
 // 1 when the operation fails.
 func TestRunExitCodes(t *testing.T) {
-	t.Setenv(PinSecretEnv, "")
+	t.Setenv(router.PinSecretEnv, "")
 	t.Setenv(AdminTokenEnv, "")
 	for _, tc := range []struct {
 		args   []string

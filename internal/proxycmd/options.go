@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
 
@@ -18,15 +19,11 @@ type proxyFlags struct {
 	healthInterval, healthTimeout         time.Duration
 	healthyThreshold, unhealthyThreshold  int
 	pinHeader, stickyCookie               string
-	pinSecret                             string // from PinSecretEnv, never a flag
+	pinSecret                             string // from router.PinSecretEnv, never a flag: it would show in process listings
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	netHTTPOnly, verbose                  bool
 }
-
-// PinSecretEnv holds the secret a pin header must carry; it is read from
-// the environment so that it shows in no process listing.
-const PinSecretEnv = "CANARYFLOW_PIN_SECRET"
 
 // options validates the flags into router options; every error is a usage
 // error, reported before anything listens.
@@ -63,7 +60,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			}
 		}
 	}
-	if f.admin != "" && f.adminToken == "" && !isLoopback(f.admin) {
+	if f.admin != "" && f.adminToken == "" && !loopback.IsHost(f.admin) {
 		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
 	}
 	if f.testListen != "" && f.testListen == f.listen || f.admin != "" && (f.admin == f.listen || f.admin == f.testListen) {
@@ -108,7 +105,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		return router.Options{}, usageErrorf("--health-interval, --health-timeout and the thresholds must be positive")
 	}
 	if f.pinHeader != "" && len(f.pinSecret) < router.MinPinSecret {
-		return router.Options{}, usageErrorf("--pin-header %s needs the secret a pin must carry in $%s (at least %d characters)", f.pinHeader, PinSecretEnv, router.MinPinSecret)
+		return router.Options{}, usageErrorf("--pin-header %s needs the secret a pin must carry in $%s (at least %d characters)", f.pinHeader, router.PinSecretEnv, router.MinPinSecret)
 	}
 	if err := opts.Validate(); err != nil {
 		return router.Options{}, usageErrorf("%w", err)
@@ -126,16 +123,4 @@ func checkListenAddr(addr string) error {
 	}
 	_ = host
 	return nil
-}
-
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

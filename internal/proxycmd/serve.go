@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/router"
+	"github.com/canaryflow/canaryflow/internal/secretfile"
 )
 
 // runProxy binds the listeners, serves until ctx is done, then shuts down.
@@ -37,10 +38,9 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 		addr := aln.Addr().String()
 		token := f.adminToken
 		if token == "" {
-			token = newToken()
 			path, err := tokenFile(addr)
 			if err == nil {
-				err = writeTokenFile(path, token)
+				token, err = secretfile.LoadOrCreate(path)
 			}
 			if err != nil {
 				_ = aln.Close()

@@ -1,16 +1,13 @@
 package registry
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/secretfile"
 )
 
 // Username is the user name canaryflow's clients send with basic auth. The
@@ -22,38 +19,12 @@ const tokenFile = "auth-token"
 
 // LoadOrCreateToken returns the registry token stored in dir, creating a
 // random one (readable by the owner only) the first time. The CLI, the
-// runtimes and the daemon share it through this file.
+// runtimes and the daemon share it through this file; one others can read
+// or write is refused.
 func LoadOrCreateToken(dir string) (string, error) {
-	p := filepath.Join(dir, tokenFile)
-	b, err := os.ReadFile(p)
-	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read registry token: %w", err)
-	}
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("generate registry token: %w", err)
-	}
-	tok := hex.EncodeToString(raw)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create registry token: %w", err)
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		// Another process created it first: use theirs.
-		return LoadOrCreateToken(dir)
-	}
+	tok, err := secretfile.LoadOrCreate(filepath.Join(dir, tokenFile))
 	if err != nil {
-		return "", fmt.Errorf("create registry token: %w", err)
-	}
-	_, err = f.WriteString(tok + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("write registry token: %w", err)
+		return "", fmt.Errorf("registry token: %w", err)
 	}
 	return tok, nil
 }

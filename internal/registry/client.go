@@ -3,31 +3,18 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/canaryflow/canaryflow/internal/loopback"
 )
 
 // ErrPlainHTTP is returned for a plain-HTTP request to a registry that is
 // not on loopback: only loopback registries are spoken to without TLS.
 var ErrPlainHTTP = errors.New("plain HTTP to a registry off loopback is refused")
-
-// IsLoopbackHost reports whether host ("host" or "host:port") is
-// localhost or a loopback IP address (127.0.0.0/8, ::1).
-func IsLoopbackHost(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
 
 // Credential is the embedded registry's token and the one registry it
 // belongs to. Clients give it to that registry, Host exactly (host and
@@ -61,7 +48,7 @@ func (c Credential) Resolve(res authn.Resource) (authn.Authenticator, error) {
 // NameOptions are the go-containerregistry name options for a reference on
 // host: plain HTTP is allowed for a loopback host only.
 func NameOptions(host string) []name.Option {
-	if IsLoopbackHost(host) {
+	if loopback.IsHost(host) {
 		return []name.Option{name.Insecure}
 	}
 	return nil
@@ -91,7 +78,7 @@ func LoopbackHTTPOnly(base http.RoundTripper) http.RoundTripper {
 type loopbackHTTPOnly struct{ base http.RoundTripper }
 
 func (t loopbackHTTPOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !IsLoopbackHost(req.URL.Host) {
+	if req.URL.Scheme != "https" && !loopback.IsHost(req.URL.Host) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

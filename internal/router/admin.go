@@ -1,7 +1,6 @@
 package router
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,24 +84,6 @@ func (rt *Router) AdminHandler(o AdminOptions) http.Handler {
 		writeJSON(w, http.StatusAccepted, req)
 	})
 	return guardAdmin(o, mux)
-}
-
-// RequireToken wraps h so that it answers 401 unless the request carries
-// "Authorization: Bearer <token>".
-func RequireToken(token string, h http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !bearerOK(r, want) {
-			writeJSON(w, http.StatusUnauthorized, errorBody{"missing or wrong bearer token"})
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// bearerOK compares r's Authorization header with want in constant time.
-func bearerOK(r *http.Request, want []byte) bool {
-	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) == 1
 }
 
 type errorBody struct {

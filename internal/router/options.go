@@ -17,6 +17,13 @@ const DefaultPinHeader = "X-Canaryflow-Target"
 // MinPinSecret is the shortest Options.PinSecret accepted.
 const MinPinSecret = 16
 
+// PinSecretEnv is the environment variable the pin secret comes from:
+// canaryflow-proxy's always, the daemon's unless service.pin_header.
+// secret_env names another. The router reads no environment itself; the
+// name lives here, beside the pin header's other constants, so that the
+// proxy (which links no config) and config name one variable.
+const PinSecretEnv = "CANARYFLOW_PIN_SECRET"
+
 // Default values used when an Options field is zero.
 const (
 	DefaultDeregistrationDelay = 30 * time.Second

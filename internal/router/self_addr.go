@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+
+	"github.com/canaryflow/canaryflow/internal/loopback"
 )
 
 // ErrSelfTarget is returned for a target that is one of the router's own
@@ -50,17 +52,16 @@ func SameEndpoint(listen, target string) bool {
 // itself for an IP literal, loopback for "localhost" and the unspecified
 // address for an empty host; ok is false for other names.
 func hostAddrs(host string) (addrs []netip.Addr, ok bool) {
-	switch {
-	case host == "":
+	if host == "" {
 		return []netip.Addr{netip.IPv4Unspecified()}, true
-	case strings.EqualFold(host, "localhost"):
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a.Unmap()}, true
+	}
+	if loopback.IsHost(host) { // a loopback name: "localhost"
 		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}, true
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return nil, false
-	}
-	return []netip.Addr{a.Unmap()}, true
+	return nil, false
 }
 
 // reaches reports whether a connection to address t arrives at a listener

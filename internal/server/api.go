@@ -11,6 +11,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
@@ -296,7 +297,7 @@ func (a *api) resolveImage(image string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image %q: %v", image, err)
 	}
-	embedded := ref.Host == "" || ref.Host == a.regHost || (a.reg != nil && registry.IsLoopbackHost(ref.Host))
+	embedded := ref.Host == "" || ref.Host == a.regHost || (a.reg != nil && loopback.IsHost(ref.Host))
 	if !embedded {
 		if !a.svc.AllowsRegistry(ref.Host) {
 			return "", fmt.Errorf("image %s: registry %s is not in %s (canaryflow.yaml)", image, ref.Host, config.AllowedRegistriesKey)

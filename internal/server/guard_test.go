@@ -10,54 +10,6 @@ import (
 	"testing"
 )
 
-func testGuard(t testing.TB, addr string, hosts ...string) *guard {
-	t.Helper()
-	g, err := newGuard("tok", addr, hosts, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
-func TestGuardHost(t *testing.T) {
-	for _, tc := range []struct {
-		bound string
-		extra []string
-		host  string
-		want  bool
-	}{
-		{"127.0.0.1:7070", nil, "127.0.0.1:7070", true},
-		{"127.0.0.1:7070", nil, "localhost:7070", true},
-		{"127.0.0.1:7070", nil, "LocalHost:7070", true},
-		{"127.0.0.1:7070", nil, "localhost.:7070", true},
-		{"127.0.0.1:7070", nil, "dash.localhost:7070", true},
-		{"127.0.0.1:7070", nil, "[::1]:7070", true},
-		{"127.0.0.1:7070", nil, "127.0.0.2:7070", true},
-		{"127.0.0.1:7070", nil, "rebind.example:7070", false},
-		{"127.0.0.1:7070", nil, "127.0.0.1.nip.io:7070", false},
-		{"127.0.0.1:7070", nil, "localhost.evil.example:7070", false},
-		{"127.0.0.1:7070", nil, "127.0.0.1:7071", false},
-		{"127.0.0.1:7070", nil, "127.0.0.1", false},
-		{"127.0.0.1:7070", nil, "localhost", false},
-		{"127.0.0.1:7070", nil, "", false},
-		{"127.0.0.1:7070", nil, "10.1.2.3:7070", false},
-		{"127.0.0.1:7070", nil, "127.0.0.1:7070@evil", false},
-		{"10.1.2.3:7070", nil, "10.1.2.3:7070", true},
-		{"10.1.2.3:7070", nil, "10.1.2.4:7070", false},
-		{"0.0.0.0:7070", nil, "10.1.2.4:7070", true},
-		{"0.0.0.0:7070", nil, "evil.example:7070", false},
-		{"[::]:7070", nil, "[fd00::1]:7070", true},
-		{"0.0.0.0:7070", []string{"ci.example.com"}, "ci.example.com", true},
-		{"0.0.0.0:7070", []string{"ci.example.com"}, "CI.example.com:7070", true},
-		{"0.0.0.0:7070", []string{"ci.example.com"}, "ci.example.com:8080", false},
-		{"0.0.0.0:7070", []string{"ci.example.com:443"}, "ci.example.com:443", true},
-	} {
-		if got := testGuard(t, tc.bound, tc.extra...).hostAllowed(tc.host); got != tc.want {
-			t.Errorf("bound %s, extra %v: Host %q allowed = %v, want %v", tc.bound, tc.extra, tc.host, got, tc.want)
-		}
-	}
-}
-
 // TestGuardRequests runs the guard on a real listener, in front of a
 // handler that answers 204, and checks which requests reach it.
 func TestGuardRequests(t *testing.T) {
@@ -146,45 +98,4 @@ func TestGuardRequests(t *testing.T) {
 			t.Errorf("%s: the answer shows the token: %q", tc.name, body)
 		}
 	}
-}
-
-// FuzzGuardHost: whatever the Host header, the guard does not panic, and
-// what it accepts names the daemon's port on a loopback name or address.
-func FuzzGuardHost(f *testing.F) {
-	for _, s := range []string{"127.0.0.1:7070", "localhost:7070", "[::1]:7070", "evil:7070", "a.localhost:7070",
-		"127.0.0.1", "[::1", ":7070", "localhost.:7070", "%31%32%37.0.0.1:7070", "[::ffff:127.0.0.1]:7070"} {
-		f.Add(s)
-	}
-	g := &guard{addr: "127.0.0.1:7070", port: "7070", ip: net.ParseIP("127.0.0.1"), hosts: map[string]bool{}}
-	f.Fuzz(func(t *testing.T, host string) {
-		if !g.hostAllowed(host) {
-			return
-		}
-		h, port, err := net.SplitHostPort(strings.ToLower(host))
-		if err != nil || port != "7070" {
-			t.Fatalf("%q accepted: not at port 7070", host)
-		}
-		h = strings.TrimSuffix(h, ".")
-		if ip := net.ParseIP(h); !(ip != nil && ip.IsLoopback()) && h != "localhost" && !strings.HasSuffix(h, ".localhost") {
-			t.Fatalf("%q accepted: not a loopback name or address", host)
-		}
-	})
-}
-
-// FuzzGuardAuthorization: only the token, after the Bearer scheme, is
-// accepted.
-func FuzzGuardAuthorization(f *testing.F) {
-	for _, s := range []string{"Bearer tok", "bearer tok", "Bearer  tok ", "Basic tok", "Bearer", "", "Bearer tok2", "Bearer\ttok"} {
-		f.Add(s)
-	}
-	g := testGuard(f, "127.0.0.1:7070")
-	f.Fuzz(func(t *testing.T, header string) {
-		if !g.authorized(header) {
-			return
-		}
-		scheme, tok, _ := strings.Cut(header, " ")
-		if !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(tok) != "tok" {
-			t.Fatalf("%q accepted", header)
-		}
-	})
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 	"github.com/canaryflow/canaryflow/internal/runtime"
@@ -105,7 +106,7 @@ func (o *Options) Validate() error {
 	if err != nil {
 		return fmt.Errorf("server: API address %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && o.Token == "" {
+	if !loopback.IsHost(host) && o.Token == "" {
 		return fmt.Errorf("server: API address %q is not loopback: a token is required (--token or CANARYFLOW_TOKEN)", addr)
 	}
 	for _, h := range o.APIHosts {
