@@ -47,7 +47,9 @@ func New() string {
 func Read(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if _, lerr := os.Lstat(path); lerr == nil { // a link to nowhere
+		// A link to nowhere is refused; a file that appeared since the
+		// open (another process creating it) is not.
+		if lfi, lerr := os.Lstat(path); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
 			return "", unsafef("%s: not a regular file", path)
 		}
 		return "", err // *fs.PathError names path
