@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -226,12 +225,14 @@ func (r *BuildResult) buildPhaseFailed() bool {
 }
 
 // shell is one long-lived shell session. Each command is written to a file
-// and sourced, with its stdin from /dev/null; its exit status comes back on
-// a separate pipe (fd 3), so command output never mixes with the protocol.
+// and sourced, with its stdin from /dev/null; its exit status follows its
+// output in the same stream (fd 3, a copy of the shell's first stdout, so
+// a command that redirects its stdout does not take the status with it),
+// where statusWriter takes it out.
 type shell struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	status  *bufio.Reader
+	status  *statusWriter
 	tmp     string
 	n       int
 	done    chan struct{}
@@ -251,16 +252,11 @@ func startShell(ctx context.Context, want, dir string, env []string, out io.Writ
 	if err != nil {
 		return nil, fmt.Errorf("start build shell: %w", err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("start build shell: %w", err)
-	}
+	status := newStatusWriter(out)
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.ExtraFiles = []*os.File{pw}
+	cmd.Stdout, cmd.Stderr = status, status // one pipe, in order
 	// The shell leads a process group of its own, and a cancelled build
 	// kills the whole group: killing the shell alone left the command it
 	// was running orphaned and running.
@@ -276,13 +272,16 @@ func startShell(ctx context.Context, want, dir string, env []string, out io.Writ
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("start build shell %s: %w", prog, err)
 	}
-	pw.Close()
-	s := &shell{cmd: cmd, stdin: stdin, status: bufio.NewReader(pr), tmp: tmp, done: make(chan struct{})}
+	s := &shell{cmd: cmd, stdin: stdin, status: status, tmp: tmp, done: make(chan struct{})}
 	go func() {
-		s.waitErr = cmd.Wait()
-		pr.Close()
+		s.waitErr = cmd.Wait() // after the output is copied (or WaitDelay)
+		status.flush()
 		close(s.done)
 	}()
+	if _, err := io.WriteString(stdin, "exec 3>&1\n"); err != nil {
+		s.close()
+		return nil, fmt.Errorf("start build shell %s: %w", prog, err)
+	}
 	return s, nil
 }
 
@@ -297,31 +296,21 @@ func (s *shell) run(ctx context.Context, command string) (int, error) {
 	if err := os.WriteFile(file, []byte(command+"\n"), 0o600); err != nil {
 		return 0, fmt.Errorf("run build command: %w", err)
 	}
-	line := fmt.Sprintf(". '%s' </dev/null; echo $? >&3\n", file)
+	line := fmt.Sprintf(". '%s' </dev/null; %s\n", file, s.status.printStatus())
 	if _, err := io.WriteString(s.stdin, line); err != nil {
 		<-s.done
 		return s.exitCode(), nil
 	}
-	type reply struct {
-		text string
-		err  error
-	}
-	ch := make(chan reply, 1)
-	go func() {
-		t, err := s.status.ReadString('\n')
-		ch <- reply{t, err}
-	}()
 	select {
-	case r := <-ch:
-		if r.err != nil {
-			<-s.done
+	case code := <-s.status.codes:
+		return code, nil
+	case <-s.done:
+		select {
+		case code := <-s.status.codes: // the status came with the last output
+			return code, nil
+		default:
 			return s.exitCode(), nil
 		}
-		code, err := strconv.Atoi(strings.TrimSpace(r.text))
-		if err != nil {
-			return 0, fmt.Errorf("build shell status %q: %w", r.text, err)
-		}
-		return code, nil
 	case <-ctx.Done():
 		<-s.done
 		return 0, fmt.Errorf("run build command: %w", ctx.Err())
