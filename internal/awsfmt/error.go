@@ -10,37 +10,15 @@ package awsfmt
 
 import (
 	"bytes"
-	"fmt"
-	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/canaryflow/canaryflow/internal/fileerr"
 )
 
-// Error is a problem in an AWS file, with the place it was found.
-type Error struct {
-	Path  string // file name as given to the parser
-	Line  int    // 1-based; 0 when the problem has no single place
-	Field string // path of the field, such as Resources[0].TargetService.Type
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// ExitCode makes a malformed file a usage error (exit 2) for the CLI.
-func (e *Error) ExitCode() int { return 2 }
+// Error is a problem in an AWS file, with the place it was found. It is
+// the one file:line error type of package fileerr, which config shares.
+type Error = fileerr.Error
 
 // lineOf finds the line of a field given as a dotted path such as
 // "Resources[0].TargetService.Type"; 0 when the field is not there. It also

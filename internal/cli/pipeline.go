@@ -45,7 +45,7 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tTAG\tSTATUS\tSTAGES\tSTARTED\tDURATION\tDEPLOYMENT")
 				for _, e := range es {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Tag, e.Status, stagesLine(e),
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Tag, e.Status, e.StageSummary(),
 						e.Start.Local().Format("15:04:05"), duration(e), dash(e.DeploymentID))
 				}
 				tw.Flush()
@@ -123,14 +123,6 @@ that execution; a failed one runs again.`,
 	logs.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing until the execution ends")
 	cmd.AddCommand(list, show, start, logs)
 	return cmd
-}
-
-func stagesLine(e pipeline.Execution) string {
-	var parts []string
-	for _, s := range e.Stages {
-		parts = append(parts, s.Name+":"+string(s.Status))
-	}
-	return strings.Join(parts, " ")
 }
 
 func duration(e pipeline.Execution) string {

@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/canaryflow/canaryflow/internal/fileerr"
 	"github.com/canaryflow/canaryflow/internal/userfile"
 )
 
@@ -47,31 +47,9 @@ type Config struct {
 	Pipeline *Pipeline `yaml:"pipeline"`
 }
 
-// Error is a configuration problem with the place it was found.
-type Error struct {
-	Path  string // file name
-	Line  int    // 1-based; 0 when the problem has no single place
-	Field string // dotted field path such as release.tag_prefix
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// ExitCode makes a configuration problem a usage error (exit 2) for the CLI.
-func (e *Error) ExitCode() int { return 2 }
+// Error is a configuration problem with the place it was found. It is the
+// one file:line error type of package fileerr, which awsfmt shares.
+type Error = fileerr.Error
 
 // Default returns the configuration used when there is no file.
 func Default() *Config {

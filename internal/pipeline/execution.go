@@ -68,6 +68,16 @@ func (e *Execution) Stage(name string) *StageRun {
 	return nil
 }
 
+// StageSummary is the stages on one line, each as name:status, such as
+// "Source:Succeeded Build:InProgress Deploy:NotStarted".
+func (e *Execution) StageSummary() string {
+	parts := make([]string, 0, len(e.Stages))
+	for _, s := range e.Stages {
+		parts = append(parts, s.Name+":"+string(s.Status))
+	}
+	return strings.Join(parts, " ")
+}
+
 // ErrNotFound is returned for an execution ID that does not exist.
 var ErrNotFound = errors.New("no such execution")
 

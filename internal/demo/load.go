@@ -1,4 +1,4 @@
-package cli
+package demo
 
 import (
 	"context"
@@ -173,11 +173,4 @@ func (l *loadGen) totals() map[string]tally {
 		out[v] = *t
 	}
 	return out
-}
-
-// bar draws a traffic split bar of width w: green's share in '█'.
-func bar(greenPct float64, w int) string {
-	n := int(greenPct/100*float64(w) + 0.5)
-	n = max(0, min(w, n))
-	return strings.Repeat("█", n) + strings.Repeat("░", w-n)
 }
