@@ -55,6 +55,21 @@ func chooseFollow(ds []deploy.Deployment, es []pipeline.Execution) followChoice 
 	return followChoice{Latest: ds[len(ds)-1].ID}
 }
 
+// noDeploymentError is the answer of a watch that waited for a pipeline
+// execution which then ended without creating a deployment (a failed
+// build, a version check, a newer tag superseding it).
+type noDeploymentError struct {
+	Execution pipeline.Execution
+}
+
+func (e *noDeploymentError) Error() string {
+	msg := fmt.Sprintf("pipeline execution %s of %s ended %s without a deployment", e.Execution.ID, e.Execution.Tag, e.Execution.Status)
+	if e.Execution.Error != "" {
+		msg += ": " + e.Execution.Error
+	}
+	return msg
+}
+
 // waitingLine says what `deploy status --watch` waits for.
 func waitingLine(e *pipeline.Execution) string {
 	if e == nil {
@@ -71,9 +86,11 @@ func waitingLine(e *pipeline.Execution) string {
 
 // watchNewest is `deploy status --watch` with no ID: it follows the newest
 // deployment in progress, or waits (watchview.Await) for the one a running
-// pipeline execution is about to create and follows that to its end. With
-// nothing in progress and nothing coming it says so and shows the latest
-// finished deployment once. Waiting stops when ctx ends (Ctrl-C).
+// pipeline execution is about to create and follows that to its end; when
+// that execution ends without a deployment it returns a
+// *noDeploymentError. With nothing in progress and nothing coming it says
+// so and shows the latest finished deployment once. Waiting stops when ctx
+// ends (Ctrl-C).
 func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 	ctx := cmd.Context()
 	// Notes go to stderr with -o json so stdout stays JSON.
@@ -82,10 +99,26 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 		note = cmd.ErrOrStderr()
 	}
 	var ch followChoice
+	waited := "" // the execution last waited for
 	id, err := watchview.Await(ctx, note, func(ctx context.Context) (string, string, error) {
 		var err error
 		if ch, err = lookNewest(ctx, c); err != nil {
 			return "", "", err
+		}
+		if ch.Execution != nil {
+			waited = ch.Execution.ID
+		}
+		if ch.ID == "" && ch.Execution == nil && waited != "" {
+			// The execution waited for ended between two looks: follow
+			// its deployment, or say why it made none.
+			e, err := c.Execution(ctx, waited)
+			if err != nil {
+				return "", "", err
+			}
+			if e.DeploymentID == "" {
+				return "", "", &noDeploymentError{Execution: *e}
+			}
+			ch = followChoice{ID: e.DeploymentID}
 		}
 		if ch.Waiting {
 			return "", waitingLine(ch.Execution), nil
