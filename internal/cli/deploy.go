@@ -246,6 +246,13 @@ and the alarm state. --watch follows it until it ends: it redraws in a
 terminal and prints a plain line per change otherwise; it exits 1 unless
 the deployment succeeds.
 
+--watch with no ID follows the newest deployment in progress. When none
+runs yet but a pipeline execution is in Source or Build (as right after a
+tag push), or there is no deployment at all, it prints "waiting for a
+deployment…" with the execution's stage and follows the deployment once it
+starts. With nothing in progress and no execution running it says so and
+shows the latest deployment once.
+
 Example:
   canaryflow deploy status
   canaryflow deploy status d-000002 --watch`,
@@ -258,6 +265,9 @@ Example:
 			c, err := af.client()
 			if err != nil {
 				return err
+			}
+			if watch && len(args) == 0 {
+				return watchNewest(cmd, af, c)
 			}
 			if watch {
 				return watchDeployment(cmd, af, c, id)
