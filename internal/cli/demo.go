@@ -258,7 +258,7 @@ func (d *demo) makeRepo(ctx context.Context, mode string, prodPort, testPort int
 	if err != nil {
 		return err
 	}
-	d.flow, err = flow.New(d.repo, server.FlowOptions(cfg), io.Discard)
+	d.flow, err = flow.New(d.repo, flow.OptionsFrom(cfg.Release), io.Discard)
 	if err != nil {
 		return err
 	}

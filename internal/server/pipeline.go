@@ -106,7 +106,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 	stages := []pipeline.Stage{
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
-			Project: svc.Name, Flow: FlowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			Project: svc.Name, Flow: flow.OptionsFrom(d.cfg.Release), Env: env, Secrets: secrets, Getenv: getenv,
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
@@ -162,17 +162,6 @@ func (p *localPipeline) run(ctx context.Context) {
 // register adds the pipeline's API routes.
 func (p *localPipeline) register(mux *http.ServeMux) {
 	(&pipeline.API{Runner: p.runner, Executions: p.execs, Resolve: p.source.Resolve}).Register(mux)
-}
-
-// FlowOptions turns the release section into the flow package's options;
-// the CLI and the daemon both use it.
-func FlowOptions(cfg *config.Config) flow.Options {
-	r := cfg.Release
-	return flow.Options{
-		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
-		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
-		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
-	}
 }
 
 // imageStep builds the image of a workspace and pushes it to the embedded
