@@ -258,34 +258,27 @@ func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version strin
 	return dep.ID, nil
 }
 
+// WaitDeployment follows the deployment to its end, woken by the
+// controller's own writes, and prints each new status and step.
 func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {
 	last := ""
-	for {
-		dep, err := d.a.ctl.Get(id)
-		if err != nil {
-			return "", "", err
-		}
-		line := fmt.Sprintf("%s %s", dep.Status, dep.Step)
-		if line != last {
+	dep, err := d.a.ctl.Follow(ctx, id, func(dep deploy.Deployment) {
+		if line := fmt.Sprintf("%s %s", dep.Status, dep.Step); line != last {
 			fmt.Fprintf(progress, "[canaryflow] deployment %s: %s\n", id, line)
 			last = line
 		}
-		if dep.Done() {
-			reason := ""
-			if dep.Status != deploy.StatusSucceeded {
-				reason = dep.Alarm.Reason
-				if dep.Error != nil {
-					reason = dep.Error.Message
-				}
-			}
-			return dep.Status, reason, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+	})
+	if err != nil {
+		return "", "", err
+	}
+	reason := ""
+	if dep.Status != deploy.StatusSucceeded {
+		reason = dep.Alarm.Reason
+		if dep.Error != nil {
+			reason = dep.Error.Message
 		}
 	}
+	return dep.Status, reason, nil
 }
 
 // alsoTag gives an image already in the registry a second tag.
