@@ -10,12 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/docker/docker/client"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
@@ -23,7 +18,6 @@ import (
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
-	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
 
@@ -164,15 +158,13 @@ func (p *localPipeline) register(mux *http.ServeMux) {
 	(&pipeline.API{Runner: p.runner, Executions: p.execs, Resolve: p.source.Resolve}).Register(mux)
 }
 
-// imageStep builds the image of a workspace and pushes it to the embedded
-// registry, tagged with the version and the short commit.
+// imageStep builds the image of a workspace with build.Image and pushes it
+// to the embedded registry, tagged with the version and the short commit.
 type imageStep struct {
 	mode, pkg, repo   string
 	regHost, regToken string
 	timeout           time.Duration
-
-	once   sync.Once
-	engine *client.Client // nil when no engine answers
+	engine            build.Engine // opened at the first build that needs it
 }
 
 func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution, log io.Writer) (string, error) {
@@ -182,68 +174,29 @@ func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution,
 		defer cancel()
 	}
 	tag := strings.ReplaceAll(e.Version, "+", "_") // registry tags have no '+'
-	short := e.Commit[:7]
-	mode := s.mode
-	if mode == "auto" {
-		mode = "go"
-		if _, err := os.Stat(filepath.Join(ws, "Dockerfile")); err == nil && s.dockerEngine(ctx) != nil {
-			mode = "dockerfile"
-		}
+	opts := build.ImageOptions{
+		Builder: s.mode, PreferDockerfile: true, Dir: ws, Package: s.pkg, Name: s.repo[strings.LastIndex(s.repo, "/")+1:],
+		Version: e.Version, Commit: e.Commit, AlsoTags: []string{e.Commit[:7]},
+		Target: build.Target{Registry: s.regHost, Repository: s.repo, Tag: tag, Token: s.regToken},
+		Engine: &s.engine, Progress: log,
 	}
-	target := build.Target{Registry: s.regHost, Repository: s.repo, Tag: tag, Token: s.regToken}
-	switch mode {
-	case "dockerfile":
-		eng := s.dockerEngine(ctx)
-		if eng == nil {
-			return "", errors.New("pipeline.build.image is dockerfile but no Docker engine answers")
-		}
+	var err error
+	if opts.Builder, err = build.Choose(ctx, opts); err != nil {
+		return "", err
+	}
+	if opts.Builder == build.BuilderDockerfile {
 		fmt.Fprintf(log, "[canaryflow] docker build (Dockerfile) → %s/%s:%s\n", s.regHost, s.repo, tag)
-		ref, err := build.DockerfileImage(ctx, build.DockerfileOptions{
-			Dir: ws, Engine: eng, Progress: log,
-			Labels: map[string]string{build.LabelVersion: e.Version, build.LabelRevision: e.Commit},
-		}, target)
-		if err != nil {
-			return "", err
-		}
-		if err := s.alsoTag(ctx, ref, short); err != nil {
-			return "", err
-		}
-		return ref.String(), nil
-	default:
+	} else {
 		fmt.Fprintf(log, "[canaryflow] daemonless Go build of %s → %s/%s:%s\n", s.pkg, s.regHost, s.repo, tag)
-		img, err := build.GoImage(ctx, build.GoImageOptions{Dir: ws, Package: s.pkg, Name: s.repo[strings.LastIndex(s.repo, "/")+1:],
-			Version: e.Version, Commit: e.Commit, Stderr: log})
-		if err != nil {
-			return "", err
-		}
-		ref, err := build.Push(ctx, img, target)
-		if err != nil {
-			return "", err
-		}
-		target.Tag = short
-		if _, err := build.Push(ctx, img, target); err != nil {
-			return "", err
-		}
-		return ref.String(), nil
 	}
-}
-
-// dockerEngine returns a client when an engine answers, once.
-func (s *imageStep) dockerEngine(ctx context.Context) *client.Client {
-	s.once.Do(func() {
-		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-		if err != nil {
-			return
-		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if _, err := cli.Ping(pctx); err != nil {
-			cli.Close()
-			return
-		}
-		s.engine = cli
-	})
-	return s.engine
+	ref, err := build.Image(ctx, opts)
+	if errors.Is(err, build.ErrNoEngine) {
+		return "", fmt.Errorf("pipeline.build.image is %s: %w", s.mode, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return ref.String(), nil
 }
 
 // apiDeployer creates deployments the way POST /v1/deployments does and
@@ -279,21 +232,4 @@ func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io
 		}
 	}
 	return dep.Status, reason, nil
-}
-
-// alsoTag gives an image already in the registry a second tag.
-func (s *imageStep) alsoTag(ctx context.Context, ref registry.Ref, tag string) error {
-	src, err := name.ParseReference(ref.Host+"/"+ref.Repository+"@"+ref.Digest, registry.NameOptions(ref.Host)...)
-	if err != nil {
-		return err
-	}
-	cred := registry.Credential{Host: s.regHost, Token: s.regToken}
-	img, err := remote.Image(src, append(cred.RemoteOptions(), remote.WithContext(ctx))...)
-	if err != nil {
-		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
-	}
-	if _, err := build.Push(ctx, img, build.Target{Registry: ref.Host, Repository: ref.Repository, Tag: tag, Token: s.regToken}); err != nil {
-		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
-	}
-	return nil
 }
