@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/build"
@@ -237,15 +235,15 @@ Example:
 			if version == "" {
 				version = versionFrom(tag, abs)
 			}
-			switch builder {
-			case "auto":
-				builder = pickBuilder(abs)
-				if builder == "" {
-					return usageErrorf("build: %s has neither a Go main package nor a Dockerfile", dir)
-				}
-			case "go", "dockerfile":
-			default:
-				return usageErrorf("build: unknown builder %q (want auto, go or dockerfile)", builder)
+			if err := build.ValidateBuilder(builder); err != nil {
+				return usageErrorf("build: %v", err)
+			}
+			opts := build.ImageOptions{Builder: builder, Dir: abs, Dockerfile: dockerfile,
+				Version: version, Commit: commit, Progress: cmd.ErrOrStderr()}
+			if opts.Builder, err = build.Choose(cmd.Context(), opts); errors.Is(err, build.ErrNoBuilder) {
+				return usageErrorf("build: %s has neither a Go main package nor a Dockerfile", dir)
+			} else if err != nil {
+				return err
 			}
 			if keepLast < -1 {
 				return usageErrorf("build: --keep-last %d: want 0 (keep all) or a positive number", keepLast)
@@ -256,15 +254,15 @@ Example:
 				}
 			}
 			if commit == "" {
-				commit = cleanHead(cmd.Context(), abs)
+				opts.Commit = cleanHead(cmd.Context(), abs)
 			}
 			l, err := openLocalKeeping(cmd.Context(), lf, true, keepLast)
 			if err != nil {
 				return err
 			}
 			defer l.close()
-			target := build.Target{Registry: l.registryHost, Repository: repo, Tag: tag, Token: l.reg.Token()}
-			ref, err := runBuild(cmd.Context(), builder, abs, dockerfile, version, commit, target, cmd.ErrOrStderr())
+			opts.Target = build.Target{Registry: l.registryHost, Repository: repo, Tag: tag, Token: l.reg.Token()}
+			ref, err := build.Image(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
@@ -280,48 +278,6 @@ Example:
 	cmd.Flags().IntVar(&keepLast, "keep-last", -1, "lifecycle rule after the push: keep the newest N images of the repository, 0 keeps all (default: service.keep_images, else 30)")
 	cmd.Flags().StringVar(&dockerfile, "file", "", "Dockerfile path inside DIR (dockerfile builder; default Dockerfile)")
 	return cmd
-}
-
-// runBuild runs one builder and pushes to target.
-func runBuild(ctx context.Context, builder, dir, dockerfile, version, commit string, target build.Target, progress io.Writer) (registry.Ref, error) {
-	if builder == "go" {
-		img, err := build.GoImage(ctx, build.GoImageOptions{Dir: dir, Version: version, Commit: commit, Stderr: progress})
-		if err != nil {
-			return registry.Ref{}, err
-		}
-		return build.Push(ctx, img, target)
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return registry.Ref{}, fmt.Errorf("docker client: %w", err)
-	}
-	defer cli.Close()
-	labels := map[string]string{}
-	if version != "" {
-		labels[build.LabelVersion] = version
-	}
-	if commit != "" {
-		labels[build.LabelRevision] = commit
-	}
-	return build.DockerfileImage(ctx, build.DockerfileOptions{Dir: dir, Dockerfile: dockerfile, Labels: labels, Engine: cli, Progress: progress}, target)
-}
-
-// pickBuilder chooses go for a Go main package, dockerfile for a Dockerfile.
-func pickBuilder(dir string) string {
-	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err == nil && regexp.MustCompile(`(?m)^package main\b`).Match(b) {
-			return "go"
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err == nil {
-		return "dockerfile"
-	}
-	return ""
 }
 
 var semverTag = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?)$`)

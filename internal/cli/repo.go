@@ -11,7 +11,6 @@ import (
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
-	"github.com/canaryflow/canaryflow/internal/server"
 )
 
 // workDir is the directory canaryflow works in: --chdir, else the process's.
@@ -53,7 +52,7 @@ func openFlow(ctx context.Context, cmd *cobra.Command) (*flow.Flow, *git.Repo, e
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := flow.New(repo, server.FlowOptions(cfg), cmd.OutOrStdout())
+	f, err := flow.New(repo, cfg.Release.FlowOptions(), cmd.OutOrStdout())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/canaryflow/canaryflow/internal/flow"
 )
 
 // Release is the `release` section: the names a Gitflow team agrees on.
@@ -131,3 +133,15 @@ func (r *Release) validate(path string, data []byte) []error {
 
 // VersionTag returns the tag for version v, e.g. "v1.2.3".
 func (r *Release) VersionTag(v string) string { return r.TagPrefix + v }
+
+// FlowOptions turns the release section into the options of a Flow. The
+// flow commands, the demo and the pipeline's Build stage all use it, so the
+// mapping is written once, here, where the settings are read (flow takes
+// plain options and does not read canaryflow.yaml).
+func (r Release) FlowOptions() flow.Options {
+	return flow.Options{
+		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
+		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
+		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
+	}
+}

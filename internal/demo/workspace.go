@@ -85,7 +85,7 @@ func (d *session) makeRepo(ctx context.Context, mode string, prodPort, testPort 
 	if err != nil {
 		return err
 	}
-	d.flow, err = flow.New(d.repo, server.FlowOptions(cfg), io.Discard)
+	d.flow, err = flow.New(d.repo, cfg.Release.FlowOptions(), io.Discard)
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,7 @@ type Controller struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	runners map[string]chan struct{} // deployment ID → wake-up signal
+	changed chan struct{}            // closed at the next committed write (see Wait); nil until first wanted
 	wg      sync.WaitGroup
 }
 
@@ -287,7 +288,7 @@ func (c *Controller) RegisterRevision(ctx context.Context, rev Revision) (Revisi
 	if rev.Service == "" || rev.Image == "" || rev.Port < 1 || rev.Port > 65535 {
 		return rev, fmt.Errorf("register revision: service, image and port are required")
 	}
-	err := c.opts.Store.Update(func(tx *store.Tx) error {
+	err := c.update(func(tx *store.Tx) error {
 		n, err := tx.NextSeq("revision/" + rev.Service)
 		if err != nil {
 			return err
@@ -335,7 +336,7 @@ func (c *Controller) Create(ctx context.Context, req CreateRequest) (*Deployment
 		req.Creator = "user"
 	}
 	var d *Deployment
-	err := c.opts.Store.Update(func(tx *store.Tx) error {
+	err := c.update(func(tx *store.Tx) error {
 		if _, err := getRevision(tx, req.Service, req.Revision); err != nil {
 			return err
 		}
@@ -402,7 +403,7 @@ func (c *Controller) claimService(tx *store.Tx, d *Deployment) error {
 // startNextQueued starts the oldest queued deployment of service, if any.
 func (c *Controller) startNextQueued(service string) {
 	var next string
-	err := c.opts.Store.Update(func(tx *store.Tx) error {
+	err := c.update(func(tx *store.Tx) error {
 		all, err := listDeployments(tx, service)
 		if err != nil {
 			return err

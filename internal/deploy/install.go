@@ -125,7 +125,7 @@ func (c *Controller) ensureTaskSet(ctx context.Context, service, id string) erro
 		ts.Tasks[i].Endpoint, ts.Tasks[i].Running = got.Endpoint, true
 		endpoints = append(endpoints, got.Endpoint)
 	}
-	if err := c.opts.Store.Update(func(tx *store.Tx) error {
+	if err := c.update(func(tx *store.Tx) error {
 		cur, err := getTaskSet(tx, service, id)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (c *Controller) retireTaskSet(ctx context.Context, service, id string, grac
 			return fmt.Errorf("stop task %s: %w", t.ID, err)
 		}
 	}
-	if err := c.opts.Store.Update(func(tx *store.Tx) error {
+	if err := c.update(func(tx *store.Tx) error {
 		ts, err := getTaskSet(tx, service, id)
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 // Approve continues a deployment waiting in its ready wait
 // (CodeDeploy's ContinueDeployment).
 func (c *Controller) Approve(ctx context.Context, id string) error {
-	err := c.opts.Store.Update(func(tx *store.Tx) error {
+	err := c.update(func(tx *store.Tx) error {
 		d, err := getDeployment(tx, id)
 		if err != nil {
 			return err
@@ -37,7 +37,7 @@ func (c *Controller) Approve(ctx context.Context, id string) error {
 // returns production traffic to blue and removes green; without, it leaves
 // traffic and task sets as they are. A queued deployment is just stopped.
 func (c *Controller) Stop(ctx context.Context, id string, rollback bool) error {
-	err := c.opts.Store.Update(func(tx *store.Tx) error {
+	err := c.update(func(tx *store.Tx) error {
 		d, err := getDeployment(tx, id)
 		if err != nil {
 			return err

@@ -96,7 +96,7 @@ func (c *Controller) run(ctx context.Context, id string, sig <-chan struct{}) {
 // approvals and stop requests made meanwhile through the API.
 func (r *runner) update(fn func(tx *store.Tx, d *Deployment) error) (*Deployment, error) {
 	var out *Deployment
-	err := r.c.opts.Store.Update(func(tx *store.Tx) error {
+	err := r.c.update(func(tx *store.Tx) error {
 		d, err := getDeployment(tx, r.id)
 		if err != nil {
 			return err

@@ -172,7 +172,7 @@ func (r *runner) terminationWait(ctx context.Context, d *Deployment) error {
 // terminateBlue makes green the primary task set and removes blue.
 func (r *runner) terminateBlue(ctx context.Context, d *Deployment) error {
 	w := Weights{Service: d.Service, Blue: d.GreenTaskSet, Test: d.GreenTaskSet}
-	if err := r.c.opts.Store.Update(func(tx *store.Tx) error { return putWeights(tx, w) }); err != nil {
+	if err := r.c.update(func(tx *store.Tx) error { return putWeights(tx, w) }); err != nil {
 		return &storeError{err}
 	}
 	if err := r.c.opts.Traffic.SetWeights(ctx, w); err != nil {
@@ -208,7 +208,7 @@ func (r *runner) terminateBlue(ctx context.Context, d *Deployment) error {
 // Blue's tasks are not touched.
 func (r *runner) rollback(ctx context.Context, d *Deployment) error {
 	w := Weights{Service: d.Service, Blue: d.BlueTaskSet, Test: d.BlueTaskSet}
-	if err := r.c.opts.Store.Update(func(tx *store.Tx) error { return putWeights(tx, w) }); err != nil {
+	if err := r.c.update(func(tx *store.Tx) error { return putWeights(tx, w) }); err != nil {
 		return &storeError{err}
 	}
 	if err := r.c.opts.Traffic.SetWeights(ctx, w); err != nil {

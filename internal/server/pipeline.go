@@ -10,20 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/docker/docker/client"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
-	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
-	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
 
@@ -106,7 +99,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 	stages := []pipeline.Stage{
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
-			Project: svc.Name, Flow: FlowOptions(d.cfg), Env: env, Secrets: secrets, Getenv: getenv,
+			Project: svc.Name, Flow: d.cfg.Release.FlowOptions(), Env: env, Secrets: secrets, Getenv: getenv,
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
@@ -164,26 +157,13 @@ func (p *localPipeline) register(mux *http.ServeMux) {
 	(&pipeline.API{Runner: p.runner, Executions: p.execs, Resolve: p.source.Resolve}).Register(mux)
 }
 
-// FlowOptions turns the release section into the flow package's options;
-// the CLI and the daemon both use it.
-func FlowOptions(cfg *config.Config) flow.Options {
-	r := cfg.Release
-	return flow.Options{
-		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
-		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
-		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
-	}
-}
-
-// imageStep builds the image of a workspace and pushes it to the embedded
-// registry, tagged with the version and the short commit.
+// imageStep builds the image of a workspace with build.Image and pushes it
+// to the embedded registry, tagged with the version and the short commit.
 type imageStep struct {
 	mode, pkg, repo   string
 	regHost, regToken string
 	timeout           time.Duration
-
-	once   sync.Once
-	engine *client.Client // nil when no engine answers
+	engine            build.Engine // opened at the first build that needs it
 }
 
 func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution, log io.Writer) (string, error) {
@@ -193,68 +173,29 @@ func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution,
 		defer cancel()
 	}
 	tag := strings.ReplaceAll(e.Version, "+", "_") // registry tags have no '+'
-	short := e.Commit[:7]
-	mode := s.mode
-	if mode == "auto" {
-		mode = "go"
-		if _, err := os.Stat(filepath.Join(ws, "Dockerfile")); err == nil && s.dockerEngine(ctx) != nil {
-			mode = "dockerfile"
-		}
+	opts := build.ImageOptions{
+		Builder: s.mode, PreferDockerfile: true, Dir: ws, Package: s.pkg, Name: s.repo[strings.LastIndex(s.repo, "/")+1:],
+		Version: e.Version, Commit: e.Commit, AlsoTags: []string{e.Commit[:7]},
+		Target: build.Target{Registry: s.regHost, Repository: s.repo, Tag: tag, Token: s.regToken},
+		Engine: &s.engine, Progress: log,
 	}
-	target := build.Target{Registry: s.regHost, Repository: s.repo, Tag: tag, Token: s.regToken}
-	switch mode {
-	case "dockerfile":
-		eng := s.dockerEngine(ctx)
-		if eng == nil {
-			return "", errors.New("pipeline.build.image is dockerfile but no Docker engine answers")
-		}
+	var err error
+	if opts.Builder, err = build.Choose(ctx, opts); err != nil {
+		return "", err
+	}
+	if opts.Builder == build.BuilderDockerfile {
 		fmt.Fprintf(log, "[canaryflow] docker build (Dockerfile) → %s/%s:%s\n", s.regHost, s.repo, tag)
-		ref, err := build.DockerfileImage(ctx, build.DockerfileOptions{
-			Dir: ws, Engine: eng, Progress: log,
-			Labels: map[string]string{build.LabelVersion: e.Version, build.LabelRevision: e.Commit},
-		}, target)
-		if err != nil {
-			return "", err
-		}
-		if err := s.alsoTag(ctx, ref, short); err != nil {
-			return "", err
-		}
-		return ref.String(), nil
-	default:
+	} else {
 		fmt.Fprintf(log, "[canaryflow] daemonless Go build of %s → %s/%s:%s\n", s.pkg, s.regHost, s.repo, tag)
-		img, err := build.GoImage(ctx, build.GoImageOptions{Dir: ws, Package: s.pkg, Name: s.repo[strings.LastIndex(s.repo, "/")+1:],
-			Version: e.Version, Commit: e.Commit, Stderr: log})
-		if err != nil {
-			return "", err
-		}
-		ref, err := build.Push(ctx, img, target)
-		if err != nil {
-			return "", err
-		}
-		target.Tag = short
-		if _, err := build.Push(ctx, img, target); err != nil {
-			return "", err
-		}
-		return ref.String(), nil
 	}
-}
-
-// dockerEngine returns a client when an engine answers, once.
-func (s *imageStep) dockerEngine(ctx context.Context) *client.Client {
-	s.once.Do(func() {
-		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-		if err != nil {
-			return
-		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if _, err := cli.Ping(pctx); err != nil {
-			cli.Close()
-			return
-		}
-		s.engine = cli
-	})
-	return s.engine
+	ref, err := build.Image(ctx, opts)
+	if errors.Is(err, build.ErrNoEngine) {
+		return "", fmt.Errorf("pipeline.build.image is %s: %w", s.mode, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return ref.String(), nil
 }
 
 // apiDeployer creates deployments the way POST /v1/deployments does and
@@ -269,49 +210,25 @@ func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version strin
 	return dep.ID, nil
 }
 
+// WaitDeployment follows the deployment to its end, woken by the
+// controller's own writes, and prints each new status and step.
 func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {
 	last := ""
-	for {
-		dep, err := d.a.ctl.Get(id)
-		if err != nil {
-			return "", "", err
-		}
-		line := fmt.Sprintf("%s %s", dep.Status, dep.Step)
-		if line != last {
+	dep, err := d.a.ctl.Follow(ctx, id, func(dep deploy.Deployment) {
+		if line := fmt.Sprintf("%s %s", dep.Status, dep.Step); line != last {
 			fmt.Fprintf(progress, "[canaryflow] deployment %s: %s\n", id, line)
 			last = line
 		}
-		if dep.Done() {
-			reason := ""
-			if dep.Status != deploy.StatusSucceeded {
-				reason = dep.Alarm.Reason
-				if dep.Error != nil {
-					reason = dep.Error.Message
-				}
-			}
-			return dep.Status, reason, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+	})
+	if err != nil {
+		return "", "", err
+	}
+	reason := ""
+	if dep.Status != deploy.StatusSucceeded {
+		reason = dep.Alarm.Reason
+		if dep.Error != nil {
+			reason = dep.Error.Message
 		}
 	}
-}
-
-// alsoTag gives an image already in the registry a second tag.
-func (s *imageStep) alsoTag(ctx context.Context, ref registry.Ref, tag string) error {
-	src, err := name.ParseReference(ref.Host+"/"+ref.Repository+"@"+ref.Digest, registry.NameOptions(ref.Host)...)
-	if err != nil {
-		return err
-	}
-	cred := registry.Credential{Host: s.regHost, Token: s.regToken}
-	img, err := remote.Image(src, append(cred.RemoteOptions(), remote.WithContext(ctx))...)
-	if err != nil {
-		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
-	}
-	if _, err := build.Push(ctx, img, build.Target{Registry: ref.Host, Repository: ref.Repository, Tag: tag, Token: s.regToken}); err != nil {
-		return fmt.Errorf("tag %s as %s: %w", ref, tag, err)
-	}
-	return nil
+	return dep.Status, reason, nil
 }
