@@ -115,11 +115,12 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
 		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
 		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
+		Live: (&apiDeployer{a: d.api}).LiveVersion,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := runner.Recover(); err != nil {
+	if err := runner.Recover(ctx); err != nil {
 		return nil, err
 	}
 	p := &localPipeline{source: src, runner: runner, execs: execs, log: d.log}
@@ -143,6 +144,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 
 // run polls the source until ctx is done and waits for executions to end.
 func (p *localPipeline) run(ctx context.Context) {
+	p.runner.Resume(ctx)
 	for _, rel := range p.initial {
 		if _, _, err := p.runner.Start(ctx, rel, "poll"); err != nil {
 			p.log.Error("start execution", "tag", rel.Tag, "err", err)
@@ -261,12 +263,56 @@ func (s *imageStep) dockerEngine(ctx context.Context) *client.Client {
 // follows them to the end.
 type apiDeployer struct{ a *api }
 
-func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version string) (string, error) {
-	dep, err := d.a.deployImage(ctx, image, true, "pipeline")
+func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version, execution string) (string, error) {
+	dep, err := d.a.deployImage(ctx, image, true, pipelineCreator(execution))
 	if err != nil {
 		return "", err
 	}
 	return dep.ID, nil
+}
+
+// pipelineCreator is the creator recorded on a deployment the pipeline
+// creates: it names the execution, in the write that creates the
+// deployment, so a restart finds the deployment of an execution that
+// never saved its ID.
+func pipelineCreator(execution string) string { return "pipeline " + execution }
+
+func (d *apiDeployer) FindDeployment(_ context.Context, execution string) (string, error) {
+	all, err := d.a.ctl.List(d.a.svc.Name)
+	if err != nil {
+		return "", err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Creator == pipelineCreator(execution) {
+			return all[i].ID, nil
+		}
+	}
+	return "", nil
+}
+
+// LiveVersion returns the version production serves: the tag of the live
+// revision's image, as the Build stage pushed it ('+' is '_' in a tag);
+// "" before the first deployment.
+func (d *apiDeployer) LiveVersion(context.Context) (string, error) {
+	all, err := d.a.ctl.Services()
+	if err != nil {
+		return "", err
+	}
+	for _, s := range all {
+		if s.Service != d.a.svc.Name || s.LiveRevision == 0 {
+			continue
+		}
+		rev, err := d.a.ctl.Revision(s.Service, s.LiveRevision)
+		if err != nil {
+			return "", err
+		}
+		ref, err := registry.ParseRef(rev.Image)
+		if err != nil {
+			return "", fmt.Errorf("live revision %d: %w", rev.Number, err)
+		}
+		return strings.ReplaceAll(ref.Tag, "_", "+"), nil
+	}
+	return "", nil
 }
 
 func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {
