@@ -110,12 +110,12 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
-		pipeline.DeployStage(&apiDeployer{a: d.api}),
+		pipeline.DeployStage(&apiDeployer{a: d.api, execs: execs}),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
 		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
 		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
-		Live: (&apiDeployer{a: d.api}).LiveVersion,
+		Live: (&apiDeployer{a: d.api, execs: execs}).LiveVersion,
 	})
 	if err != nil {
 		return nil, err
@@ -261,7 +261,10 @@ func (s *imageStep) dockerEngine(ctx context.Context) *client.Client {
 
 // apiDeployer creates deployments the way POST /v1/deployments does and
 // follows them to the end.
-type apiDeployer struct{ a *api }
+type apiDeployer struct {
+	a     *api
+	execs *pipeline.Executions // for the version of the live revision
+}
 
 func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version, execution string) (string, error) {
 	dep, err := d.a.deployImage(ctx, image, true, pipelineCreator(execution))
@@ -290,29 +293,40 @@ func (d *apiDeployer) FindDeployment(_ context.Context, execution string) (strin
 	return "", nil
 }
 
-// LiveVersion returns the version production serves: the tag of the live
-// revision's image, as the Build stage pushed it ('+' is '_' in a tag);
-// "" before the first deployment.
+// LiveVersion returns the version production serves: that of the
+// pipeline execution whose deployment registered the live revision; ""
+// before the first deployment. A revision deployed by hand has no version
+// canaryflow knows of: that is an error, and the caller says so.
 func (d *apiDeployer) LiveVersion(context.Context) (string, error) {
 	all, err := d.a.ctl.Services()
 	if err != nil {
 		return "", err
 	}
+	live := 0
 	for _, s := range all {
-		if s.Service != d.a.svc.Name || s.LiveRevision == 0 {
+		if s.Service == d.a.svc.Name {
+			live = s.LiveRevision
+		}
+	}
+	if live == 0 {
+		return "", nil
+	}
+	deps, err := d.a.ctl.List(d.a.svc.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, dep := range deps {
+		execution, ok := strings.CutPrefix(dep.Creator, pipelineCreator(""))
+		if dep.Revision != live || !ok {
 			continue
 		}
-		rev, err := d.a.ctl.Revision(s.Service, s.LiveRevision)
+		e, err := d.execs.Get(execution)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("live revision %d: %w", live, err)
 		}
-		ref, err := registry.ParseRef(rev.Image)
-		if err != nil {
-			return "", fmt.Errorf("live revision %d: %w", rev.Number, err)
-		}
-		return strings.ReplaceAll(ref.Tag, "_", "+"), nil
+		return e.Version, nil
 	}
-	return "", nil
+	return "", fmt.Errorf("live revision %d was not deployed by the pipeline", live)
 }
 
 func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {

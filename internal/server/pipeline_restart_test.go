@@ -3,16 +3,19 @@ package server
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/store"
 )
 
 // TestPipelineRestartMidCanary restarts the daemon while a tag's canary
 // stands at 10%: the deployment resumes, and its execution follows it and
 // ends with its outcome, not as interrupted, with no second deployment.
+// Then an execution killed in its Build says its tag was not deployed.
 func TestPipelineRestartMidCanary(t *testing.T) {
 	origin, work := helloRepo(t)
 	state := t.TempDir()
@@ -52,6 +55,29 @@ func TestPipelineRestartMidCanary(t *testing.T) {
 		if !strings.HasPrefix(dep.Creator, "pipeline e-") {
 			t.Errorf("deployment %s: creator %q does not name its execution", dep.ID, dep.Creator)
 		}
+	}
+
+	// A kill during the Build of v1.2.0 leaves its execution in progress
+	// with no deployment: the next start ends it, saying v1.2.0 was not
+	// deployed, what production serves, and how to deploy it.
+	d.stop()
+	st, err := store.Open(filepath.Join(state, "canaryflow.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := &pipeline.Execution{Tag: "v1.2.0", Version: "1.2.0", Commit: strings.Repeat("1", 40), Trigger: "poll",
+		Status: pipeline.InProgress, Stages: []pipeline.StageRun{{Name: "Source", Status: pipeline.Succeeded},
+			{Name: "Build", Status: pipeline.InProgress}, {Name: "Deploy", Status: pipeline.NotStarted}}}
+	err = pipeline.NewExecutions(st).Create(killed)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, state, cfg)
+	got = d.waitExecution("v1.2.0")
+	want := "did not deploy v1.2.0 (production serves 1.1.0); to deploy it: canaryflow pipeline start --tag v1.2.0"
+	if got.Status != pipeline.Failed || !strings.Contains(got.Error, "interrupted by a restart during Build") || !strings.Contains(got.Error, want) {
+		t.Errorf("execution interrupted in Build: %s %q, want Failed with %q", got.Status, got.Error, want)
 	}
 	d.stopWithTasks(state, cfg) // a test that fails before this leaves none either (killTasksAtEnd)
 }
