@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -171,6 +172,7 @@ func (r *Runner) Start(ctx context.Context, rel Release, trigger string) (*Execu
 	r.mu.Unlock()
 	r.opts.Log.Info("execution started", "execution", e.ID, "tag", e.Tag, "trigger", trigger)
 	cp := *e
+	cp.Stages = slices.Clone(e.Stages) // the execution's goroutine writes e.Stages
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
