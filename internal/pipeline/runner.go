@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,14 @@ const (
 type Stage struct {
 	Name string
 	Run  func(ctx context.Context, e *Execution, log io.Writer) error
+	// Adopt is asked at start about a run of this stage that a previous
+	// process left in progress: it records on e what that run had started
+	// (the Deploy stage: its deployment) and reports whether there is
+	// anything to follow. If so, Follow runs in place of Run and the
+	// execution ends as Run would have ended it. Zero means the stage
+	// cannot be resumed: the execution ends interrupted.
+	Adopt  func(ctx context.Context, e *Execution) (bool, error)
+	Follow func(ctx context.Context, e *Execution, log io.Writer) error
 }
 
 // RunnerOptions configure a Runner.
@@ -53,6 +62,10 @@ type RunnerOptions struct {
 	// with their logs. Zero keeps them all (the daemon passes
 	// pipeline.keep_executions).
 	KeepExecutions int
+	// Live returns the version production serves ("" when none), so that
+	// the message of an interrupted execution says whether its tag still
+	// needs deploying. Zero means unknown: the message asks to check.
+	Live func(ctx context.Context) (string, error)
 }
 
 // Validate reports options that cannot work.
@@ -83,6 +96,15 @@ type Runner struct {
 	mu    sync.Mutex
 	slots []*slot // one per stage: who holds it, who waits
 	queue chan struct{}
+	// adopted are executions Recover found following something that
+	// outlived the previous process; Resume runs them.
+	adopted []adopted
+}
+
+// adopted is an execution to resume at stage i, which it holds.
+type adopted struct {
+	e *Execution
+	i int
 }
 
 // slot is one stage's occupancy.
@@ -150,6 +172,7 @@ func (r *Runner) Start(ctx context.Context, rel Release, trigger string) (*Execu
 	r.mu.Unlock()
 	r.opts.Log.Info("execution started", "execution", e.ID, "tag", e.Tag, "trigger", trigger)
 	cp := *e
+	cp.Stages = slices.Clone(e.Stages) // the execution's goroutine writes e.Stages
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -161,10 +184,14 @@ func (r *Runner) Start(ctx context.Context, rel Release, trigger string) (*Execu
 // Wait blocks until every execution the Runner started has ended.
 func (r *Runner) Wait() { r.wg.Wait() }
 
-// Recover marks executions left in progress by a previous process. The
-// build stage cannot be resumed half-way, so they end Failed with a
-// message saying how to run the tag again.
-func (r *Runner) Recover() error {
+// Recover deals with executions a previous process left in progress.
+// One whose stage had started something that outlives the daemon (a
+// deployment) is adopted: Resume follows it, and the execution ends with
+// its outcome. The others were interrupted before any deployment existed
+// (a build cannot be resumed half-way): they end Failed with a message
+// that says whether their tag still needs deploying, never advising to
+// deploy what is already live.
+func (r *Runner) Recover(ctx context.Context) error {
 	all, err := r.opts.Executions.List()
 	if err != nil {
 		return err
@@ -174,19 +201,84 @@ func (r *Runner) Recover() error {
 		if e.Status != InProgress {
 			continue
 		}
+		at := -1
+		for j, st := range r.opts.Stages {
+			if run := e.Stage(st.Name); run != nil && run.Status == InProgress {
+				at = j
+			}
+		}
+		if at >= 0 && r.opts.Stages[at].Adopt != nil && r.opts.Stages[at].Follow != nil {
+			ok, err := r.opts.Stages[at].Adopt(ctx, e)
+			if err != nil {
+				return err
+			}
+			if ok {
+				// What is followed is persisted before following it.
+				if err := r.opts.Executions.Save(e); err != nil {
+					return err
+				}
+				r.mu.Lock()
+				r.slots[at].busy = true
+				r.adopted = append(r.adopted, adopted{e: e, i: at})
+				r.mu.Unlock()
+				r.opts.Log.Info("execution adopted after a restart", "execution", e.ID, "stage", r.opts.Stages[at].Name, "deployment", e.DeploymentID)
+				continue
+			}
+		}
+		where := "between stages"
 		for j := range e.Stages {
 			if e.Stages[j].Status == InProgress {
 				e.Stages[j].Status, e.Stages[j].End = Failed, r.opts.Now()
 				e.Stages[j].Error = "interrupted: canaryflow stopped while this stage ran"
+				where = "during " + e.Stages[j].Name
 			}
 		}
 		e.Status, e.End = Failed, r.opts.Now()
-		e.Error = fmt.Sprintf("interrupted by a restart; run it again with: canaryflow pipeline start --tag %s", e.Tag)
+		e.Error = r.interruptedMessage(ctx, e, where)
 		if err := r.opts.Executions.Save(e); err != nil {
 			return err
 		}
 	}
 	return r.prune()
+}
+
+// interruptedMessage says what an execution interrupted before it created
+// a deployment means: its tag was not deployed by it. It advises running
+// the tag again only if production does not serve that version already.
+func (r *Runner) interruptedMessage(ctx context.Context, e *Execution, where string) string {
+	msg := fmt.Sprintf("interrupted by a restart %s, before any deployment was created: this execution did not deploy %s", where, e.Tag)
+	retry := "canaryflow pipeline start --tag " + e.Tag
+	if r.opts.Live == nil {
+		return fmt.Sprintf("%s; if `canaryflow status` shows production is not on %s, deploy it with: %s", msg, e.Version, retry)
+	}
+	live, err := r.opts.Live(ctx)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s; the live version is unknown (%v): if production is not on %s, deploy it with: %s", msg, err, e.Version, retry)
+	case live == e.Version:
+		return fmt.Sprintf("%s, but production already serves %s: nothing to run again", msg, live)
+	case live == "":
+		return fmt.Sprintf("%s (production serves nothing yet); to deploy it: %s", msg, retry)
+	default:
+		return fmt.Sprintf("%s (production serves %s); to deploy it: %s", msg, live, retry)
+	}
+}
+
+// Resume follows, in the background, the executions Recover adopted,
+// owned by the Runner (Wait waits for them).
+func (r *Runner) Resume(ctx context.Context) {
+	r.mu.Lock()
+	list := r.adopted
+	r.adopted = nil
+	r.mu.Unlock()
+	for _, a := range list {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.opts.Log.Info("execution resumed", "execution", a.e.ID, "tag", a.e.Tag)
+			r.runFrom(ctx, a.e, a.i)
+		}()
+	}
 }
 
 // prune deletes the oldest finished executions beyond KeepExecutions,
@@ -202,17 +294,35 @@ func (r *Runner) prune() error {
 	return err
 }
 
-func (r *Runner) run(ctx context.Context, e *Execution) {
+func (r *Runner) run(ctx context.Context, e *Execution) { r.runFrom(ctx, e, -1) }
+
+// runFrom runs e's stages; adopted >= 0 is the stage e already holds and
+// resumes with the stage's Follow.
+func (r *Runner) runFrom(ctx context.Context, e *Execution, adopted int) {
 	if r.opts.Mode == ModeQueued {
 		select {
 		case r.queue <- struct{}{}:
 			defer func() { <-r.queue }()
 		case <-ctx.Done():
+			if adopted >= 0 {
+				return // still following what outlives the daemon: the next start adopts it again
+			}
 			r.finish(e, Stopped, "stopped before it started: canaryflow is shutting down")
 			return
 		}
 	}
 	for i, st := range r.opts.Stages {
+		if i < adopted {
+			continue
+		}
+		if i == adopted {
+			ok := r.runStage(ctx, e, st, st.Follow)
+			r.release(i) // Recover took the slot in both modes
+			if !ok {
+				return
+			}
+			continue
+		}
 		if r.opts.Mode == ModeSuperseded {
 			// Each stage runs one execution at a time; an execution leaves a
 			// stage as soon as it is done with it, so a newer one may run
@@ -226,7 +336,7 @@ func (r *Runner) run(ctx context.Context, e *Execution) {
 				return
 			}
 		}
-		ok := r.runStage(ctx, e, st)
+		ok := r.runStage(ctx, e, st, st.Run)
 		if r.opts.Mode == ModeSuperseded {
 			r.release(i)
 		}
@@ -238,18 +348,30 @@ func (r *Runner) run(ctx context.Context, e *Execution) {
 }
 
 // runStage runs one stage; false means the execution ended with it.
-func (r *Runner) runStage(ctx context.Context, e *Execution, st Stage) bool {
+func (r *Runner) runStage(ctx context.Context, e *Execution, st Stage, fn func(context.Context, *Execution, io.Writer) error) bool {
 	run := e.Stage(st.Name)
-	run.Status, run.Start = InProgress, r.opts.Now()
+	run.Status = InProgress
+	if run.Start.IsZero() {
+		run.Start = r.opts.Now()
+	}
 	if err := r.opts.Executions.Save(e); err != nil {
 		r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
 	}
 	r.opts.Log.Info("stage started", "execution", e.ID, "stage", st.Name)
 	log := &stageLog{x: r.opts.Executions, e: e, id: e.ID, stage: st.Name, max: r.opts.MaxLogBytes}
 	out := stageOutput{Writer: redact.NewWriter(log, r.secret), log: log}
-	err := st.Run(ctx, e, out)
+	err := fn(ctx, e, out)
 	if cerr := out.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("stage log: %w", cerr)
+	}
+	if errors.Is(err, ErrLeftRunning) {
+		// What the stage waited on outlives this process: the execution
+		// stays in progress, and the next start follows it.
+		if err := r.opts.Executions.Save(e); err != nil {
+			r.opts.Log.Error("save execution", "execution", e.ID, "err", err)
+		}
+		r.opts.Log.Info("execution left in progress for the next start", "execution", e.ID, "stage", st.Name, "err", err)
+		return false
 	}
 	run.End = r.opts.Now()
 	if err != nil {

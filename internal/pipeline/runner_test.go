@@ -229,11 +229,11 @@ func TestRunnerShutdownAndRecover(t *testing.T) {
 	got.Stages[1].Status = InProgress
 	x.Save(got)
 	r2, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{build.stage()}})
-	if err := r2.Recover(); err != nil {
+	if err := r2.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := x.Get(e.ID)
-	if rec.Status != Failed || !strings.Contains(rec.Error, "canaryflow pipeline start --tag v1.0.0") || rec.Stages[1].Status != Failed {
+	if rec.Status != Failed || !strings.Contains(rec.Error, "did not deploy v1.0.0") || rec.Stages[1].Status != Failed {
 		t.Errorf("recovered = %+v", rec)
 	}
 	if _, err := x.Get("e-999999"); !errors.Is(err, ErrNotFound) {
@@ -249,7 +249,9 @@ type fakeDeployer struct {
 	created        []string
 }
 
-func (f *fakeDeployer) CreateDeployment(_ context.Context, image, version string) (string, error) {
+func (f *fakeDeployer) FindDeployment(context.Context, string) (string, error) { return "", nil }
+
+func (f *fakeDeployer) CreateDeployment(_ context.Context, image, version, _ string) (string, error) {
 	f.created = append(f.created, image+" "+version)
 	return fmt.Sprintf("d-%06d", len(f.created)), nil
 }

@@ -103,16 +103,17 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
-		pipeline.DeployStage(&apiDeployer{a: d.api}),
+		pipeline.DeployStage(&apiDeployer{a: d.api, execs: execs}),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
 		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
 		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
+		Live: (&apiDeployer{a: d.api, execs: execs}).LiveVersion,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := runner.Recover(); err != nil {
+	if err := runner.Recover(ctx); err != nil {
 		return nil, err
 	}
 	p := &localPipeline{source: src, runner: runner, execs: execs, log: d.log}
@@ -136,6 +137,7 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 
 // run polls the source until ctx is done and waits for executions to end.
 func (p *localPipeline) run(ctx context.Context) {
+	p.runner.Resume(ctx)
 	for _, rel := range p.initial {
 		if _, _, err := p.runner.Start(ctx, rel, "poll"); err != nil {
 			p.log.Error("start execution", "tag", rel.Tag, "err", err)
@@ -200,14 +202,72 @@ func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution,
 
 // apiDeployer creates deployments the way POST /v1/deployments does and
 // follows them to the end.
-type apiDeployer struct{ a *api }
+type apiDeployer struct {
+	a     *api
+	execs *pipeline.Executions // for the version of the live revision
+}
 
-func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version string) (string, error) {
-	dep, err := d.a.deployImage(ctx, image, true, "pipeline")
+func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version, execution string) (string, error) {
+	dep, err := d.a.deployImage(ctx, image, true, pipelineCreator(execution))
 	if err != nil {
 		return "", err
 	}
 	return dep.ID, nil
+}
+
+// pipelineCreator is the creator recorded on a deployment the pipeline
+// creates: it names the execution, in the write that creates the
+// deployment, so a restart finds the deployment of an execution that
+// never saved its ID.
+func pipelineCreator(execution string) string { return "pipeline " + execution }
+
+func (d *apiDeployer) FindDeployment(_ context.Context, execution string) (string, error) {
+	all, err := d.a.ctl.List(d.a.svc.Name)
+	if err != nil {
+		return "", err
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Creator == pipelineCreator(execution) {
+			return all[i].ID, nil
+		}
+	}
+	return "", nil
+}
+
+// LiveVersion returns the version production serves: that of the
+// pipeline execution whose deployment registered the live revision; ""
+// before the first deployment. A revision deployed by hand has no version
+// canaryflow knows of: that is an error, and the caller says so.
+func (d *apiDeployer) LiveVersion(context.Context) (string, error) {
+	all, err := d.a.ctl.Services()
+	if err != nil {
+		return "", err
+	}
+	live := 0
+	for _, s := range all {
+		if s.Service == d.a.svc.Name {
+			live = s.LiveRevision
+		}
+	}
+	if live == 0 {
+		return "", nil
+	}
+	deps, err := d.a.ctl.List(d.a.svc.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, dep := range deps {
+		execution, ok := strings.CutPrefix(dep.Creator, pipelineCreator(""))
+		if dep.Revision != live || !ok {
+			continue
+		}
+		e, err := d.execs.Get(execution)
+		if err != nil {
+			return "", fmt.Errorf("live revision %d: %w", live, err)
+		}
+		return e.Version, nil
+	}
+	return "", fmt.Errorf("live revision %d was not deployed by the pipeline", live)
 }
 
 // WaitDeployment follows the deployment to its end, woken by the
