@@ -70,6 +70,7 @@ type session struct {
 	repo   *git.Repo
 	flow   *flow.Flow
 	client *server.Client
+	reg    string // the daemon's registry, host:port
 	prod   string
 	load   *loadGen
 	start  time.Time
@@ -126,6 +127,15 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	stop, err := d.startDaemon(ctx)
 	if err != nil {
 		return err
+	}
+	if mode == runtime.ModeDocker && !o.Keep {
+		// After the daemon stopped its tasks: the images they pulled
+		// into the engine belong to a registry that is going away.
+		defer func() {
+			if _, err := runtime.RemoveImages(context.WithoutCancel(ctx), d.reg); err != nil {
+				fmt.Fprintf(out, "warning: %v\n", err)
+			}
+		}()
 	}
 	defer stop()
 

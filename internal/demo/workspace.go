@@ -135,6 +135,7 @@ func (d *session) startDaemon(ctx context.Context) (stop func(), err error) {
 	select {
 	case info := <-ready:
 		d.client = &server.Client{Addr: info.API, Token: info.Token}
+		d.reg = info.Registry
 		fmt.Fprintf(d.out, "  daemon      API %s, registry %s (log: daemon.log)\n\n", info.API, info.Registry)
 		return stop, nil
 	case err := <-done:
