@@ -35,10 +35,17 @@ func (r *runner) stepCounter(ctx context.Context, d *Deployment) (uint64, bool) 
 	return m.Requests, true
 }
 
+// needsEvidence reports whether a step must see traffic before it moves
+// on: not when the settings say otherwise, and not for a first
+// deployment, which has no blue to protect and no other version to serve.
+func needsEvidence(d *Deployment) bool {
+	return !d.Settings.PromoteWithoutTraffic && d.BlueTaskSet != ""
+}
+
 // beginStep saves where green's counter stood when step i began, unless
 // this step already has its record (a restart resumes it).
 func (r *runner) beginStep(ctx context.Context, d *Deployment, i int) (*Deployment, error) {
-	if d.Settings.PromoteWithoutTraffic || (d.StepTraffic != nil && d.StepTraffic.Step == i) {
+	if !needsEvidence(d) || (d.StepTraffic != nil && d.StepTraffic.Step == i) {
 		return d, nil
 	}
 	from, ok := r.stepCounter(ctx, d)

@@ -133,3 +133,19 @@ func TestAlarmWhileWaitingForTraffic(t *testing.T) {
 		}
 	})
 }
+
+// TestFirstDeploymentNeedsNoTraffic: with no blue there is nothing to
+// protect, so a first canary moves on at its interval without traffic.
+func TestFirstDeploymentNeedsNoTraffic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		defer e.close()
+		e.tr.mu.Lock()
+		e.tr.rps = 0
+		e.tr.mu.Unlock()
+		d := e.waitDone(e.create(e.register("v1"), baseSettings()).ID)
+		if d.Status != StatusSucceeded || d.StepTraffic != nil {
+			t.Fatalf("first deployment %+v", d)
+		}
+	})
+}

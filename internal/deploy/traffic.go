@@ -118,7 +118,7 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 			if err != nil {
 				return err
 			}
-			if wk.kind == wakeDeadline && !d.Settings.PromoteWithoutTraffic {
+			if wk.kind == wakeDeadline && needsEvidence(d) {
 				if d, wk, err = r.awaitEvidence(ctx, d); err != nil {
 					return err
 				}
