@@ -276,7 +276,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			return af.print(cmd.OutOrStdout(), v, func() { watchview.Render(cmd.OutOrStdout(), localView(v), nil, 0) })
+			return af.print(cmd.OutOrStdout(), v, func() {
+				look := localView(v)
+				look.Now = time.Now()
+				watchview.Render(cmd.OutOrStdout(), look, nil, 0)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the deployment until it ends")

@@ -20,6 +20,13 @@ func localView(v *server.DeploymentView) *watchview.Deployment {
 			Requests: d.Alarm.Requests, Errors: d.Alarm.Errors, NoTraffic: d.Alarm.NoTraffic},
 		Raw: v,
 	}
+	if d.Status == deploy.StatusReady && !d.WaitUntil.IsZero() {
+		out.Ready = &watchview.ReadyWait{Until: d.WaitUntil,
+			Approve: "canaryflow deploy approve " + d.ID, Stop: "canaryflow deploy stop " + d.ID}
+	}
+	if st := d.StepTraffic; st != nil && st.Waiting && !d.Done() {
+		out.TrafficWait = &watchview.TrafficWait{Requests: st.Requests, Want: st.Want, Stop: "canaryflow deploy stop " + d.ID}
+	}
 	if d.Error != nil {
 		out.Error = &watchview.Error{Code: d.Error.Code, Message: d.Error.Message}
 	}

@@ -63,6 +63,7 @@ service:
     min_requests: 10         # fewer requests in a period is missing data, never "healthy"
     min_errors: 3            # fewer 5xx in a period never breach (small-sample noise)
     treat_missing_data: missing   # or breaching: a canary without traffic fails
+    promote_without_traffic: false   # true: a canary step moves on after its interval even with fewer than min_requests
   auto_rollback:
     events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]
   hooks:                     # appspec hook functions (Lambdas on AWS) run locally

@@ -227,6 +227,12 @@ type Alarms struct {
 	MinErrors int `yaml:"min_errors"`
 	// TreatMissingData is "missing" (default) or "breaching".
 	TreatMissingData string `yaml:"treat_missing_data"`
+	// PromoteWithoutTraffic lets a canary or linear step move on when its
+	// interval passes even if green served fewer than MinRequests
+	// requests in it. False (the default) holds the step, its alarms
+	// still watched, until they arrive: a stall that measured nothing
+	// promotes nothing.
+	PromoteWithoutTraffic bool `yaml:"promote_without_traffic"`
 }
 
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -34,6 +34,7 @@ const fullService = `service:
     p99_latency: 800ms
     min_requests: 5
     treat_missing_data: breaching
+    promote_without_traffic: true
   auto_rollback: {events: [DEPLOYMENT_FAILURE]}
   hooks:
     BeforeInstall: {command: [./check, --strict], timeout: 10s}
@@ -62,7 +63,8 @@ func TestServiceSection(t *testing.T) {
 		t.Errorf("ready/termination = %+v %v", s.Ready, s.TerminationWait.D())
 	}
 	if a := s.Alarms; a.Period.D() != 250*time.Millisecond || a.DatapointsToAlarm != 1 || a.ErrorRatePercent != 2.5 ||
-		a.P99Latency.D() != 800*time.Millisecond || a.TreatMissingData != "breaching" || a.UnhealthyTargets != 1 {
+		a.P99Latency.D() != 800*time.Millisecond || a.TreatMissingData != "breaching" || a.UnhealthyTargets != 1 ||
+		!a.PromoteWithoutTraffic {
 		t.Errorf("alarms = %+v", a)
 	}
 	if len(s.AutoRollback.Events) != 1 || s.Hooks["BeforeInstall"].Command[1] != "--strict" ||
@@ -81,7 +83,7 @@ func TestServiceDefaults(t *testing.T) {
 		s.Listeners != (Listeners{8080, 8081}) || s.DeploymentConfig.Name != awsfmt.DefaultDeploymentConfig ||
 		s.DeploymentConfig.Routing.Percent != 10 || s.Ready.Action != ContinueDeployment ||
 		s.TerminationWait.D() != 5*time.Minute || s.Alarms.MinRequests != 10 || s.Alarms.TreatMissingData != "missing" ||
-		len(s.AutoRollback.Events) != 3 || s.Runtime != "auto" || s.KeepImages != DefaultKeepImages {
+		s.Alarms.PromoteWithoutTraffic || len(s.AutoRollback.Events) != 3 || s.Runtime != "auto" || s.KeepImages != DefaultKeepImages {
 		t.Errorf("defaults = %+v", s)
 	}
 	c, err = Parse("c.yaml", []byte("service:\n  name: hello\n  deployment_config: CodeDeployDefault.ECSAllAtOnce\n"))
@@ -122,6 +124,7 @@ func TestServiceErrors(t *testing.T) {
 		{"bad pin env", "service:\n  name: a\n  pin_header: {name: X-Pin, secret_env: 'a-b'}\n", "service.pin_header.secret_env"},
 		{"pin env alone", "service:\n  name: a\n  pin_header: {secret_env: PIN}\n", "service.pin_header.name: secret_env is set"},
 		{"inline pin secret", "service:\n  name: a\n  pin_header: {name: X-Pin, secret: hunter2}\n", "c.yaml:3"},
+		{"promote not a bool", "service:\n  name: a\n  alarms: {promote_without_traffic: sometimes}\n", "c.yaml:3"},
 		{"tiny period", "service:\n  name: a\n  alarms: {period: 1ms}\n", "service.alarms.period"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

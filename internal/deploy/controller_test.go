@@ -491,12 +491,13 @@ func TestNoTrafficIsNotHealthy(t *testing.T) {
 		defer e.close()
 		baseline(e)
 		e.tr.rps = 0
-		d := e.waitDone(e.create(e.register("v2"), baseSettings()).ID)
+		s := baseSettings()
+		s.PromoteWithoutTraffic = true
+		d := e.waitDone(e.create(e.register("v2"), s).ID)
 		if d.Status != StatusSucceeded || d.Alarm.State != AlarmInsufficientData || !d.Alarm.NoTraffic ||
 			!strings.Contains(d.Alarm.Reason, "no traffic was seen") {
 			t.Fatalf("deployment %+v", d)
 		}
-		s := baseSettings()
 		s.Alarms.MissingIsBreaching = true
 		d = e.waitDone(e.create(e.register("v3"), s).ID)
 		if d.Status != StatusStopped || d.Error.Code != CodeAlarmActive {

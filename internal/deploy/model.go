@@ -158,6 +158,10 @@ type Settings struct {
 	ReadyWait       time.Duration         `json:"readyWait"`    // zero means 1h
 	TerminationWait time.Duration         `json:"terminationWait"`
 	Alarms          AlarmPolicy           `json:"alarms"`
+	// PromoteWithoutTraffic lets a canary or linear step move on when its
+	// interval passes even if green served fewer than Alarms.MinRequests
+	// requests in it. False (zero) holds the step until they arrive.
+	PromoteWithoutTraffic bool `json:"promoteWithoutTraffic"`
 	// AutoRollback lists the RollbackOn* events that roll back by themselves.
 	AutoRollback []string `json:"autoRollback"`
 	// Hooks maps a hook event name to what runs at it.
@@ -223,10 +227,13 @@ type Deployment struct {
 	RolledBack       bool        `json:"rolledBack"`         // production traffic was returned to blue
 	Error            *ErrorInfo  `json:"errorInformation,omitempty"`
 	Alarm            AlarmStatus `json:"alarm"`
-	Creator          string      `json:"creator"` // user, rollback
-	Created          time.Time   `json:"createTime"`
-	Started          time.Time   `json:"startTime,omitzero"`
-	Completed        time.Time   `json:"completeTime,omitzero"`
+	// StepTraffic is what the traffic step in progress has seen of green;
+	// nil outside a canary or linear step that needs evidence.
+	StepTraffic *StepTraffic `json:"stepTraffic,omitempty"`
+	Creator     string       `json:"creator"` // user, rollback
+	Created     time.Time    `json:"createTime"`
+	Started     time.Time    `json:"startTime,omitzero"`
+	Completed   time.Time    `json:"completeTime,omitzero"`
 }
 
 // Done reports whether the deployment has reached a final status.

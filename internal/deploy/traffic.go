@@ -111,9 +111,17 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 		}
 		r.c.log.Info("traffic shifted", "id", d.ID, "greenPercent", p)
 		if i < last {
+			if d, err = r.beginStep(ctx, d, i); err != nil {
+				return err
+			}
 			wk, err := r.watch(ctx, d, d.WaitUntil, nil)
 			if err != nil {
 				return err
+			}
+			if wk.kind == wakeDeadline && needsEvidence(d) {
+				if d, wk, err = r.awaitEvidence(ctx, d); err != nil {
+					return err
+				}
 			}
 			switch wk.kind {
 			case wakeAlarm, wakeStop:
@@ -123,7 +131,7 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 			}
 		}
 		d, err = r.update(func(_ *store.Tx, d *Deployment) error {
-			d.ShiftIndex, d.WaitUntil = i+1, time.Time{}
+			d.ShiftIndex, d.WaitUntil, d.StepTraffic = i+1, time.Time{}, nil
 			return nil
 		})
 		if err != nil {

@@ -109,14 +109,17 @@ type e2e struct {
 }
 
 // e2eConfig is the service section of the end-to-end tests; extra adds
-// lines to it (deployment_config, ready, …).
+// lines to it (deployment_config, ready, …). These tests move the clock
+// past each step rather than send a step's worth of load, so steps move
+// on without traffic (alarms.promote_without_traffic); internal/deploy's
+// evidence tests hold a step for its requests.
 const e2eConfig = `service:
   name: hello
   runtime: process
   desired_count: 2
   health_check: {interval: 100ms, timeout: 90ms, healthy_threshold: 2, unhealthy_threshold: 2}
   listeners: {production_port: %d, test_port: %d}
-  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5}
+  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5, promote_without_traffic: true}
   hooks:
     Pass: {url: "%[3]s/Pass"}
     Fail: {url: "%[3]s/Fail", timeout: 10s}

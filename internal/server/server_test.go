@@ -49,6 +49,9 @@ type daemon struct {
 	stopOnce sync.Once
 }
 
+// testConfig is a daemon's configuration for these tests. Most of them
+// send no load while a canary step runs, so steps move on at their
+// interval without traffic (alarms.promote_without_traffic).
 func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Config {
 	t.Helper()
 	if !strings.Contains(extra, "runtime:") {
@@ -62,7 +65,7 @@ func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Conf
   listeners: {production_port: %d, test_port: %d}
   deployment_config: {type: TimeBasedCanary, percent: 10, interval: 3}
   termination_wait: 1s
-  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5}
+  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5, promote_without_traffic: true}
 %s`, prodPort, testPort, extra)
 	c, err := config.Parse("canaryflow.yaml", []byte(doc))
 	if err != nil {

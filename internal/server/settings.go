@@ -15,12 +15,13 @@ import (
 // locally. Without an appspec, hooks keyed by event name apply.
 func Settings(svc *config.Service, spec *awsfmt.AppSpec) (deploy.Settings, error) {
 	s := deploy.Settings{
-		DesiredCount:    svc.DesiredCount,
-		Strategy:        svc.DeploymentConfig.Routing,
-		ReadyAction:     svc.Ready.Action,
-		ReadyWait:       svc.Ready.Wait.D(),
-		TerminationWait: svc.TerminationWait.D(),
-		AutoRollback:    append([]string(nil), svc.AutoRollback.Events...),
+		DesiredCount:          svc.DesiredCount,
+		Strategy:              svc.DeploymentConfig.Routing,
+		ReadyAction:           svc.Ready.Action,
+		ReadyWait:             svc.Ready.Wait.D(),
+		TerminationWait:       svc.TerminationWait.D(),
+		AutoRollback:          append([]string(nil), svc.AutoRollback.Events...),
+		PromoteWithoutTraffic: svc.Alarms.PromoteWithoutTraffic,
 		Alarms: deploy.AlarmPolicy{
 			Disabled:           svc.Alarms.Disabled,
 			Period:             svc.Alarms.Period.D(),

@@ -41,6 +41,15 @@ type Deployment struct {
 	// Traffic is the production split and each version; nil: unknown.
 	Traffic *Traffic `json:"traffic,omitempty"`
 	Events  []Event  `json:"lifecycleEvents"`
+	// Ready is the wait for approval in progress; nil: none.
+	Ready *ReadyWait `json:"ready,omitempty"`
+	// TrafficWait is a traffic step held until green has served enough
+	// requests to judge it; nil: none.
+	TrafficWait *TrafficWait `json:"trafficWait,omitempty"`
+	// Now is when this look was taken, to say how long a wait has left.
+	// Zero: Watch sets it from its clock; Render then shows the deadline
+	// alone.
+	Now time.Time `json:"-"`
 	// Raw, when set, is what Watch prints in JSON mode instead of the
 	// Deployment (the backend's own answer, so scripts keep its fields).
 	Raw any `json:"-"`
@@ -85,6 +94,24 @@ type Group struct {
 	Desired  int    `json:"desired,omitempty"`
 }
 
+// ReadyWait is a deployment holding production traffic back until a
+// person approves it; past Until it stops.
+type ReadyWait struct {
+	Until time.Time `json:"until"`
+	// Approve and Stop are the commands that end the wait, as a person
+	// types them.
+	Approve string `json:"approve"`
+	Stop    string `json:"stop"`
+}
+
+// TrafficWait is a traffic step whose interval has passed with fewer
+// than Want requests to green: it moves on once they arrive.
+type TrafficWait struct {
+	Requests uint64 `json:"requests"`
+	Want     int    `json:"want"`
+	Stop     string `json:"stop"` // the command that stops and rolls back
+}
+
 // Event is one lifecycle event. Zero Start or End: not started or not
 // ended. Detail is shown after it (a hook, diagnostics).
 type Event struct {
@@ -105,7 +132,47 @@ func Summary(d *Deployment) string {
 	if d.Error != nil {
 		s += " error=" + d.Error.Code
 	}
+	if r := d.Ready; r != nil {
+		s += fmt.Sprintf(" waiting for approval until %s: %s", clockTime(r.Until, time.Time{}), r.Approve)
+	}
+	if d.TrafficWait != nil {
+		s += " waiting for traffic"
+	}
 	return s
+}
+
+// waitLines say what a waiting deployment waits for and how to end it.
+func waitLines(w io.Writer, d *Deployment) {
+	if r := d.Ready; r != nil {
+		left := ""
+		if !d.Now.IsZero() {
+			left = " (" + timeLeft(r.Until.Sub(d.Now)) + ")"
+		}
+		fmt.Fprintf(w, "Waiting for approval until %s%s; then it stops.\n", clockTime(r.Until, d.Now), left)
+		fmt.Fprintf(w, "  approve: %s\n  stop:    %s\n", r.Approve, r.Stop)
+	}
+	if t := d.TrafficWait; t != nil {
+		fmt.Fprintf(w, "Waiting for traffic: %d of %d requests to green in this step; it moves on once they arrive.\n", t.Requests, t.Want)
+		fmt.Fprintf(w, "  stop:    %s\n", t.Stop)
+	}
+}
+
+// clockTime is t in UTC as a person reads a deadline: the time of day,
+// with the date too when it is not the same day as now (zero now: always).
+func clockTime(t, now time.Time) string {
+	t = t.UTC()
+	if now.IsZero() || t.Format(time.DateOnly) == now.UTC().Format(time.DateOnly) {
+		return t.Format("15:04:05 UTC")
+	}
+	return t.Format("2006-01-02 15:04:05 UTC")
+}
+
+// timeLeft is a wait's remaining time to the second.
+func timeLeft(d time.Duration) string {
+	if d <= 0 {
+		return "due now"
+	}
+	return "in " + d.Round(time.Second).String()
 }
 
 // TrafficBar draws the production split, blue '█' and green '░'.
@@ -127,6 +194,7 @@ func Render(w io.Writer, d, prev *Deployment, dt time.Duration) {
 	if d.RolledBack {
 		fmt.Fprintln(w, "Rolled back: all production traffic is on blue")
 	}
+	waitLines(w, d)
 	if t := d.Traffic; t != nil {
 		fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, TrafficBar(t.GreenPercent, 40), t.GreenPercent)
 		for _, g := range []struct {

@@ -65,6 +65,9 @@ func Watch(ctx context.Context, w io.Writer, get func(context.Context) (*Deploym
 			return err
 		}
 		now := clock.Now()
+		if d.Now.IsZero() {
+			d.Now = now
+		}
 		line := Summary(d)
 		switch {
 		case o.JSON:
