@@ -490,7 +490,7 @@ func TestNoTrafficIsNotHealthy(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
 		baseline(e)
-		e.tr.rps = 0
+		e.tr.setRPS(0)
 		s := baseSettings()
 		s.PromoteWithoutTraffic = true
 		d := e.waitDone(e.create(e.register("v2"), s).ID)

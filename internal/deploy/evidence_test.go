@@ -15,9 +15,7 @@ func TestStepWithoutTrafficWaits(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
 		baseline(e)
-		e.tr.mu.Lock()
-		e.tr.rps = 0
-		e.tr.mu.Unlock()
+		e.tr.setRPS(0)
 		n0 := len(e.tr.weightLog)
 		d := e.create(e.register("v2"), baseSettings())
 		start := time.Now()
@@ -37,9 +35,7 @@ func TestStepWithoutTrafficWaits(t *testing.T) {
 		if got := greenPercents(e.tr.weightLog[n0:]); !slices.Equal(got, []int{10}) {
 			t.Fatalf("green weights %v, want only 10 before traffic", got)
 		}
-		e.tr.mu.Lock()
-		e.tr.rps = 1000
-		e.tr.mu.Unlock()
+		e.tr.setRPS(1000)
 		d = e.waitDone(d.ID)
 		if d.Status != StatusSucceeded || d.StepTraffic != nil {
 			t.Fatalf("after traffic came: %+v", d)
@@ -60,9 +56,7 @@ func TestStepNeedsMinRequests(t *testing.T) {
 		s := baseSettings()
 		s.Strategy = canary(time.Minute)
 		s.Alarms.MinRequests = 1000
-		e.tr.mu.Lock()
-		e.tr.rps = 10 // 1 a second reaches green at 10%: 60 in the interval
-		e.tr.mu.Unlock()
+		e.tr.setRPS(10) // 1 a second reaches green at 10%: 60 in the interval
 		d := e.create(e.register("v2"), s)
 		d = e.wait(d.ID, func(d *Deployment) bool { return d.StepTraffic != nil && d.StepTraffic.Waiting })
 		if d.GreenPercent != 10 || d.StepTraffic.Requests >= 1000 || d.StepTraffic.Requests < 50 {
@@ -85,9 +79,7 @@ func TestPromoteWithoutTraffic(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
 		baseline(e)
-		e.tr.mu.Lock()
-		e.tr.rps = 0
-		e.tr.mu.Unlock()
+		e.tr.setRPS(0)
 		s := baseSettings()
 		s.PromoteWithoutTraffic = true
 		start := time.Now()
@@ -108,9 +100,7 @@ func TestAlarmWhileWaitingForTraffic(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
 		baseline(e)
-		e.tr.mu.Lock()
-		e.tr.rps = 0
-		e.tr.mu.Unlock()
+		e.tr.setRPS(0)
 		d := e.create(e.register("v2"), baseSettings())
 		e.wait(d.ID, func(d *Deployment) bool { return d.StepTraffic != nil && d.StepTraffic.Waiting })
 		e.tr.mu.Lock()
@@ -140,9 +130,7 @@ func TestFirstDeploymentNeedsNoTraffic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
-		e.tr.mu.Lock()
-		e.tr.rps = 0
-		e.tr.mu.Unlock()
+		e.tr.setRPS(0)
 		d := e.waitDone(e.create(e.register("v1"), baseSettings()).ID)
 		if d.Status != StatusSucceeded || d.StepTraffic != nil {
 			t.Fatalf("first deployment %+v", d)

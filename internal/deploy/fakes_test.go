@@ -101,6 +101,13 @@ func newFakeTraffic(rps float64) *fakeTraffic {
 		unhealthy: map[string]bool{}, counters: map[string]*[2]float64{}}
 }
 
+// setRPS changes the simulated load while the controller reads it.
+func (f *fakeTraffic) setRPS(rps float64) {
+	f.mu.Lock()
+	f.rps = rps
+	f.mu.Unlock()
+}
+
 func (f *fakeTraffic) image(tg string) string {
 	if eps := f.groups[tg]; len(eps) > 0 {
 		return strings.SplitN(eps[0], "#", 2)[0]
