@@ -18,6 +18,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/cli"
 	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
+	"github.com/canaryflow/canaryflow/internal/routerproc"
 	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
@@ -29,6 +30,7 @@ import (
 // The run is wrapped by leakcheck: it fails when a script left a process,
 // container or image behind.
 func TestMain(m *testing.M) {
+	routerproc.ServeIfChild() // a daemon's router, when this binary was started as one
 	testscript.Main(leakcheck.Wrap(m), map[string]func(){
 		"canaryflow": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

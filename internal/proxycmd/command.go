@@ -152,6 +152,7 @@ func NewCommand(o Options) *cobra.Command {
 				f.adminToken = os.Getenv(AdminTokenEnv)
 			}
 			f.pinSecret = os.Getenv(router.PinSecretEnv)
+			f.args = givenFlags(cmd)
 			opts, err := f.options(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -187,6 +188,9 @@ func NewCommand(o Options) *cobra.Command {
 	fl.StringVar(&f.tlsKey, "tls-key", "", "private key file for --tls-cert")
 	fl.BoolVar(&f.netHTTPOnly, "net-http", false, "serve clients with Go's net/http only, without the fast HTTP/1.1 front end (slower; for comparison)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every retry and health check change at debug level")
+	fl.StringVar(&f.stateDir, "state-dir", "", "run as a managed router: keep target groups, targets and routing in this directory and restore them at start, with the admin endpoint on its admin.sock unless --admin is given (--blue is then optional)")
+	fl.IntVar(&f.readyFD, "ready-fd", 0, "file descriptor to write one line to once the listeners serve (for a supervisor); 0 for none")
+	_ = fl.MarkHidden("ready-fd")
 	cmd.AddCommand(newSetWeightCommand())
 	return cmd
 }

@@ -21,7 +21,7 @@ func TestRunExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"--help"}, ExitOK, ""},
-		{nil, ExitUsage, "canaryflow-proxy: --blue is required: at least one http://host:port\n"},
+		{nil, ExitUsage, "canaryflow-proxy: --blue is required: at least one http://host:port (or --state-dir, for a router a control plane fills)\n"},
 		{[]string{"--blue", "http://127.0.0.1:9001", "--green-weight", "101"}, ExitUsage, "canaryflow-proxy: --green-weight: "},
 		{[]string{"--blue", "http://127.0.0.1:9001", "--listen", "nonsense"}, ExitUsage, `canaryflow-proxy: --listen: address "nonsense": want host:port`},
 		{[]string{"--listen", "127.0.0.1:18080", "--blue", "http://127.0.0.1:18080"}, ExitUsage, "canaryflow-proxy: target http://127.0.0.1:18080 is this proxy's own --listen address 127.0.0.1:18080"},

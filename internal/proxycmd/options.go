@@ -23,17 +23,33 @@ type proxyFlags struct {
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	netHTTPOnly, verbose                  bool
+	stateDir                              string   // managed: state and admin socket there (managed.go)
+	readyFD                               int      // managed: written to once serving, then closed
+	args                                  []string // the flags as given, --ready-fd left out (ProcessInfo.Args)
+}
+
+// adminSocket reports whether the admin endpoint is a Unix socket, and its
+// path: --admin unix:PATH or an absolute path, or with --state-dir and no
+// --admin, the socket in the state directory.
+func (f proxyFlags) adminSocket() (string, bool) {
+	if f.admin == "" && f.stateDir != "" {
+		return "", true
+	}
+	return router.SocketPath(f.admin)
 }
 
 // options validates the flags into router options; every error is a usage
 // error, reported before anything listens.
 func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
-	if f.blue == "" {
-		return router.Options{}, usageErrorf("--blue is required: at least one http://host:port")
+	if f.blue == "" && f.stateDir == "" {
+		return router.Options{}, usageErrorf("--blue is required: at least one http://host:port (or --state-dir, for a router a control plane fills)")
 	}
-	blue, err := router.ParseTargetList(f.blue)
-	if err != nil {
-		return router.Options{}, usageErrorf("--blue: %w", err)
+	var blue []string
+	var err error
+	if f.blue != "" {
+		if blue, err = router.ParseTargetList(f.blue); err != nil {
+			return router.Options{}, usageErrorf("--blue: %w", err)
+		}
 	}
 	var green []string
 	if f.green != "" {
@@ -49,6 +65,9 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 		if a.addr == "" && a.flag != "--listen" {
 			continue
 		}
+		if _, sock := router.SocketPath(a.addr); sock && a.flag == "--admin" {
+			continue
+		}
 		if err := checkListenAddr(a.addr); err != nil {
 			return router.Options{}, usageErrorf("%s: %w", a.flag, err)
 		}
@@ -60,7 +79,7 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 			}
 		}
 	}
-	if f.admin != "" && f.adminToken == "" && !loopback.IsHost(f.admin) {
+	if _, sock := f.adminSocket(); !sock && f.admin != "" && f.adminToken == "" && !loopback.IsHost(f.admin) {
 		return router.Options{}, usageErrorf("--admin %s is not a loopback address: set --admin-token to bind it there", f.admin)
 	}
 	if f.testListen != "" && f.testListen == f.listen || f.admin != "" && (f.admin == f.listen || f.admin == f.testListen) {

@@ -132,7 +132,7 @@ func TestDrainClosesIdleConnections(t *testing.T) {
 		get(t, srv.Client(), srv.URL+"/")
 	}
 	var tgt *target
-	for _, x := range rt.groups[Blue].targets() {
+	for _, x := range rt.bound.Load().side[Blue].targets() {
 		if x.key == b.URL {
 			tgt = x
 		}

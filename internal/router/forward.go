@@ -57,7 +57,7 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 			return forwardResult{status: StatusClientClosedRequest, err: err}
 		}
 		t.stats.upstreamErrors.Add(1)
-		rt.groups[t.group].stats.upstreamErrors.Add(1)
+		t.group.stats.upstreamErrors.Add(1)
 		return forwardResult{err: err, retry: true}
 	}
 	// A cancelled client (or router shutdown) interrupts the upstream I/O;
@@ -76,7 +76,7 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 		// A stale keep-alive connection retried on a fresh one is not a
 		// target error.
 		t.stats.upstreamErrors.Add(1)
-		rt.groups[t.group].stats.upstreamErrors.Add(1)
+		t.group.stats.upstreamErrors.Add(1)
 	}
 	return res
 }
@@ -146,7 +146,7 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 	if reusable && uc.br.Buffered() > 0 {
 		// More bytes came with the response than it holds: an answer
 		// nobody asked for, which must not reach the next client.
-		rt.log.Warn("target sent bytes after its response; connection closed", "group", t.group, "target", t.key,
+		rt.log.Warn("target sent bytes after its response; connection closed", "group", t.group.name, "target", t.key,
 			"bytes", uc.br.Buffered())
 		reusable = false
 	}

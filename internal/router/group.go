@@ -7,25 +7,31 @@ import (
 	"sync/atomic"
 )
 
-// Group names one of the two target groups.
+// Group names one of the production listener's two sides. Each side is
+// bound to a target group (see Routing): blue to the original version's,
+// green to the replacement's.
 type Group int
 
-// The two target groups: blue serves the original version, green the
-// replacement.
+// The two sides of the production split.
 const (
 	Blue Group = iota
 	Green
+	// testSide is the test listener's binding; it is no side of the split.
+	testSide
 )
 
-// String returns "blue" or "green".
+// String returns "blue", "green" or "test".
 func (g Group) String() string {
-	if g == Green {
+	switch g {
+	case Green:
 		return "green"
+	case testSide:
+		return "test"
 	}
 	return "blue"
 }
 
-// other returns the opposite group.
+// other returns the opposite side of the split.
 func (g Group) other() Group { return 1 - g }
 
 // MarshalText renders the group name, for JSON.
@@ -52,10 +58,12 @@ func ParseGroup(s string) (Group, error) {
 	return Blue, fmt.Errorf("parse group %q: want blue or green", s)
 }
 
-// targetGroup holds one group's targets. Readers (the request path) load
-// copy-on-write slices; writers hold mu.
+// targetGroup holds one target group's targets, such as one task set's.
+// Readers (the request path) load copy-on-write slices; writers hold mu.
+// Its counters belong to it alone: a new group starts at zero, whatever
+// side of the split it is bound to.
 type targetGroup struct {
-	name Group
+	name string
 
 	mu      sync.Mutex
 	all     []*target                 // every registered target, draining ones included
@@ -66,7 +74,7 @@ type targetGroup struct {
 	redirected atomic.Uint64 // requests this group's weight won but went to the other group
 }
 
-func newTargetGroup(name Group) *targetGroup {
+func newTargetGroup(name string) *targetGroup {
 	g := &targetGroup{name: name}
 	g.healthy.Store(&[]*target{})
 	return g

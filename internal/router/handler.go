@@ -46,15 +46,16 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	g, strict, sticky := rt.choose(r, h.test)
 	delete(r.Header, rt.pinStrip)
-	t := rt.groups[g].pick(nil)
+	b := rt.bound.Load()
+	t := b.side[g].pick(nil)
 	if t == nil && !strict {
-		if t = rt.groups[g.other()].pick(nil); t != nil {
-			rt.groups[g].redirected.Add(1)
+		if t = b.side[g.other()].pick(nil); t != nil {
+			b.side[g].redirected.Add(1)
 			g = g.other()
 		}
 	}
 	if t == nil {
-		rt.unavailable(w, r, g, strict)
+		rt.unavailable(w, r, b.side[g], strict)
 		return
 	}
 	var res forwardResult
@@ -71,7 +72,7 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	d := time.Since(start)
 	t.stats.record(res.status, d)
-	rt.groups[g].stats.record(res.status, d)
+	t.group.stats.record(res.status, d)
 	t.release()
 	if res.err != nil {
 		level := rt.log.Warn
@@ -96,7 +97,7 @@ func (f forwardResult) wroteHeader() bool {
 // set the sticky cookie.
 func (rt *Router) choose(r *http.Request, test bool) (g Group, strict, sticky bool) {
 	if test {
-		return Green, true, false
+		return testSide, true, false
 	}
 	if rt.opts.PinHeader != "" {
 		if v := r.Header[rt.opts.PinHeader]; len(v) == 1 {
@@ -127,12 +128,16 @@ func (rt *Router) pinned(v string) (g Group, ok bool) {
 	return g, err == nil
 }
 
-// unavailable answers 503 when no target can take r.
-func (rt *Router) unavailable(w http.ResponseWriter, r *http.Request, g Group, strict bool) {
+// unavailable answers 503 when no target can take r; grp is the group it
+// was bound for.
+func (rt *Router) unavailable(w http.ResponseWriter, r *http.Request, grp *targetGroup, strict bool) {
 	rt.unavailableCount.Add(1)
 	msg := "canaryflow: no healthy target in blue or green"
-	if strict {
-		msg = fmt.Sprintf("canaryflow: no healthy target in group %s", g)
+	switch {
+	case strict && grp.name == "":
+		msg = "canaryflow: no target group on this listener"
+	case strict:
+		msg = fmt.Sprintf("canaryflow: no healthy target in group %s", grp.name)
 	}
 	rt.log.Warn("proxy request", "status", http.StatusServiceUnavailable, "method", r.Method, "path", r.URL.Path, "err", msg)
 	writeError(w, http.StatusServiceUnavailable, msg)
@@ -196,7 +201,7 @@ func (rt *Router) serveUpgrade(w http.ResponseWriter, r *http.Request, t *target
 			default:
 				res.status = http.StatusBadGateway
 				t.stats.upstreamErrors.Add(1)
-				rt.groups[t.group].stats.upstreamErrors.Add(1)
+				t.group.stats.upstreamErrors.Add(1)
 			}
 			if !res.sent {
 				writeError(w, res.status, "canaryflow: upgrade to "+t.key+": "+http.StatusText(res.status))

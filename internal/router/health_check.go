@@ -123,8 +123,9 @@ func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
 		t.lastCheck.Store(&msg)
 		old := t.healthState()
 		if st := tracker.observe(old, err == nil); st != old && t.state.CompareAndSwap(int32(old), int32(st)) {
-			rt.groups[t.group].rebuild()
-			rt.log.Info("target health changed", "group", t.group, "target", t.key,
+			t.group.rebuild()
+			rt.changed()
+			rt.log.Info("target health changed", "group", t.group.name, "target", t.key,
 				"from", old, "to", st, "last_check", msg)
 		}
 		select {

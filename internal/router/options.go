@@ -41,6 +41,14 @@ type Options struct {
 	// GreenWeight is the initial per-mille of production traffic for green;
 	// blue gets the rest. Zero sends everything to blue.
 	GreenWeight int
+	// Restore, if set, is a State saved by an earlier router: its target
+	// groups, targets and routing replace Blue, Green and GreenWeight,
+	// which set up two groups named "blue" and "green".
+	Restore *State
+	// StateChanged, if set, is called after every change State would show
+	// (groups, targets, health, routing), so the caller can save it. It
+	// must not block, nor call the router.
+	StateChanged func()
 	// PinHeader names the request header that routes a request to one
 	// group whatever the weights. Its value must be "GROUP:SECRET" (GROUP
 	// green or blue, SECRET equal to PinSecret); any other value is

@@ -35,8 +35,9 @@ func (rt *Router) markDown(t *target, err error) {
 	}
 	msg := "passive: " + err.Error()
 	t.lastCheck.Store(&msg)
-	rt.groups[t.group].rebuild()
-	rt.log.Warn("target health changed", "group", t.group, "target", t.key,
+	t.group.rebuild()
+	rt.changed()
+	rt.log.Warn("target health changed", "group", t.group.name, "target", t.key,
 		"from", StateHealthy, "to", StateUnhealthy, "last_check", msg)
 	if rt.opts.HealthCheck.Path != "" || rt.ctx.Err() != nil {
 		return
@@ -50,8 +51,9 @@ func (rt *Router) markDown(t *target, err error) {
 		case <-rt.clock.After(passiveRecovery):
 		}
 		if t.state.CompareAndSwap(int32(StateUnhealthy), int32(StateHealthy)) {
-			rt.groups[t.group].rebuild()
-			rt.log.Info("target health changed", "group", t.group, "target", t.key,
+			t.group.rebuild()
+			rt.changed()
+			rt.log.Info("target health changed", "group", t.group.name, "target", t.key,
 				"from", StateUnhealthy, "to", StateHealthy, "after", passiveRecovery)
 		}
 	}()
@@ -60,7 +62,8 @@ func (rt *Router) markDown(t *target, err error) {
 // othersEligible reports whether a target other than t may take new
 // requests.
 func (rt *Router) othersEligible(t *target) bool {
-	for _, g := range rt.groups {
+	b := rt.bound.Load()
+	for _, g := range b.side[:testSide] {
 		for _, x := range *g.healthy.Load() {
 			if x != t {
 				return true
@@ -85,14 +88,15 @@ func (rt *Router) forwardRetrying(w http.ResponseWriter, r *http.Request, t *tar
 	if refused {
 		rt.markDown(prev, res.err)
 	}
-	next, ng := rt.groups[g].pick(prev), g
+	b := rt.bound.Load()
+	next, ng := prev.group.pick(prev), g
 	if next == prev && refused {
 		next.release() // the only one of g, and it just refused
 		next = nil
 	}
 	if next == nil && refused && !strict {
-		if next = rt.groups[g.other()].pick(nil); next != nil {
-			rt.groups[g].redirected.Add(1)
+		if next = b.side[g.other()].pick(nil); next != nil {
+			b.side[g].redirected.Add(1)
 			ng = g.other()
 		}
 	}

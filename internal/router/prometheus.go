@@ -59,7 +59,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	w := c.rt.Weights()
 	for _, g := range []Group{Blue, Green} {
 		gn := g.String()
-		grp := c.rt.groups[g]
+		grp := c.rt.bound.Load().side[g]
 		gc := grp.stats.read()
 		counter(c.groupRequests, gc.Requests, gn)
 		for i, n := range gc.Responses {

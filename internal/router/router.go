@@ -50,7 +50,9 @@ type Router struct {
 	clock    Clock
 
 	split        splitter
-	groups       [2]*targetGroup
+	groups       map[string]*targetGroup // by name; writers hold mu
+	bound        atomic.Pointer[binding] // what each listener routes to
+	none         *targetGroup            // an empty group, bound where nothing is
 	successCodes []codeRange
 
 	unavailableCount atomic.Uint64
@@ -68,7 +70,7 @@ type Router struct {
 	ctx    context.Context // cancelled by Close; parent of every goroutine
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	mu     sync.Mutex // serialises Register/Deregister, and markDown
+	mu     sync.Mutex // serialises changes to groups, targets and bindings, and markDown
 }
 
 // New validates opts and returns a router with the initial targets
@@ -84,7 +86,8 @@ func New(opts Options) (*Router, error) {
 		log:          opts.Logger,
 		errorLog:     slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		clock:        opts.Clock,
-		groups:       [2]*targetGroup{newTargetGroup(Blue), newTargetGroup(Green)},
+		groups:       map[string]*targetGroup{},
+		none:         newTargetGroup(""),
 		successCodes: codes,
 		buffers:      sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }},
 		viaName:      viaName(),
@@ -94,6 +97,7 @@ func New(opts Options) (*Router, error) {
 	if rt.pinStrip == "" {
 		rt.pinStrip = DefaultPinHeader
 	}
+	rt.bound.Store(&binding{side: [3]*targetGroup{rt.none, rt.none, rt.none}})
 	rt.split.set(GreenWeights(opts.GreenWeight))
 	dialer := &net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}
 	rt.healthClient = &http.Client{
@@ -109,13 +113,15 @@ func New(opts Options) (*Router, error) {
 		}
 	}
 	rt.ctx, rt.cancel = context.WithCancel(context.Background())
-	for g, list := range [][]string{opts.Blue, opts.Green} {
-		for _, raw := range list {
-			if err := rt.Register(Group(g), raw); err != nil {
-				rt.Close()
-				return nil, err
-			}
-		}
+	var err error
+	if opts.Restore != nil {
+		err = rt.restore(*opts.Restore)
+	} else {
+		err = rt.bindBlueGreen(opts.Blue, opts.Green)
+	}
+	if err != nil {
+		rt.Close()
+		return nil, err
 	}
 	rt.wg.Add(1)
 	go rt.sweepIdle()
@@ -127,7 +133,7 @@ func New(opts Options) (*Router, error) {
 func (rt *Router) Close() error {
 	rt.cancel()
 	rt.wg.Wait()
-	for _, g := range rt.groups {
+	for _, g := range rt.allGroups() {
 		for _, t := range g.targets() {
 			t.cancel()
 			t.pool.closeAll()
@@ -149,7 +155,7 @@ func (rt *Router) sweepIdle() {
 		case <-rt.ctx.Done():
 			return
 		case <-tick.C:
-			for _, g := range rt.groups {
+			for _, g := range rt.allGroups() {
 				for _, t := range g.targets() {
 					t.pool.closeIdle()
 				}
@@ -168,6 +174,7 @@ func (rt *Router) SetWeights(w Weights) error {
 	rt.split.set(w)
 	if old != w {
 		rt.log.Info("weights changed", "from", old.String(), "to", w.String())
+		rt.changed()
 	}
 	return nil
 }

@@ -101,8 +101,8 @@ func ParseTargetList(s string) ([]string, error) {
 type target struct {
 	key   string // canonical URL, http://host:port
 	url   *url.URL
-	addr  string // host:port to dial
-	group Group
+	addr  string       // host:port to dial
+	group *targetGroup // the group it belongs to
 	pool  *connPool
 
 	state    atomic.Int32 // TargetState, health only (draining is separate)

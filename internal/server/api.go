@@ -75,8 +75,7 @@ type api struct {
 	regHost string
 	ctl     *deploy.Controller
 	svc     *config.Service
-	rt      *router.Router
-	traffic *routerTraffic
+	rt      *router.AdminClient // the router process
 	log     *slog.Logger
 }
 
@@ -120,19 +119,21 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 
 var errBadRequest = errors.New("bad request")
 
-func (a *api) trafficView() TrafficView {
-	m := a.rt.Metrics()
-	a.traffic.mu.Lock()
-	blue, green := a.traffic.blue, a.traffic.green
-	a.traffic.mu.Unlock()
-	gv := func(ts string, g router.GroupMetrics) GroupView {
-		return GroupView{TaskSet: ts, Requests: g.Requests, Errors: g.Responses[3], Healthy: g.HealthyTargets, Unhealthy: g.UnhealthyTargets}
+// trafficView reads the router's split and the counters of the task sets
+// bound to its sides; each task set's counters start at zero with it.
+func (a *api) trafficView(ctx context.Context) (TrafficView, error) {
+	snap, err := a.rt.Snapshot(ctx)
+	if err != nil {
+		return TrafficView{}, err
+	}
+	gv := func(g router.GroupSnapshot) GroupView {
+		return GroupView{TaskSet: g.Name, Requests: g.Requests, Errors: g.Responses[3], Healthy: g.HealthyTargets, Unhealthy: g.UnhealthyTargets}
 	}
 	return TrafficView{
-		GreenPercent: float64(a.rt.Weights().Green) * 100 / router.WeightScale,
-		Blue:         gv(blue, m.Blue),
-		Green:        gv(green, m.Green),
-	}
+		GreenPercent: float64(snap.Weights.Green) * 100 / router.WeightScale,
+		Blue:         gv(snap.Blue),
+		Green:        gv(snap.Green),
+	}, nil
 }
 
 func (a *api) status(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +142,12 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: a.trafficView()})
+	tv, err := a.trafficView(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: tv})
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +184,11 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	}
 	view := DeploymentView{Deployment: *d, Events: evs}
 	if !d.Done() {
-		tv := a.trafficView()
+		tv, err := a.trafficView(r.Context())
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
 		view.Traffic = &tv
 	}
 	writeJSON(w, http.StatusOK, view)

@@ -1,11 +1,13 @@
-// Package server is canaryflow's local daemon (`canaryflow up`): one
-// process holding the router listeners, the task runtime, the image
-// registry, the deployment controller and a JSON API.
+// Package server is canaryflow's local daemon (`canaryflow up`): the
+// control plane. It wires the task runtime, the image registry, the
+// deployment controller, the pipeline and a JSON API together, and drives
+// the data plane, a router process of its own (see routerproc), through
+// the router's admin socket.
 //
-// Start-up order matters for a restart after a crash: the store is opened,
-// the router's weights and targets are restored from it (tasks adopted or
-// restarted), and only then do the listeners accept traffic and the
-// controller resume the deployments in flight.
+// The router outlives the daemon: a daemon that crashes, restarts or is
+// upgraded leaves the listeners serving, and the next one adopts the
+// router, restores what the store says (tasks adopted or restarted) and
+// resumes the deployments in flight.
 package server
 
 import (
@@ -29,6 +31,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
+	"github.com/canaryflow/canaryflow/internal/routerproc"
 	"github.com/canaryflow/canaryflow/internal/runtime"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
@@ -73,10 +76,13 @@ type Options struct {
 	RegistryAddr string
 	// Runtime overrides the runtime the configuration names (tests).
 	Runtime runtime.Runtime
-	// StopTasksOnExit stops every task on shutdown. Zero leaves them
-	// running for the next daemon to adopt, as ECS keeps tasks through an
-	// agent restart.
+	// StopTasksOnExit stops every task and the router process on
+	// shutdown. Zero leaves them running for the next daemon to adopt, as
+	// ECS keeps tasks through an agent restart and an ALB keeps serving.
 	StopTasksOnExit bool
+	// RouterCommand starts the router process (see routerproc.Spec).
+	// Zero: canaryflow-proxy beside the executable, else its `proxy`.
+	RouterCommand []string
 	// Clock times the deployments' waits (canary intervals, ready and
 	// termination waits, alarm periods). Zero: the system clock. Tests
 	// give a clock they can move forward.
@@ -189,18 +195,29 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rt, err := router.New(router.Options{
-		PinHeader: pinName, PinSecret: pinSecret,
+	rt, err := routerproc.Ensure(ctx, routerproc.Spec{
+		Dir:        filepath.Join(opts.StateDir, "router"),
+		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.ProductionPort)),
+		TestListen: net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.TestPort)),
+		PinHeader:  pinName, PinSecret: pinSecret,
 		HealthCheck: router.HealthCheck{Path: hc.Path, Interval: hc.Interval.D(), Timeout: hc.Timeout.D(),
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold, SuccessCodes: hc.SuccessCodes},
 		DeregistrationDelay: 10 * time.Second,
+		Command:             opts.RouterCommand,
 		Logger:              log.With("component", "router"),
 	})
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	traffic := newRouterTraffic(rt, log.With("component", "traffic"), 30*time.Second)
+	if opts.StopTasksOnExit {
+		defer func() {
+			if err := rt.Stop(context.WithoutCancel(ctx)); err != nil {
+				log.Warn("stop router", "err", err)
+			}
+		}()
+	}
+	traffic := routerTraffic{rt: rt.AdminClient}
 	tasks := &runtimeTasks{rt: rtm}
 	ctl, err := deploy.New(deploy.Options{
 		Store: st, Traffic: traffic, Runtime: tasks,
@@ -214,26 +231,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// The router kept serving while no daemon ran; Restore brings it to
+	// what the store says (a router started afresh gets its groups back)
+	// and adopts or restarts the tasks.
 	if err := ctl.Restore(ctx); err != nil {
 		return err
 	}
-	prod, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.ProductionPort)))
-	if err != nil {
-		return fmt.Errorf("production listener: %w", err)
-	}
-	test, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.TestPort)))
-	if err != nil {
-		prod.Close()
-		return fmt.Errorf("test listener: %w", err)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := rt.Serve(ctx, prod, test); err != nil && ctx.Err() == nil {
-			log.Error("router stopped", "err", err)
-			cancel()
-		}
-	}()
 	if err := ctl.Start(ctx); err != nil {
 		return err
 	}
@@ -247,7 +250,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("API listener: %w", err)
 	}
-	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
+	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt.AdminClient, log: log.With("component", "api")}
 	routes := api.routes()
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
@@ -290,8 +293,8 @@ func Run(ctx context.Context, opts Options) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); pipe.run(ctx) }()
 	}
-	log.Info("canaryflow up", "service", svc.Name, "api", info.API, "production", prod.Addr().String(),
-		"test", test.Addr().String(), "registry", info.Registry, "runtime", rtm.Name())
+	log.Info("canaryflow up", "service", svc.Name, "api", info.API, "production", rt.Info.Listen,
+		"test", rt.Info.TestListen, "router", rt.Info.PID, "registry", info.Registry, "runtime", rtm.Name())
 	if opts.Ready != nil {
 		opts.Ready(info)
 	}

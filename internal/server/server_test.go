@@ -22,6 +22,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/leakcheck"
 	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/routerproc"
 	"github.com/canaryflow/canaryflow/internal/testport"
 )
 
@@ -86,6 +87,7 @@ func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { logf.Close() })
+	logOnFailure(t, stateDir)
 	go func() {
 		d.done <- Run(ctx, Options{Config: cfg, StateDir: stateDir, APIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
 			Logger: slog.New(slog.NewTextHandler(logf, nil)), Ready: func(i Info) { ready <- i }})
@@ -102,13 +104,37 @@ func startDaemon(t *testing.T, stateDir string, cfg *config.Config) *daemon {
 	return d
 }
 
+// logOnFailure shows the end of the daemon's and the router's logs when t
+// fails, once.
+func logOnFailure(t *testing.T, stateDir string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, name := range []string{"daemon.log", "router/router.log"} {
+			data, err := os.ReadFile(filepath.Join(stateDir, name))
+			if err != nil {
+				continue
+			}
+			lines := strings.Split(string(data), "\n")
+			t.Logf("%s ends:\n%s", name, strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		}
+	})
+}
+
 // killTasksAtEnd kills, when the test ends, every process still running
 // from stateDir (the tasks of the process runtime run from images unpacked
 // there): a test that failed half-way, or whose daemon was cut off on
 // purpose, leaves no task behind. After a test that passed, a task left
-// is a leak the test reports.
+// is a leak the test reports. The router process is meant to outlive its
+// daemon: it is stopped first, as a user stops it.
 func killTasksAtEnd(t *testing.T, stateDir string) {
 	t.Cleanup(func() {
+		if r, err := routerproc.Find(context.Background(), filepath.Join(stateDir, "router")); err == nil {
+			if err := r.Stop(context.Background()); err != nil {
+				t.Errorf("stop the router: %v", err)
+			}
+		}
 		for _, p := range leakcheck.KillUnder(stateDir) {
 			if t.Failed() {
 				t.Logf("killed a task left running: %s", p)
