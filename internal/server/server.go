@@ -2,6 +2,12 @@
 // process holding the router listeners, the task runtime, the image
 // registry, the deployment controller and a JSON API.
 //
+// It is wiring only: it builds those parts from the configuration and
+// connects them. It holds no deployment logic and no registry or Docker
+// client code: "deploy this image" is package release, called the same
+// way by the API and the pipeline's Deploy stage; deployments are package
+// deploy; images are built and pushed by package build.
+//
 // Start-up order matters for a restart after a crash: the store is opened,
 // the router's weights and targets are restored from it (tasks adopted or
 // restarted), and only then do the listeners accept traffic and the
@@ -247,11 +253,15 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("API listener: %w", err)
 	}
-	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt, traffic: traffic, log: log.With("component", "api")}
+	rel, err := newReleaser(ctl, svc, reg, info.Registry)
+	if err != nil {
+		return err
+	}
+	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt, traffic: traffic, log: log.With("component", "api")}
 	routes := api.routes()
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
-		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, api: api,
+		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
 			regHost: info.Registry, regToken: regToken, getenv: opts.Getenv, log: log})
 		if err != nil {
 			return err
