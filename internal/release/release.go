@@ -141,6 +141,7 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 	spec, specName := req.AppSpec, req.AppSpecName
 	settingsOf := svc
 	var source *deploy.SettingsSource
+	at := func(err error) error { return err } // names the release in errors about its files
 	if req.Release != nil {
 		rel, err := r.readRelease(ctx, *req.Release)
 		if err != nil {
@@ -148,6 +149,7 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 		}
 		settingsOf, spec, specName = rel.service, rel.spec, awsfmt.AppSpecFileName
 		source = rel.source
+		at = func(err error) error { return fmt.Errorf("%s: %w", rel.at, err) }
 	} else {
 		source = &deploy.SettingsSource{Files: []string{configFile}}
 		if spec != nil {
@@ -156,9 +158,14 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 	}
 	if spec != nil {
 		if err := svc.checkAppSpec(nameOr(specName, awsfmt.AppSpecFileName), spec); err != nil {
-			return "", invalid(err)
+			return "", invalid(at(err))
 		}
 	}
+	settings, err := settingsOf.DeploymentSettings(spec)
+	if err != nil {
+		return "", invalid(at(err))
+	}
+	settings.Source = source
 	rev, err := svc.Revision(req.Image, req.TaskDef)
 	if err != nil {
 		return "", invalid(err)
@@ -166,11 +173,6 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 	if rev.Image, err = r.pin(svc, rev.Image); err != nil {
 		return "", invalid(err)
 	}
-	settings, err := settingsOf.DeploymentSettings(spec)
-	if err != nil {
-		return "", invalid(err)
-	}
-	settings.Source = source
 	if rev, err = r.opts.Controller.RegisterRevision(ctx, rev); err != nil {
 		return "", err
 	}

@@ -31,6 +31,7 @@ type releaseFiles struct {
 	service Service
 	spec    *awsfmt.AppSpec // nil when the release has no appspec.yaml
 	source  *deploy.SettingsSource
+	at      string // "release v1.2.0 (abc1234)", for errors
 }
 
 // readRelease reads canaryflow.yaml (required) and appspec.yaml
@@ -59,7 +60,7 @@ func (r *Releaser) readRelease(ctx context.Context, c Commit) (*releaseFiles, er
 	if err != nil {
 		return nil, invalid(fmt.Errorf("%s: %w", at, err))
 	}
-	out := &releaseFiles{service: svc, source: &deploy.SettingsSource{Files: []string{configFile}, Tag: c.Tag, Commit: c.Commit}}
+	out := &releaseFiles{service: svc, at: at, source: &deploy.SettingsSource{Files: []string{configFile}, Tag: c.Tag, Commit: c.Commit}}
 	data, ok, err = showFile(ctx, repo, c.Commit, awsfmt.AppSpecFileName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: read %s: %w", at, awsfmt.AppSpecFileName, err)
