@@ -69,6 +69,7 @@ func TestScripts(t *testing.T) {
 			"waitlisten": waitListen,
 			"linkbin":    linkBin,
 			"api":        apiRequest,
+			"sighup":     sighup,
 		},
 	})
 }

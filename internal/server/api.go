@@ -60,6 +60,9 @@ type GroupView struct {
 type StatusView struct {
 	Services []deploy.ServiceStatus `json:"services"`
 	Traffic  TrafficView            `json:"traffic"`
+	// Config is the configuration file's state: its reloads and the
+	// changes waiting for a restart.
+	Config *ConfigView `json:"config,omitempty"`
 }
 
 // ErrorBody is every error answer.
@@ -73,6 +76,7 @@ type api struct {
 	service string
 	rt      *router.Router
 	traffic *routerTraffic
+	config  *reloader
 	log     *slog.Logger
 }
 
@@ -138,7 +142,7 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: a.trafficView()})
+	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: a.trafficView(), Config: a.config.status()})
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {

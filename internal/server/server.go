@@ -94,6 +94,12 @@ type Options struct {
 	// Getenv reads the webhook secret and the build's secret variables.
 	// Zero: os.Getenv.
 	Getenv func(string) string
+	// Reload delivers canaryflow.yaml read again (the CLI reads it on
+	// SIGHUP): the settings that can change live do, the others are
+	// reported as needing a restart. Zero: the configuration never changes.
+	Reload <-chan Reload
+	// Reloaded, if set, is told what each reload did.
+	Reloaded func(ReloadResult)
 }
 
 // Validate reports options that cannot work.
@@ -257,7 +263,10 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt, traffic: traffic, log: log.With("component", "api")}
+	reload := newReloader(opts.Config, rel, opts.Reloaded, log.With("component", "config"))
+	wg.Add(1)
+	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
+	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt, traffic: traffic, config: reload, log: log.With("component", "api")}
 	routes := api.routes()
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
