@@ -170,4 +170,3 @@ func flatten(key string, v reflect.Value, out map[string]string) {
 		out[key] = fmt.Sprint(v.Interface())
 	}
 }
-
