@@ -138,34 +138,10 @@ func invalid(err error) error { return &InvalidError{Err: err} }
 // it, returning the deployment's ID.
 func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 	svc := r.Service()
-	spec, specName := req.AppSpec, req.AppSpecName
-	settingsOf := svc
-	var source *deploy.SettingsSource
-	at := func(err error) error { return err } // names the release in errors about its files
-	if req.Release != nil {
-		rel, err := r.readRelease(ctx, *req.Release)
-		if err != nil {
-			return "", err
-		}
-		settingsOf, spec, specName = rel.service, rel.spec, awsfmt.AppSpecFileName
-		source = rel.source
-		at = func(err error) error { return fmt.Errorf("%s: %w", rel.at, err) }
-	} else {
-		source = &deploy.SettingsSource{Files: []string{configFile}}
-		if spec != nil {
-			source.Files = append(source.Files, nameOr(specName, awsfmt.AppSpecFileName))
-		}
-	}
-	if spec != nil {
-		if err := svc.checkAppSpec(nameOr(specName, awsfmt.AppSpecFileName), spec); err != nil {
-			return "", invalid(at(err))
-		}
-	}
-	settings, err := settingsOf.DeploymentSettings(spec)
+	settings, err := r.settings(ctx, svc, req)
 	if err != nil {
-		return "", invalid(at(err))
+		return "", err
 	}
-	settings.Source = source
 	rev, err := svc.Revision(req.Image, req.TaskDef)
 	if err != nil {
 		return "", invalid(err)
@@ -182,6 +158,46 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 		return "", err
 	}
 	return d.ID, nil
+}
+
+// settings are a deployment's settings, with where they came from: a
+// release's own files, else the service in force with the request's
+// appspec. An appspec must name svc's container, the one that runs.
+func (r *Releaser) settings(ctx context.Context, svc Service, req Request) (deploy.Settings, error) {
+	if req.Release == nil {
+		source := &deploy.SettingsSource{Files: []string{configFile}}
+		specName := nameOr(req.AppSpecName, awsfmt.AppSpecFileName)
+		if req.AppSpec != nil {
+			source.Files = append(source.Files, specName)
+		}
+		s, err := settingsOf(svc, svc, req.AppSpec, specName)
+		if err != nil {
+			return s, invalid(err)
+		}
+		s.Source = source
+		return s, nil
+	}
+	rel, err := r.readRelease(ctx, *req.Release)
+	if err != nil {
+		return deploy.Settings{}, err
+	}
+	s, err := settingsOf(svc, rel.service, rel.spec, awsfmt.AppSpecFileName)
+	if err != nil {
+		return s, invalid(fmt.Errorf("%s: %w", rel.at, err))
+	}
+	s.Source = rel.source
+	return s, nil
+}
+
+// settingsOf are from's settings with spec (nil: none), once spec is
+// found to name svc's container.
+func settingsOf(svc, from Service, spec *awsfmt.AppSpec, specName string) (deploy.Settings, error) {
+	if spec != nil {
+		if err := svc.checkAppSpec(specName, spec); err != nil {
+			return deploy.Settings{}, err
+		}
+	}
+	return from.DeploymentSettings(spec)
 }
 
 // Rollback stops the deployment in progress with rollback or, when none
