@@ -71,6 +71,7 @@ func TestScripts(t *testing.T) {
 			"waitlisten": waitListen,
 			"linkbin":    linkBin,
 			"api":        apiRequest,
+			"sighup":     sighup,
 		},
 	})
 }

@@ -140,6 +140,11 @@ task definition's <IMAGE1_NAME> placeholder.
 A service runs one deployment at a time: a second is refused, or queued
 with --queue.
 
+Its settings (deployment config, ready wait, termination wait, alarms,
+hooks) come from canaryflow.yaml as canaryflow up loaded it (SIGHUP reads
+it again); a release the pipeline deploys takes them from its own tagged
+commit. deploy status shows which.
+
 Example:
   canaryflow deploy create --image hello:v1.2.3
   canaryflow deploy create --appspec appspec.yaml --taskdef taskdef.json --image hello:v1.2.3 --wait`,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/canaryflow/canaryflow/internal/deploy"
@@ -20,6 +21,7 @@ func localView(v *server.DeploymentView) *watchview.Deployment {
 			Requests: d.Alarm.Requests, Errors: d.Alarm.Errors, NoTraffic: d.Alarm.NoTraffic},
 		Raw: v,
 	}
+	out.Settings = settingsLine(d.Settings)
 	if d.Status == deploy.StatusReady && !d.WaitUntil.IsZero() {
 		out.Ready = &watchview.ReadyWait{Until: d.WaitUntil,
 			Approve: "canaryflow deploy approve " + d.ID, Stop: "canaryflow deploy stop " + d.ID}
@@ -44,6 +46,37 @@ func localView(v *server.DeploymentView) *watchview.Deployment {
 		out.Events = append(out.Events, watchview.Event{Name: ev.Name, Status: ev.Status, Start: ev.Start, End: ev.End, Detail: detail})
 	}
 	return out
+}
+
+// settingsLine says where a deployment's settings came from and the
+// ones a person checks first: "canaryflow.yaml at v1.2.0 (abc1234):
+// TimeBasedCanary{percent: 10, interval: 5m0s}, ready STOP_DEPLOYMENT
+// (wait 1h0m0s), termination wait 5m0s, hooks AfterAllowTestTraffic".
+func settingsLine(s deploy.Settings) string {
+	from := "(source not recorded)"
+	if s.Source != nil {
+		from = s.Source.String()
+	}
+	parts := []string{s.Strategy.String()}
+	if s.ReadyAction == "STOP_DEPLOYMENT" {
+		parts = append(parts, fmt.Sprintf("ready STOP_DEPLOYMENT (wait %s)", s.ReadyWait))
+	} else {
+		parts = append(parts, "ready CONTINUE_DEPLOYMENT")
+	}
+	parts = append(parts, "termination wait "+s.TerminationWait.String())
+	if s.Alarms.Disabled {
+		parts = append(parts, "alarms disabled")
+	}
+	var hooks []string
+	for _, ev := range deploy.LifecycleEventNames() {
+		if _, ok := s.Hooks[ev]; ok {
+			hooks = append(hooks, ev)
+		}
+	}
+	if len(hooks) > 0 {
+		parts = append(parts, "hooks "+strings.Join(hooks, ", "))
+	}
+	return from + ": " + strings.Join(parts, ", ")
 }
 
 // trafficBar draws the production split, blue '█' and green '░'.

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/server"
 )
@@ -27,5 +29,24 @@ func TestLocalViewWaits(t *testing.T) {
 	v.Deployment.StepTraffic.Waiting = false
 	if look := localView(v); look.TrafficWait != nil {
 		t.Errorf("a step within its interval shows a traffic wait: %+v", look.TrafficWait)
+	}
+}
+
+// TestSettingsLine: the status names where the settings came from and
+// the ones a person checks first.
+func TestSettingsLine(t *testing.T) {
+	s := deploy.Settings{
+		Strategy:    awsfmt.TrafficRouting{Type: awsfmt.TimeBasedCanary, Percent: 10, Interval: 5 * time.Minute},
+		ReadyAction: "STOP_DEPLOYMENT", ReadyWait: time.Hour, TerminationWait: 5 * time.Minute,
+		Hooks:  map[string]deploy.Hook{"AfterAllowTestTraffic": {Name: "Smoke"}, "BeforeInstall": {Name: "Migrate"}},
+		Source: &deploy.SettingsSource{Files: []string{"canaryflow.yaml", "appspec.yaml"}, Tag: "v1.2.0", Commit: "abc1234def5678"},
+	}
+	want := "canaryflow.yaml and appspec.yaml at v1.2.0 (abc1234): TimeBasedCanary{percent: 10, interval: 5m0s}, " +
+		"ready STOP_DEPLOYMENT (wait 1h0m0s), termination wait 5m0s, hooks BeforeInstall, AfterAllowTestTraffic"
+	if got := settingsLine(s); got != want {
+		t.Errorf("settingsLine =\n%s\nwant\n%s", got, want)
+	}
+	if got := localView(&server.DeploymentView{Deployment: deploy.Deployment{Settings: deploy.Settings{}}}).Settings; !strings.HasPrefix(got, "(source not recorded)") {
+		t.Errorf("a deployment without a recorded source: %q", got)
 	}
 }

@@ -13,7 +13,8 @@ func newStatusCommand() *cobra.Command {
 		Use:   "status",
 		Short: "Show the services, their live versions and the production traffic split",
 		Long: `status asks the running daemon for each service's live revision, its task
-sets and the router's current weights.
+sets and the router's current weights, and the changes to
+canaryflow.yaml that wait for a restart of canaryflow up (after SIGHUP).
 
 Example:
   canaryflow status
@@ -44,6 +45,14 @@ Example:
 				fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, trafficBar(t.GreenPercent, 40), t.GreenPercent)
 				fmt.Fprintf(w, "  blue  %-10s %d requests, %d errors\n", t.Blue.TaskSet, t.Blue.Requests, t.Blue.Errors)
 				fmt.Fprintf(w, "  green %-10s %d requests, %d errors\n", t.Green.TaskSet, t.Green.Requests, t.Green.Errors)
+				if c := st.Config; c != nil {
+					if c.LastError != "" {
+						fmt.Fprintf(w, "The last SIGHUP's canaryflow.yaml was refused, nothing changed: %s\n", c.LastError)
+					}
+					for _, p := range c.PendingRestart {
+						fmt.Fprintf(w, "%s: restart canaryflow up to apply\n", p)
+					}
+				}
 			})
 		},
 	}

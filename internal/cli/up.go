@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -39,6 +41,15 @@ the store before the listeners accept traffic, adopts (or restarts) the
 tasks, and resumes or rolls back every deployment in flight. SIGTERM shuts
 down gracefully and leaves the tasks running for the next start
 (--stop-tasks stops them).
+
+SIGHUP reads canaryflow.yaml again. The settings a deployment is made of
+(deployment_config, ready, termination_wait, alarms, auto_rollback,
+hooks, env, container, desired_count, allowed_registries) apply to the
+next deployment by hand at once; a change to any other setting (ports,
+health check, runtime, registry, the release and pipeline sections) is
+printed with "restart canaryflow up to apply" and the old value stays in
+force. An invalid file changes nothing and says why. A release the
+pipeline deploys takes these settings from its own tagged commit.
 
 Example:
   canaryflow image build --tag v1.0.0 examples/hello
@@ -80,11 +91,13 @@ Example:
 			default:
 				return usageErrorf("up: --log-format %q: want text or json", logFormat)
 			}
+			reloads := make(chan server.Reload)
 			opts := server.Options{Config: cfg, StateDir: stateDir, Dir: dir, APIAddr: apiAddr, APIHosts: apiHosts, Token: token,
 				RegistryAddr: lf.addr(), StopTasksOnExit: stopTasks, Logger: slog.New(h),
 				Ready: func(i server.Info) {
 					fmt.Fprintf(cmd.OutOrStdout(), "canaryflow up: API %s, registry %s\n", i.API, i.Registry)
-				}}
+				},
+				Reload: reloads, Reloaded: func(r server.ReloadResult) { printReload(cmd, r) }}
 			if err := opts.Validate(); err != nil {
 				return &usageError{err: err}
 			}
@@ -92,6 +105,22 @@ Example:
 			// wherever the command runs (scripts run it without main).
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			ctx, cancel := context.WithCancel(ctx)
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP) // before the daemon starts: a SIGHUP never kills it
+			defer signal.Stop(hup)
+			read := func() server.Reload {
+				next, err := loadConfig(cmd, dir)
+				if err == nil && next.Service != nil && rtMode != "" {
+					next.Service.Runtime = rtMode // the flag still wins over the file
+				}
+				return server.Reload{Config: next, Err: err}
+			}
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Add(1)
+			go func() { defer wg.Done(); forwardReloads(ctx, hup, read, reloads) }()
+			defer cancel() // runs before wg.Wait
 			return server.Run(ctx, opts)
 		},
 	}
@@ -103,4 +132,41 @@ Example:
 	cmd.Flags().BoolVar(&stopTasks, "stop-tasks", false, "stop the service's tasks on shutdown")
 	cmd.Flags().StringVar(&rtMode, "runtime", "", "task runtime: auto, docker or process (default: service.runtime in canaryflow.yaml, else auto)")
 	return cmd
+}
+
+// forwardReloads reads canaryflow.yaml again (read) on each signal from
+// hup and hands it to the daemon, until ctx is done.
+func forwardReloads(ctx context.Context, hup <-chan os.Signal, read func() server.Reload, to chan<- server.Reload) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			select {
+			case to <- read():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// printReload says what reading canaryflow.yaml again did: each change,
+// applied or waiting for a restart, or why the file was refused.
+func printReload(cmd *cobra.Command, r server.ReloadResult) {
+	out := cmd.OutOrStdout()
+	if r.Err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "canaryflow up: SIGHUP: %v: nothing changed\n", r.Err)
+		return
+	}
+	if len(r.Applied)+len(r.Restart) == 0 {
+		fmt.Fprintln(out, "canaryflow up: SIGHUP: canaryflow.yaml read again: no change")
+		return
+	}
+	for _, c := range r.Applied {
+		fmt.Fprintf(out, "canaryflow up: %s: applied\n", c)
+	}
+	for _, c := range r.Restart {
+		fmt.Fprintf(out, "canaryflow up: %s: restart canaryflow up to apply\n", c)
+	}
 }

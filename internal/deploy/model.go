@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
@@ -171,6 +173,37 @@ type Settings struct {
 	InstallTimeout time.Duration `json:"installTimeout"`
 	// StopGrace is how long a stopped task may take to finish. Zero means 10s.
 	StopGrace time.Duration `json:"stopGrace"`
+	// Source says where these settings were read; nil: not recorded
+	// (a deployment created before canaryflow recorded it, or a rollback).
+	Source *SettingsSource `json:"source,omitempty"`
+}
+
+// SettingsSource says where a deployment's settings came from: a
+// release's tagged commit (the pipeline reads canaryflow.yaml and
+// appspec.yaml there, as CodeDeploy reads the appspec from the revision)
+// or the files canaryflow up runs with (a deployment by hand).
+type SettingsSource struct {
+	// Files are the files read: canaryflow.yaml, and the appspec when one
+	// was used.
+	Files []string `json:"files"`
+	// Tag and Commit name the release the files were read at; both ""
+	// for the working tree.
+	Tag    string `json:"tag,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// String says it as a person reads it: "canaryflow.yaml at v1.2.0
+// (abc1234)" or "canaryflow.yaml in the working tree".
+func (s SettingsSource) String() string {
+	files := strings.Join(s.Files, " and ")
+	if s.Tag == "" {
+		return files + " in the working tree"
+	}
+	commit := s.Commit
+	if len(commit) > 7 {
+		commit = commit[:7]
+	}
+	return fmt.Sprintf("%s at %s (%s)", files, s.Tag, commit)
 }
 
 func (s *Settings) applyDefaults() {

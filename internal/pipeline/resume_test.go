@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/release"
 )
 
 // liveDeployer is a deployment controller whose deployments outlive the
@@ -15,7 +17,7 @@ import (
 // ends when the test says so.
 type liveDeployer struct {
 	mu      sync.Mutex
-	byExec  map[string]string // execution → deployment, written with the deployment
+	byExec  map[string]string // creator (naming the execution) → deployment, written with the deployment
 	waiting chan string       // deployment IDs as WaitDeployment starts on them
 	end     map[string]chan [2]string
 }
@@ -33,21 +35,21 @@ func (l *liveDeployer) ch(id string) chan [2]string {
 	return l.end[id]
 }
 
-func (l *liveDeployer) CreateDeployment(_ context.Context, _, _, execution string) (string, error) {
+func (l *liveDeployer) Deploy(_ context.Context, req release.Request) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id := fmt.Sprintf("d-%06d", len(l.byExec)+1)
-	l.byExec[execution] = id
+	l.byExec[req.Creator] = id
 	return id, nil
 }
 
-func (l *liveDeployer) FindDeployment(_ context.Context, execution string) (string, error) {
+func (l *liveDeployer) Find(_ context.Context, creator string) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.byExec[execution], nil
+	return l.byExec[creator], nil
 }
 
-func (l *liveDeployer) WaitDeployment(ctx context.Context, id string, _ io.Writer) (string, string, error) {
+func (l *liveDeployer) Wait(ctx context.Context, id string, _ io.Writer) (string, string, error) {
 	l.waiting <- id
 	select {
 	case r := <-l.ch(id):
@@ -71,7 +73,7 @@ func imageStage() Stage {
 // deployment's creation and the execution's save would.
 func crashDuringDeploy(t *testing.T, x *Executions, dep *liveDeployer, forget bool) *Execution {
 	t.Helper()
-	r, err := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep)}})
+	r, err := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep, "")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestRecoverFollowsDeployment(t *testing.T) {
 			}
 
 			live := func(context.Context) (string, error) { return "1.0.0", nil }
-			r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep)}, Live: live})
+			r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep, "")}, Live: live})
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(func() { cancel(); r.Wait() })
 			if err := r.Recover(ctx); err != nil {
@@ -165,7 +167,7 @@ func TestRecoverFollowsDeployment(t *testing.T) {
 func TestShutdownLeavesDeploymentFollowed(t *testing.T) {
 	x, _ := newExecutions(t)
 	dep := newLiveDeployer()
-	r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep)}})
+	r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep, "")}})
 	ctx, cancel := context.WithCancel(context.Background())
 	e, _, _ := r.Start(ctx, rel("v1.1.0"), "poll")
 	<-dep.waiting
@@ -174,7 +176,7 @@ func TestShutdownLeavesDeploymentFollowed(t *testing.T) {
 	if got, _ := x.Get(e.ID); got.Status != InProgress {
 		t.Fatalf("after a graceful stop = %s %q, want InProgress", got.Status, got.Error)
 	}
-	r2, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep)}})
+	r2, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep, "")}})
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel2(); r2.Wait() })
 	if err := r2.Recover(ctx2); err != nil {
@@ -207,7 +209,7 @@ func TestRecoverInterruptedBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 			live := func(context.Context) (string, error) { return tc.live, nil }
-			r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep)}, Live: live})
+			r, _ := NewRunner(RunnerOptions{Executions: x, Stages: []Stage{imageStage(), DeployStage(dep, "")}, Live: live})
 			if err := r.Recover(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/canaryflow/canaryflow/internal/store"
+
+	"github.com/canaryflow/canaryflow/internal/release"
 )
 
 func newExecutions(t *testing.T) (*Executions, string) {
@@ -249,34 +251,34 @@ type fakeDeployer struct {
 	created        []string
 }
 
-func (f *fakeDeployer) FindDeployment(context.Context, string) (string, error) { return "", nil }
+func (f *fakeDeployer) Find(context.Context, string) (string, error) { return "", nil }
 
-func (f *fakeDeployer) CreateDeployment(_ context.Context, image, version, _ string) (string, error) {
-	f.created = append(f.created, image+" "+version)
+func (f *fakeDeployer) Deploy(_ context.Context, req release.Request) (string, error) {
+	f.created = append(f.created, req.Image+" "+req.Release.Tag+" "+req.Creator)
 	return fmt.Sprintf("d-%06d", len(f.created)), nil
 }
 
-func (f *fakeDeployer) WaitDeployment(_ context.Context, id string, progress io.Writer) (string, string, error) {
+func (f *fakeDeployer) Wait(_ context.Context, id string, progress io.Writer) (string, string, error) {
 	fmt.Fprintf(progress, "%s: 10%% → 100%%\n", id)
 	return f.status, f.reason, nil
 }
 
 func TestDeployStage(t *testing.T) {
 	ok := &fakeDeployer{status: "Succeeded"}
-	e := &Execution{Image: "reg/hello:1.0.0@sha256:x", Version: "1.0.0"}
+	e := &Execution{ID: "e-000001", Image: "reg/hello:1.0.0@sha256:x", Version: "1.0.0", Tag: "v1.0.0"}
 	var log strings.Builder
-	if err := DeployStage(ok).Run(context.Background(), e, &log); err != nil {
+	if err := DeployStage(ok, "").Run(context.Background(), e, &log); err != nil {
 		t.Fatal(err)
 	}
-	if e.DeploymentID != "d-000001" || ok.created[0] != "reg/hello:1.0.0@sha256:x 1.0.0" || !strings.Contains(log.String(), "100%") {
+	if e.DeploymentID != "d-000001" || ok.created[0] != "reg/hello:1.0.0@sha256:x v1.0.0 pipeline e-000001" || !strings.Contains(log.String(), "100%") {
 		t.Errorf("e = %+v, created %v, log %q", e, ok.created, log.String())
 	}
 	bad := &fakeDeployer{status: "Failed", reason: "alarm 5xx-rate breached at 10%"}
-	err := DeployStage(bad).Run(context.Background(), &Execution{Image: "x", Version: "1.1.0"}, io.Discard)
+	err := DeployStage(bad, "").Run(context.Background(), &Execution{Image: "x", Version: "1.1.0"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "Failed: alarm 5xx-rate breached at 10%") {
 		t.Errorf("failed deployment: %v", err)
 	}
-	if err := DeployStage(ok).Run(context.Background(), &Execution{}, io.Discard); err == nil {
+	if err := DeployStage(ok, "").Run(context.Background(), &Execution{}, io.Discard); err == nil {
 		t.Error("deploy without an image succeeded")
 	}
 }

@@ -9,10 +9,8 @@ import (
 	"net/http"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
-	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
-	"github.com/canaryflow/canaryflow/internal/loopback"
-	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
 
@@ -63,6 +61,9 @@ type GroupView struct {
 type StatusView struct {
 	Services []deploy.ServiceStatus `json:"services"`
 	Traffic  TrafficView            `json:"traffic"`
+	// Config is the configuration file's state: its reloads and the
+	// changes waiting for a restart.
+	Config *ConfigView `json:"config,omitempty"`
 }
 
 // ErrorBody is every error answer.
@@ -71,11 +72,11 @@ type ErrorBody struct {
 }
 
 type api struct {
-	reg     *registry.Registry // nil when the daemon serves no registry
-	regHost string
+	rel     *release.Releaser
 	ctl     *deploy.Controller
-	svc     *config.Service
+	service string
 	rt      *router.AdminClient // the router process
+	config  *reloader
 	log     *slog.Logger
 }
 
@@ -103,12 +104,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func (a *api) fail(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	var ae *awsfmt.Error
+	var invalid *release.InvalidError
 	switch {
 	case errors.Is(err, deploy.ErrNotFound):
 		code = http.StatusNotFound
 	case errors.Is(err, deploy.ErrActive), errors.Is(err, deploy.ErrFinished), errors.Is(err, deploy.ErrNotWaiting):
 		code = http.StatusConflict
-	case errors.As(err, &ae), errors.Is(err, errBadRequest), errors.Is(err, deploy.ErrNoPrevious):
+	case errors.As(err, &ae), errors.As(err, &invalid), errors.Is(err, errBadRequest), errors.Is(err, deploy.ErrNoPrevious):
 		code = http.StatusBadRequest
 	}
 	if code == http.StatusInternalServerError {
@@ -147,11 +149,11 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: tv})
+	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: tv, Config: a.config.status()})
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
-	ds, err := a.ctl.List(a.svc.Name)
+	ds, err := a.ctl.List(a.service)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -165,7 +167,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if id == "latest" {
-		ds, err := a.ctl.List(a.svc.Name)
+		ds, err := a.ctl.List(a.service)
 		if err != nil || len(ds) == 0 {
 			a.fail(w, fmt.Errorf("no deployment yet: %w", deploy.ErrNotFound))
 			return
@@ -200,57 +202,31 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
 		return
 	}
-	var spec *awsfmt.AppSpec
-	var td *awsfmt.TaskDef
+	rreq := release.Request{Image: req.Image, Queue: req.Queue, AppSpecName: req.AppSpecName}
 	var err error
 	if req.AppSpec != "" {
-		if spec, err = awsfmt.ParseAppSpec(nameOr(req.AppSpecName, awsfmt.AppSpecFileName), []byte(req.AppSpec)); err != nil {
+		if rreq.AppSpec, err = awsfmt.ParseAppSpec(nameOr(req.AppSpecName, awsfmt.AppSpecFileName), []byte(req.AppSpec)); err != nil {
 			a.fail(w, err)
-			return
-		}
-		if spec.ContainerName != a.svc.Container.Name || spec.ContainerPort != a.svc.Container.Port {
-			a.fail(w, fmt.Errorf("%w: appspec's LoadBalancerInfo is %s:%d but canaryflow.yaml's service.container is %s:%d",
-				errBadRequest, spec.ContainerName, spec.ContainerPort, a.svc.Container.Name, a.svc.Container.Port))
 			return
 		}
 	}
 	if req.TaskDef != "" {
-		if td, err = awsfmt.ParseTaskDef(nameOr(req.TaskDefName, awsfmt.TaskDefFileName), []byte(req.TaskDef)); err != nil {
+		if rreq.TaskDef, err = awsfmt.ParseTaskDef(nameOr(req.TaskDefName, awsfmt.TaskDefFileName), []byte(req.TaskDef)); err != nil {
 			a.fail(w, err)
 			return
 		}
 	}
-	d, err := a.deploy(r.Context(), req.Image, td, spec, req.Queue, "")
+	id, err := a.rel.Deploy(r.Context(), rreq)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	d, err := a.ctl.Get(id)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, d)
-}
-
-// deploy registers a revision of image and creates a deployment of it.
-func (a *api) deploy(ctx context.Context, image string, td *awsfmt.TaskDef, spec *awsfmt.AppSpec, queue bool, creator string) (*deploy.Deployment, error) {
-	rev, err := NewRevision(a.svc, image, td)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
-	}
-	if rev.Image, err = a.resolveImage(rev.Image); err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
-	}
-	settings, err := Settings(a.svc, spec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
-	}
-	rev, err = a.ctl.RegisterRevision(ctx, rev)
-	if err != nil {
-		return nil, err
-	}
-	return a.ctl.Create(ctx, deploy.CreateRequest{Service: a.svc.Name, Revision: rev.Number, Settings: settings, Queue: queue, Creator: creator})
-}
-
-// deployImage deploys an image with the service's own settings.
-func (a *api) deployImage(ctx context.Context, image string, queue bool, creator string) (*deploy.Deployment, error) {
-	return a.deploy(ctx, image, nil, nil, queue, creator)
 }
 
 func nameOr(name, def string) string {
@@ -284,42 +260,10 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) rollback(w http.ResponseWriter, r *http.Request) {
-	settings, err := Settings(a.svc, nil)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	d, err := a.ctl.Rollback(r.Context(), a.svc.Name, settings)
+	d, err := a.rel.Rollback(r.Context())
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// resolveImage pins an image of the embedded registry to its digest at
-// the daemon's registry address: "hello:v1" (no host) or a reference to
-// the registry served at another loopback port by `canaryflow image
-// build`. An image of another registry is used as it is if that registry
-// is in service.allowed_registries, and refused otherwise.
-func (a *api) resolveImage(image string) (string, error) {
-	ref, err := registry.ParseRef(image)
-	if err != nil {
-		return "", fmt.Errorf("image %q: %v", image, err)
-	}
-	embedded := ref.Host == "" || ref.Host == a.regHost || (a.reg != nil && loopback.IsHost(ref.Host))
-	if !embedded {
-		if !a.svc.AllowsRegistry(ref.Host) {
-			return "", fmt.Errorf("image %s: registry %s is not in %s (canaryflow.yaml)", image, ref.Host, config.AllowedRegistriesKey)
-		}
-		return image, nil
-	}
-	if a.reg == nil {
-		return image, nil
-	}
-	img, err := a.reg.Resolve(ref.Repository, ref.Reference())
-	if err != nil {
-		return "", fmt.Errorf("image %s is not in canaryflow's registry (build it with `canaryflow image build`): %v", image, err)
-	}
-	return registry.Ref{Host: a.regHost, Repository: img.Repository, Digest: img.Digest}.String(), nil
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/config"
-	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
 
@@ -36,7 +36,7 @@ type pipelineDeps struct {
 	dir      string // repository root
 	stateDir string
 	st       *store.Store
-	api      *api // creates deployments like POST /v1/deployments does
+	rel      *release.Releaser // deploys what the Build stage built, as POST /v1/deployments does
 	regHost  string
 	regToken string
 	getenv   func(string) string
@@ -103,12 +103,12 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
 			Image: img.build,
 		}),
-		pipeline.DeployStage(&apiDeployer{a: d.api, execs: execs}),
+		pipeline.DeployStage(d.rel, src.MirrorDir()),
 	}
 	runner, err := pipeline.NewRunner(pipeline.RunnerOptions{
 		Mode: pc.Mode, Stages: stages, Executions: execs, Secrets: secrets,
 		MaxLogBytes: pc.Build.MaxLogBytes, KeepExecutions: pc.KeepExecutions, Log: d.log.With("component", "pipeline"),
-		Live: (&apiDeployer{a: d.api, execs: execs}).LiveVersion,
+		Live: pipeline.LiveVersion(d.rel.Live, execs),
 	})
 	if err != nil {
 		return nil, err
@@ -198,97 +198,4 @@ func (s *imageStep) build(ctx context.Context, ws string, e *pipeline.Execution,
 		return "", err
 	}
 	return ref.String(), nil
-}
-
-// apiDeployer creates deployments the way POST /v1/deployments does and
-// follows them to the end.
-type apiDeployer struct {
-	a     *api
-	execs *pipeline.Executions // for the version of the live revision
-}
-
-func (d *apiDeployer) CreateDeployment(ctx context.Context, image, version, execution string) (string, error) {
-	dep, err := d.a.deployImage(ctx, image, true, pipelineCreator(execution))
-	if err != nil {
-		return "", err
-	}
-	return dep.ID, nil
-}
-
-// pipelineCreator is the creator recorded on a deployment the pipeline
-// creates: it names the execution, in the write that creates the
-// deployment, so a restart finds the deployment of an execution that
-// never saved its ID.
-func pipelineCreator(execution string) string { return "pipeline " + execution }
-
-func (d *apiDeployer) FindDeployment(_ context.Context, execution string) (string, error) {
-	all, err := d.a.ctl.List(d.a.svc.Name)
-	if err != nil {
-		return "", err
-	}
-	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].Creator == pipelineCreator(execution) {
-			return all[i].ID, nil
-		}
-	}
-	return "", nil
-}
-
-// LiveVersion returns the version production serves: that of the
-// pipeline execution whose deployment registered the live revision; ""
-// before the first deployment. A revision deployed by hand has no version
-// canaryflow knows of: that is an error, and the caller says so.
-func (d *apiDeployer) LiveVersion(context.Context) (string, error) {
-	all, err := d.a.ctl.Services()
-	if err != nil {
-		return "", err
-	}
-	live := 0
-	for _, s := range all {
-		if s.Service == d.a.svc.Name {
-			live = s.LiveRevision
-		}
-	}
-	if live == 0 {
-		return "", nil
-	}
-	deps, err := d.a.ctl.List(d.a.svc.Name)
-	if err != nil {
-		return "", err
-	}
-	for _, dep := range deps {
-		execution, ok := strings.CutPrefix(dep.Creator, pipelineCreator(""))
-		if dep.Revision != live || !ok {
-			continue
-		}
-		e, err := d.execs.Get(execution)
-		if err != nil {
-			return "", fmt.Errorf("live revision %d: %w", live, err)
-		}
-		return e.Version, nil
-	}
-	return "", fmt.Errorf("live revision %d was not deployed by the pipeline", live)
-}
-
-// WaitDeployment follows the deployment to its end, woken by the
-// controller's own writes, and prints each new status and step.
-func (d *apiDeployer) WaitDeployment(ctx context.Context, id string, progress io.Writer) (string, string, error) {
-	last := ""
-	dep, err := d.a.ctl.Follow(ctx, id, func(dep deploy.Deployment) {
-		if line := fmt.Sprintf("%s %s", dep.Status, dep.Step); line != last {
-			fmt.Fprintf(progress, "[canaryflow] deployment %s: %s\n", id, line)
-			last = line
-		}
-	})
-	if err != nil {
-		return "", "", err
-	}
-	reason := ""
-	if dep.Status != deploy.StatusSucceeded {
-		reason = dep.Alarm.Reason
-		if dep.Error != nil {
-			reason = dep.Error.Message
-		}
-	}
-	return dep.Status, reason, nil
 }

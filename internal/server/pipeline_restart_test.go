@@ -26,11 +26,11 @@ func TestPipelineRestartMidCanary(t *testing.T) {
 `, origin))
 	d := startDaemon(t, state, cfg)
 
-	release(t, work, "1.0.0", "1.0.0", nil)
+	pushRelease(t, work, "1.0.0", "1.0.0", nil)
 	if e := d.waitExecution("v1.0.0"); e.Status != pipeline.Succeeded {
 		t.Fatalf("v1.0.0: %s %s", e.Status, e.Error)
 	}
-	release(t, work, "1.1.0", "1.1.0", nil)
+	pushRelease(t, work, "1.1.0", "1.1.0", nil)
 	e := d.waitDeploymentOf("v1.1.0")
 	d.waitFor(e.DeploymentID, func(v *DeploymentView) bool { return v.Deployment.GreenPercent == 10 })
 

@@ -30,7 +30,7 @@ func gitIn(t *testing.T, dir string, args ...string) {
 }
 
 // helloRepo makes a bare origin and a work tree holding examples/hello as
-// its own module.
+// its own module, with a canaryflow.yaml of testDeploySettings.
 func helloRepo(t *testing.T) (origin, work string) {
 	t.Helper()
 	root := t.TempDir()
@@ -45,6 +45,8 @@ func helloRepo(t *testing.T) (origin, work string) {
 	writeFile(t, filepath.Join(work, "main.go"), string(src))
 	writeFile(t, filepath.Join(work, "go.mod"), "module example.com/hello\n\ngo 1.26\n")
 	writeFile(t, filepath.Join(work, "VERSION"), "0.0.0\n")
+	// A release's deployment settings come from its own canaryflow.yaml.
+	writeFile(t, filepath.Join(work, "canaryflow.yaml"), "service:\n  name: hello\n  container: {port: 3000}\n"+testDeploySettings)
 	gitIn(t, work, "add", ".")
 	gitIn(t, work, "commit", "-q", "-m", "hello")
 	gitIn(t, work, "push", "-q", "origin", "main")
@@ -58,9 +60,9 @@ func writeFile(t *testing.T, path, s string) {
 	}
 }
 
-// release sets VERSION, commits (with an optional change to main.go),
+// pushRelease sets VERSION, commits (with an optional change to main.go),
 // tags and pushes, as `canaryflow flow release finish --push` would.
-func release(t *testing.T, work, version, fileVersion string, edit func(string) string) {
+func pushRelease(t *testing.T, work, version, fileVersion string, edit func(string) string) {
 	t.Helper()
 	writeFile(t, filepath.Join(work, "VERSION"), fileVersion+"\n")
 	if edit != nil {
@@ -118,7 +120,7 @@ func TestPipelineTagToCanary(t *testing.T) {
 	defer d.stopWithTasks(state, cfg)
 
 	// First release: the first deployment has no blue, all traffic to it.
-	release(t, work, "1.0.0", "1.0.0", nil)
+	pushRelease(t, work, "1.0.0", "1.0.0", nil)
 	e := d.waitExecution("v1.0.0")
 	if e.Status != pipeline.Succeeded {
 		log, _ := d.client.ExecutionLogs(context.Background(), e.ID, false)
@@ -133,7 +135,7 @@ func TestPipelineTagToCanary(t *testing.T) {
 	}
 
 	// A tag whose version file says otherwise fails the version check.
-	release(t, work, "1.0.1", "1.0.0", nil)
+	pushRelease(t, work, "1.0.1", "1.0.0", nil)
 	e = d.waitExecution("v1.0.1")
 	if e.Status != pipeline.Failed || !strings.Contains(e.Error, "version check: tag v1.0.1 but VERSION says 1.0.0") || e.DeploymentID != "" {
 		t.Errorf("v1.0.1: %s %q (deployment %q)", e.Status, e.Error, e.DeploymentID)
@@ -154,7 +156,7 @@ func TestPipelineTagToCanary(t *testing.T) {
 		}
 	}()
 
-	release(t, work, "1.1.0", "1.1.0", nil)
+	pushRelease(t, work, "1.1.0", "1.1.0", nil)
 	if e = d.waitExecution("v1.1.0"); e.Status != pipeline.Succeeded {
 		t.Fatalf("v1.1.0: %s %s", e.Status, e.Error)
 	}
@@ -166,7 +168,7 @@ func TestPipelineTagToCanary(t *testing.T) {
 	}
 
 	// A version that answers 500: its alarm rolls it back by itself.
-	release(t, work, "1.2.0", "1.2.0", func(src string) string {
+	pushRelease(t, work, "1.2.0", "1.2.0", func(src string) string {
 		return strings.Replace(src, `fmt.Fprintf(w, "Version: %s\n", ver)`, `w.WriteHeader(http.StatusInternalServerError)`, 1)
 	})
 	e = d.waitExecution("v1.2.0")
@@ -205,7 +207,7 @@ phases:
 	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: dockerfile}\n", origin))
 	d := startDaemon(t, state, cfg)
 	defer d.stopWithTasks(state, cfg)
-	release(t, work, "2.0.0", "2.0.0", nil)
+	pushRelease(t, work, "2.0.0", "2.0.0", nil)
 	e := d.waitExecution("v2.0.0")
 	if e.Status != pipeline.Succeeded {
 		log, _ := d.client.ExecutionLogs(context.Background(), e.ID, false)

@@ -4,6 +4,12 @@
 // the data plane, a router process of its own (see routerproc), through
 // the router's admin socket.
 //
+// It is wiring only: it builds those parts from the configuration and
+// connects them. It holds no deployment logic and no registry or Docker
+// client code: "deploy this image" is package release, called the same
+// way by the API and the pipeline's Deploy stage; deployments are package
+// deploy; images are built and pushed by package build.
+//
 // The router outlives the daemon: a daemon that crashes, restarts or is
 // upgraded leaves the listeners serving, and the next one adopts the
 // router, restores what the store says (tasks adopted or restarted) and
@@ -94,6 +100,12 @@ type Options struct {
 	// Getenv reads the webhook secret and the build's secret variables.
 	// Zero: os.Getenv.
 	Getenv func(string) string
+	// Reload delivers canaryflow.yaml read again (the CLI reads it on
+	// SIGHUP): the settings that can change live do, the others are
+	// reported as needing a restart. Zero: the configuration never changes.
+	Reload <-chan Reload
+	// Reloaded, if set, is told what each reload did.
+	Reloaded func(ReloadResult)
 }
 
 // Validate reports options that cannot work.
@@ -250,11 +262,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("API listener: %w", err)
 	}
-	api := &api{reg: reg, regHost: info.Registry, ctl: ctl, svc: svc, rt: rt.AdminClient, log: log.With("component", "api")}
+	rel, err := newReleaser(ctl, svc, reg, info.Registry)
+	if err != nil {
+		return err
+	}
+	reload := newReloader(opts.Config, rel, opts.Reloaded, log.With("component", "config"))
+	wg.Add(1)
+	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
+	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
 	routes := api.routes()
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
-		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, api: api,
+		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
 			regHost: info.Registry, regToken: regToken, getenv: opts.Getenv, log: log})
 		if err != nil {
 			return err

@@ -53,6 +53,14 @@ type daemon struct {
 // testConfig is a daemon's configuration for these tests. Most of them
 // send no load while a canary step runs, so steps move on at their
 // interval without traffic (alarms.promote_without_traffic).
+// testDeploySettings are the deployment settings of testConfig's
+// service, which helloRepo's releases carry in their own canaryflow.yaml.
+const testDeploySettings = `  desired_count: 2
+  deployment_config: {type: TimeBasedCanary, percent: 10, interval: 3}
+  termination_wait: 1s
+  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5, promote_without_traffic: true}
+`
+
 func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Config {
 	t.Helper()
 	if !strings.Contains(extra, "runtime:") {
@@ -61,13 +69,9 @@ func testConfig(t *testing.T, prodPort, testPort int, extra string) *config.Conf
 	doc := fmt.Sprintf(`service:
   name: hello
   container: {port: 3000}
-  desired_count: 2
   health_check: {path: /healthz, interval: 500ms, timeout: 400ms, healthy_threshold: 2}
   listeners: {production_port: %d, test_port: %d}
-  deployment_config: {type: TimeBasedCanary, percent: 10, interval: 3}
-  termination_wait: 1s
-  alarms: {period: 250ms, evaluation_periods: 3, datapoints_to_alarm: 2, min_requests: 5, promote_without_traffic: true}
-%s`, prodPort, testPort, extra)
+%s%s`, prodPort, testPort, testDeploySettings, extra)
 	c, err := config.Parse("canaryflow.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,9 @@ type Deployment struct {
 	// TrafficWait is a traffic step held until green has served enough
 	// requests to judge it; nil: none.
 	TrafficWait *TrafficWait `json:"trafficWait,omitempty"`
+	// Settings says which settings the deployment runs with and where
+	// they came from, on one line; "": unknown.
+	Settings string `json:"settings,omitempty"`
 	// Now is when this look was taken, to say how long a wait has left.
 	// Zero: Watch sets it from its clock; Render then shows the deadline
 	// alone.
@@ -187,6 +190,9 @@ func Render(w io.Writer, d, prev *Deployment, dt time.Duration) {
 	fmt.Fprintf(w, "Deployment %s  service %s  revision %d  status %s\n", d.ID, d.Service, d.Revision, d.Status)
 	if d.PreviousRevision > 0 {
 		fmt.Fprintf(w, "Rollback target: revision %d (task set %s)\n", d.PreviousRevision, d.BlueTaskSet)
+	}
+	if d.Settings != "" {
+		fmt.Fprintf(w, "Settings: %s\n", d.Settings)
 	}
 	if d.Error != nil {
 		fmt.Fprintf(w, "Error: %s: %s\n", d.Error.Code, d.Error.Message)
