@@ -8,9 +8,10 @@
 // with 250 ms alarm periods. B: healthy canaries with 1% background
 // errors on both versions: how many were rolled back by mistake, and
 // requests dropped through each canary. C: requests dropped through a
-// rollback (stop at 10%). D: kill -9 of `canaryflow up` at 10%: time from
-// the restart to the first answer on the production port, and the split
-// the router serves then.
+// rollback (stop at 10%). D: kill -9 of `canaryflow up` at 10%, again and
+// again, under load on fresh connections: requests failed (the router is a
+// process of its own, adopted by each new daemon), and the time until the
+// new daemon answers with the split read back.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -87,6 +89,11 @@ func run(trials, rps int, only string) error {
 		return err
 	}
 	defer os.RemoveAll(stateDir)
+	// The daemon runs its router as a process of its own: canaryflow-proxy.
+	proxy := filepath.Join(stateDir, "canaryflow-proxy")
+	if out, err := exec.Command("go", "build", "-o", proxy, "./cmd/canaryflow-proxy").CombinedOutput(); err != nil {
+		return fmt.Errorf("build canaryflow-proxy (run from the repository root): %v: %s", err, out)
+	}
 	prodPort, testPort := freePort(), freePort()
 	start := func(period string, interval int, stopTasks bool) (server.Info, func(), error) {
 		cfg, err := config.Parse("canaryflow.yaml", fmt.Appendf(nil, serviceYAML, prodPort, testPort, interval, period))
@@ -98,7 +105,7 @@ func run(trials, rps int, only string) error {
 		done := make(chan error, 1)
 		go func() {
 			done <- server.Run(dctx, server.Options{Config: cfg, StateDir: stateDir, APIAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
-				StopTasksOnExit: stopTasks, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(i server.Info) { ready <- i }})
+				StopTasksOnExit: stopTasks, RouterCommand: []string{proxy}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func(i server.Info) { ready <- i }})
 		}()
 		select {
 		case info := <-ready:

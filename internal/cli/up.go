@@ -23,8 +23,14 @@ func newUpCommand() *cobra.Command {
 		Use:   "up",
 		Short: "Run the local daemon: router, runtime, registry, deployment controller and API",
 		Long: `up runs canaryflow's local daemon in the foreground for the service in
-canaryflow.yaml: the production and test listeners of the router, the task
-runtime, the embedded registry, the deployment controller and a JSON API.
+canaryflow.yaml: the task runtime, the embedded registry, the deployment
+controller, the pipeline and a JSON API. The production and test
+listeners belong to the router, a process of its own (canaryflow-proxy
+beside canaryflow, else canaryflow proxy) that up starts the first time
+and every later up adopts: the service keeps answering while up is
+killed, restarted or upgraded. The router keeps its target groups and
+routing in router/ of the state directory (its log is router/router.log)
+and takes orders only on its admin socket there (mode 0600).
 
 The API listens on 127.0.0.1:7070 by default; binding any other address
 requires --token (or CANARYFLOW_TOKEN). Every API request needs the
@@ -36,11 +42,11 @@ port (--api-host adds names), and refuses cross-site requests and
 requests that change state without Content-Type: application/json. The
 CLI finds the daemon through daemon.json in the state directory.
 
-After a crash or kill -9, up restores the router's weights and targets from
-the store before the listeners accept traffic, adopts (or restarts) the
+After a crash or kill -9, up adopts the router (which kept serving),
+brings its routing back to what the store says, adopts (or restarts) the
 tasks, and resumes or rolls back every deployment in flight. SIGTERM shuts
-down gracefully and leaves the tasks running for the next start
-(--stop-tasks stops them).
+down gracefully and leaves the router and the tasks running for the next
+start (--stop-tasks stops both).
 
 SIGHUP reads canaryflow.yaml again. The settings a deployment is made of
 (deployment_config, ready, termination_wait, alarms, auto_rollback,
@@ -129,7 +135,7 @@ Example:
 	cmd.Flags().StringVar(&token, "token", "", "bearer token required on the API (required off loopback; default $CANARYFLOW_TOKEN, else api-token in the state directory)")
 	cmd.Flags().StringArrayVar(&apiHosts, "api-host", nil, "another Host header value the API accepts (name or name:port; repeatable)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	cmd.Flags().BoolVar(&stopTasks, "stop-tasks", false, "stop the service's tasks on shutdown")
+	cmd.Flags().BoolVar(&stopTasks, "stop-tasks", false, "stop the service's tasks and its router on shutdown")
 	cmd.Flags().StringVar(&rtMode, "runtime", "", "task runtime: auto, docker or process (default: service.runtime in canaryflow.yaml, else auto)")
 	return cmd
 }

@@ -230,10 +230,58 @@ func start(ctx context.Context, spec Spec, args []string, log *slog.Logger) (*Ro
 	return r, nil
 }
 
+// Supervise starts the router again, from its saved state, whenever it
+// stops answering on its admin socket twice in a row, until ctx is done:
+// the daemon keeps its data plane up as ECS keeps a service's tasks. The
+// new process has the same socket and token, so r and every user of its
+// client carry on.
+func (r *Router) Supervise(ctx context.Context, spec Spec, every time.Duration) {
+	log := spec.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	misses := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, every)
+		var info proxycmd.ProcessInfo
+		err := r.Get(cctx, "/process", &info)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			misses = 0
+			continue
+		}
+		if misses++; misses < 2 {
+			continue
+		}
+		log.Error("router not answering: starting it again from its saved state", "err", err)
+		started, err := Ensure(ctx, spec)
+		if err != nil {
+			log.Error("router restart failed; trying again", "err", err)
+			continue
+		}
+		started.Close()
+		misses = 0
+	}
+}
+
 // Stop ends the router process: SIGTERM, then its drain (at most the
 // deregistration delay plus a margin), then SIGKILL.
 func (r *Router) Stop(ctx context.Context) error {
 	defer r.Close()
+	// The router may have been started again since r was made.
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	var info proxycmd.ProcessInfo
+	if err := r.Get(cctx, "/process", &info); err == nil {
+		r.Info = info
+	}
+	cancel()
 	p, err := os.FindProcess(r.Info.PID)
 	if err != nil {
 		return err

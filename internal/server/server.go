@@ -207,7 +207,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	rt, err := routerproc.Ensure(ctx, routerproc.Spec{
+	rspec := routerproc.Spec{
 		Dir:        filepath.Join(opts.StateDir, "router"),
 		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.ProductionPort)),
 		TestListen: net.JoinHostPort("127.0.0.1", strconv.Itoa(svc.Listeners.TestPort)),
@@ -217,11 +217,14 @@ func Run(ctx context.Context, opts Options) error {
 		DeregistrationDelay: 10 * time.Second,
 		Command:             opts.RouterCommand,
 		Logger:              log.With("component", "router"),
-	})
+	}
+	rt, err := routerproc.Ensure(ctx, rspec)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	wg.Add(1)
+	go func() { defer wg.Done(); rt.Supervise(ctx, rspec, time.Second) }()
 	if opts.StopTasksOnExit {
 		defer func() {
 			if err := rt.Stop(context.WithoutCancel(ctx)); err != nil {
