@@ -191,6 +191,8 @@ func NewCommand(o Options) *cobra.Command {
 	fl.StringVar(&f.stateDir, "state-dir", "", "run as a managed router: keep target groups, targets and routing in this directory and restore them at start, with the admin endpoint on its admin.sock unless --admin is given (--blue is then optional)")
 	fl.IntVar(&f.readyFD, "ready-fd", 0, "file descriptor to write one line to once the listeners serve (for a supervisor); 0 for none")
 	_ = fl.MarkHidden("ready-fd")
+	fl.StringVar(&f.inheritFDs, "inherit-fds", "", "listeners handed over by the router this one replaces: listen=FD,test=FD,admin=FD")
+	_ = fl.MarkHidden("inherit-fds")
 	cmd.AddCommand(newSetWeightCommand())
 	return cmd
 }

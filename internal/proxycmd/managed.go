@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,6 +72,7 @@ func loadState(dir string) (s router.State, ok bool, err error) {
 // stateSaver writes the router's state to DIR/state.json after changes,
 // coalescing bursts: a change while a write runs leads to one more write.
 type stateSaver struct {
+	off    atomic.Bool // after a handover: the successor owns the file
 	dir    string
 	kick   chan struct{}
 	done   chan struct{}
@@ -103,7 +105,13 @@ func (s *stateSaver) run(ctx context.Context, rt *router.Router) {
 	}
 }
 
+// disable stops every later write.
+func (s *stateSaver) disable() { s.off.Store(true) }
+
 func (s *stateSaver) save(rt *router.Router) {
+	if s.off.Load() {
+		return
+	}
 	if err := writeJSONFile(filepath.Join(s.dir, StateFile), rt.State()); err != nil {
 		s.errLog(fmt.Errorf("save router state: %w", err))
 	}
@@ -175,11 +183,11 @@ func processHandler(info ProcessInfo) http.Handler {
 }
 
 // givenFlags lists the flags set on cmd as "--name", "value" pairs, in
-// the order of their names, --ready-fd left out.
+// the order of their names, --ready-fd and --inherit-fds left out.
 func givenFlags(cmd *cobra.Command) []string {
 	var out []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "ready-fd" && cmd.InheritedFlags().Lookup(f.Name) == nil {
+		if f.Name != "ready-fd" && f.Name != "inherit-fds" && cmd.InheritedFlags().Lookup(f.Name) == nil {
 			out = append(out, "--"+f.Name, f.Value.String())
 		}
 	})

@@ -25,6 +25,7 @@ type proxyFlags struct {
 	netHTTPOnly, verbose                  bool
 	stateDir                              string   // managed: state and admin socket there (managed.go)
 	readyFD                               int      // managed: written to once serving, then closed
+	inheritFDs                            string   // managed: listeners handed over by the process this one replaces (handover.go)
 	args                                  []string // the flags as given, --ready-fd left out (ProcessInfo.Args)
 }
 

@@ -58,27 +58,38 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 	info := ProcessInfo{PID: os.Getpid(), Started: time.Now().UTC()}
 	info.Executable, _ = os.Executable()
 	info.Args = f.args
+	inherited, err := parseInheritFDs(f.inheritFDs)
+	if err != nil {
+		return usageErrorf("--inherit-fds: %w", err)
+	}
+	ho := &handover{saver: saver, rt: rt, stop: cancel, log: opts.Logger}
 	var aln net.Listener
 	var adminAddr, token string
 	if f.admin != "" || f.stateDir != "" {
 		var cleanup func()
-		if aln, adminAddr, token, cleanup, err = listenAdmin(ctx, lc, f, stdout); err != nil {
+		if aln, adminAddr, token, cleanup, err = listenAdmin(ctx, lc, f, stdout, inherited["admin"]); err != nil {
 			return err
 		}
-		defer cleanup()
+		defer func() {
+			if !ho.done.Load() { // the next process uses the socket now
+				cleanup()
+			}
+		}()
 		defer aln.Close()
 	}
-	prod, err := lc.Listen(ctx, "tcp", f.listen)
+	prod, err := listenOrInherit(ctx, lc, f.listen, inherited["listen"])
 	if err != nil {
 		return fmt.Errorf("proxy listen: %w", err)
 	}
 	var test net.Listener
 	if f.testListen != "" {
-		if test, err = lc.Listen(ctx, "tcp", f.testListen); err != nil {
+		if test, err = listenOrInherit(ctx, lc, f.testListen, inherited["test"]); err != nil {
 			_ = prod.Close()
 			return fmt.Errorf("proxy test listen: %w", err)
 		}
 	}
+	ho.listeners = map[string]net.Listener{"listen": prod, "test": test, "admin": aln}
+	ho.args = f.args
 	info.Listen = prod.Addr().String()
 	if test != nil {
 		info.TestListen = test.Addr().String()
@@ -89,17 +100,26 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 			_ = prod.Close()
 			return err
 		}
-		defer os.Remove(path)
+		defer func() {
+			if !ho.done.Load() {
+				_ = os.Remove(path)
+			}
+		}()
 	}
 	adminDone := make(chan error, 1)
 	if aln == nil {
 		adminDone <- nil
 	} else {
-		srv := &http.Server{Handler: adminHandler(rt, adminAddr, token, info), ReadHeaderTimeout: 10 * time.Second}
+		var hoHandler http.Handler
+		if f.stateDir != "" {
+			hoHandler = ho
+		}
+		srv := &http.Server{Handler: adminHandler(rt, adminAddr, token, info, hoHandler), ReadHeaderTimeout: 10 * time.Second}
+		ho.admin = srv
 		go func() {
 			err := srv.Serve(aln)
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
+			if errors.Is(err, http.ErrServerClosed) || ho.done.Load() {
+				err = nil // closed on purpose: shut down, or handed over
 			}
 			adminDone <- err
 		}()
@@ -139,7 +159,7 @@ func testTarget(rt *router.Router) string {
 // listenAdmin binds the admin endpoint: a Unix socket (mode 0600) or a TCP
 // address, with its token: --admin-token, the managed token of the state
 // directory, or one generated into the token file of the address.
-func listenAdmin(ctx context.Context, lc net.ListenConfig, f proxyFlags, stdout io.Writer) (ln net.Listener, addr, token string, cleanup func(), err error) {
+func listenAdmin(ctx context.Context, lc net.ListenConfig, f proxyFlags, stdout io.Writer, inheritFD int) (ln net.Listener, addr, token string, cleanup func(), err error) {
 	cleanup = func() {}
 	token = f.adminToken
 	if path, sock := f.adminSocket(); sock {
@@ -148,7 +168,12 @@ func listenAdmin(ctx context.Context, lc net.ListenConfig, f proxyFlags, stdout 
 				return nil, "", "", cleanup, err
 			}
 		}
-		if ln, err = listenAdminSocket(path); err != nil {
+		if inheritFD > 0 {
+			ln, err = inheritListener(inheritFD)
+		} else {
+			ln, err = listenAdminSocket(path)
+		}
+		if err != nil {
 			return nil, "", "", cleanup, err
 		}
 		cleanup = func() { _ = os.Remove(path) }
@@ -199,12 +224,16 @@ func adminURL(ln net.Listener) string {
 // adminHandler is the router's admin API plus Go's profiler under
 // /debug/pprof/ and the process information at /process, behind the same
 // checks and token.
-func adminHandler(rt *router.Router, addr, token string, info ProcessInfo) http.Handler {
-	return rt.AdminHandler(router.AdminOptions{Token: token, Addr: addr, Extra: map[string]http.Handler{
+func adminHandler(rt *router.Router, addr, token string, info ProcessInfo, handover http.Handler) http.Handler {
+	extra := map[string]http.Handler{
 		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
 		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
 		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
 		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
 		"GET /process":         processHandler(info),
-	}})
+	}
+	if handover != nil {
+		extra["POST /handover"] = handover
+	}
+	return rt.AdminHandler(router.AdminOptions{Token: token, Addr: addr, Extra: extra})
 }

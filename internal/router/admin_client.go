@@ -100,6 +100,12 @@ func (c *AdminClient) Get(ctx context.Context, path string, out any) error {
 	return c.do(ctx, http.MethodGet, path, nil, out)
 }
 
+// Post sends in to path (an endpoint served beside the router's) and
+// reads the answer into out.
+func (c *AdminClient) Post(ctx context.Context, path string, in, out any) error {
+	return c.do(ctx, http.MethodPost, path, in, out)
+}
+
 // do sends one request. A 404 of a group becomes ErrUnknownGroup, a 409
 // ErrGroupInUse, so callers can test for them.
 func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) error {

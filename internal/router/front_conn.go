@@ -77,6 +77,12 @@ type frontConn struct {
 	// to net/http untouched.
 	headSrc bytes.Reader
 	headBuf *bufio.Reader
+
+	// answered is set once the connection has had an answer. A shutdown
+	// closes an idle connection that has one at once (its client retries
+	// on another), but lets a new one send and get its first request: its
+	// client connected while the listener was open and owes nothing.
+	answered atomic.Bool
 }
 
 // Connection states: who reads br.
@@ -119,16 +125,18 @@ func (c *frontConn) serve() {
 	// A new connection owes its first request head within the head
 	// timeout: one that sends nothing is not kept for an idle timeout.
 	c.setDeadline(time.Now().Add(c.fe.headerTimeout))
-	for !c.fe.shutting.Load() {
+	for !c.fe.shutting.Load() || !c.answered.Load() {
 		req, fast, err := c.readRequest()
-		if err != nil || c.fe.shutting.Load() {
+		if err != nil || c.fe.shutting.Load() && c.answered.Load() {
 			break
 		}
 		if !fast {
 			c.handOff()
 			return
 		}
-		if !c.serveRequest(req) {
+		keep := c.serveRequest(req)
+		c.answered.Store(true)
+		if !keep {
 			break
 		}
 	}

@@ -46,6 +46,7 @@ type frontEnd struct {
 
 	fallback  chan net.Conn
 	closed    chan struct{}
+	accepting chan struct{} // closed when acceptLoop has returned
 	closeOnce sync.Once
 	acceptErr error // set before closed is closed
 
@@ -68,6 +69,7 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 		idleTimeout:   rt.opts.ClientIdleTimeout,
 		fallback:      make(chan net.Conn),
 		closed:        make(chan struct{}),
+		accepting:     make(chan struct{}),
 		conns:         map[*frontConn]struct{}{},
 	}
 	fe.ctx, fe.cancel = context.WithCancel(context.Background())
@@ -106,6 +108,7 @@ func (fe *frontEnd) watchdog() {
 
 func (fe *frontEnd) acceptLoop() {
 	defer fe.wg.Done()
+	defer close(fe.accepting)
 	var backoff time.Duration
 	for {
 		nc, err := fe.ln.Accept()
@@ -126,13 +129,11 @@ func (fe *frontEnd) acceptLoop() {
 			return
 		}
 		backoff = 0
+		// A connection accepted as shutdown begins is still served: its
+		// client connected while the listener was open (shutdown waits
+		// for this loop to end before it counts the connections).
 		c := newFrontConn(fe, nc)
 		fe.mu.Lock()
-		if fe.shutting.Load() {
-			fe.mu.Unlock()
-			_ = nc.Close()
-			continue
-		}
 		fe.conns[c] = struct{}{}
 		fe.wg.Add(1)
 		fe.mu.Unlock()
@@ -186,15 +187,20 @@ func (fe *frontEnd) shutdown(ctx context.Context) {
 	fe.shutting.Store(true)
 	fe.mu.Unlock()
 	_ = fe.Close()
+	select {
+	case <-fe.accepting:
+	case <-ctx.Done():
+	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		fe.mu.Lock()
 		n := len(fe.conns)
 		for c := range fe.conns {
-			if !c.busy() {
+			if !c.busy() && c.answered.Load() {
 				// Wakes a reader waiting for the next request; it
-				// sees shutting and closes.
+				// sees shutting and closes. A connection yet to send
+				// its first request keeps its head timeout for it.
 				_ = c.nc.SetReadDeadline(time.Unix(1, 0))
 			}
 		}

@@ -63,6 +63,7 @@ type Router struct {
 	// Adopted is true when the router was already running.
 	Adopted bool
 	dir     string
+	logger  *slog.Logger
 }
 
 // Ensure returns the router running for spec.Dir, adopting it when it
@@ -78,13 +79,22 @@ func Ensure(ctx context.Context, spec Spec) (*Router, error) {
 		return nil, fmt.Errorf("router state directory: %w", err)
 	}
 	args := spec.args()
-	if r, err := adopt(ctx, spec.Dir); err == nil {
+	if r, err := adopt(ctx, spec.Dir, log); err == nil {
 		if r.Info.Listen == spec.Listen && r.Info.TestListen == spec.TestListen {
-			if got := r.Info.Args; !sameFlags(got, args) {
-				log.Warn("the running router was started with other settings; they apply when it restarts (stop it with `canaryflow up --stop-tasks` and start again)",
-					"running", strings.Join(got, " "), "wanted", strings.Join(args, " "))
-			}
 			log.Info("router adopted", "pid", r.Info.PID, "listen", r.Info.Listen, "test", r.Info.TestListen)
+			why := ""
+			switch {
+			case !sameFlags(r.Info.Args, args):
+				why = "it runs with other settings (" + strings.Join(r.Info.Args, " ") + ")"
+			case r.upgraded():
+				why = "its binary " + r.Info.Executable + " was replaced since it started"
+			}
+			if why != "" {
+				log.Info("router: handing over to a new router process without dropping a request", "why", why)
+				if err := r.Handover(ctx, args); err != nil {
+					log.Error("router handover failed; the running router keeps serving with its settings", "err", err)
+				}
+			}
 			return r, nil
 		}
 		log.Warn("router listens elsewhere than canaryflow.yaml says: replacing it",
@@ -110,7 +120,7 @@ func sameFlags(a, b []string) bool {
 }
 
 // adopt connects to the router serving in dir.
-func adopt(ctx context.Context, dir string) (*Router, error) {
+func adopt(ctx context.Context, dir string, logger *slog.Logger) (*Router, error) {
 	token, err := os.ReadFile(filepath.Join(dir, proxycmd.TokenFile))
 	if err != nil {
 		return nil, err
@@ -122,7 +132,7 @@ func adopt(ctx context.Context, dir string) (*Router, error) {
 	c := router.NewAdminClient("unix:"+sock, strings.TrimSpace(string(token)))
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	r := &Router{AdminClient: c, Adopted: true, dir: dir}
+	r := &Router{AdminClient: c, Adopted: true, dir: dir, logger: logger}
 	if err := c.Get(cctx, "/process", &r.Info); err != nil {
 		c.Close()
 		return nil, err
@@ -221,13 +231,47 @@ func start(ctx context.Context, spec Spec, args []string, log *slog.Logger) (*Ro
 		_ = cmd.Process.Kill()
 		return nil, ctx.Err()
 	}
-	r, err := adopt(ctx, spec.Dir)
+	r, err := adopt(ctx, spec.Dir, log)
 	if err != nil {
 		return nil, fail(err.Error())
 	}
 	r.Adopted = false
 	log.Info("router started", "pid", r.Info.PID, "listen", r.Info.Listen, "test", r.Info.TestListen, "log", logPath)
 	return r, nil
+}
+
+// upgraded reports whether the router's executable file is newer than
+// the router process.
+func (r *Router) upgraded() bool {
+	fi, err := os.Stat(r.Info.Executable)
+	return err == nil && fi.ModTime().After(r.Info.Started)
+}
+
+// Handover replaces the router process by a new one started with args
+// (its own executable, as it is on disk now), without dropping a request:
+// the listening sockets pass to the new process (see proxycmd's
+// handover). The old one drains and exits.
+func (r *Router) Handover(ctx context.Context, args []string) error {
+	var resp proxycmd.HandoverResponse
+	if err := r.Post(ctx, "/handover", proxycmd.HandoverRequest{Args: args}, &resp); err != nil {
+		return err
+	}
+	r.Close() // no kept connection to the old process: the next request reaches the new one
+	old := r.Info.PID
+	var info proxycmd.ProcessInfo
+	if err := r.Get(ctx, "/process", &info); err != nil {
+		return err
+	}
+	r.Info = info
+	r.log().Info("router handed over", "from", old, "to", resp.PID)
+	return nil
+}
+
+func (r *Router) log() *slog.Logger {
+	if r.logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.logger
 }
 
 // Supervise starts the router again, from its saved state, whenever it
@@ -358,7 +402,6 @@ func ServeIfChild() {
 	if os.Getenv(childEnv) != "1" {
 		return
 	}
-	os.Unsetenv(childEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := proxycmd.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -370,7 +413,7 @@ var ErrNotRunning = errors.New("no router running")
 
 // Find returns the router serving dir, if one does.
 func Find(ctx context.Context, dir string) (*Router, error) {
-	r, err := adopt(ctx, dir)
+	r, err := adopt(ctx, dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v", ErrNotRunning, dir, err)
 	}

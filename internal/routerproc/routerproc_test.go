@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +21,14 @@ import (
 	"github.com/canaryflow/canaryflow/internal/router"
 	"github.com/canaryflow/canaryflow/internal/testport"
 )
+
+// tWriter sends log lines to the test's log.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func TestMain(m *testing.M) {
 	ServeIfChild()
@@ -164,5 +176,91 @@ func TestSocketPathForLongDirectories(t *testing.T) {
 	}
 	if _, err := r.State(context.Background()); err != nil {
 		t.Errorf("admin over the short socket: %v", err)
+	}
+}
+
+// TestHandoverDropsNoRequest: a router handed over to a new process with
+// new settings, under load on fresh and on kept-alive connections, fails
+// no request; the new process serves the same groups and routing, with the
+// new settings, and the old one is gone. An adopting Ensure with other
+// settings hands over the same way.
+func TestHandoverDropsNoRequest(t *testing.T) {
+	spec := Spec{Dir: filepath.Join(t.TempDir(), "router"), Listen: addr(t), TestListen: addr(t),
+		HealthCheck: router.HealthCheck{Path: "/", Interval: time.Second, Timeout: 500 * time.Millisecond, HealthyThreshold: 2, UnhealthyThreshold: 2}}
+	r := ensure(t, spec)
+	ctx := context.Background()
+	if err := r.SetGroup(ctx, "ts-1", []string{backend(t, "one"), backend(t, "one")}); err != nil {
+		t.Fatal(err)
+	}
+	blue, gw := "ts-1", 0
+	if _, err := r.Route(ctx, router.RoutingRequest{Blue: &blue, GreenWeight: &gw}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for get(t, "http://"+spec.Listen+"/") != "200 one" {
+		if time.Now().After(deadline) {
+			t.Fatal("targets never healthy")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var failures, total atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, keepAlive := range []bool{false, true} {
+		wg.Go(func() {
+			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive}}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := c.Get("http://" + spec.Listen + "/")
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %s", resp.Status)
+					}
+				}
+				total.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		})
+	}
+	old := r.Info.PID
+	spec.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
+	for i := range 3 {
+		spec.HealthCheck.Interval = time.Duration(2+i) * time.Second
+		next, err := Ensure(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.Info.PID == r.Info.PID || !slices.Contains(next.Info.Args, spec.HealthCheck.Interval.String()) {
+			t.Fatalf("after the handover: PID %d (was %d), args %v", next.Info.PID, r.Info.PID, next.Info.Args)
+		}
+		r = next
+		time.Sleep(300 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests through three handovers, %d failed", total.Load(), failures.Load())
+	if failures.Load() != 0 {
+		t.Errorf("%d of %d requests failed; first: %v", failures.Load(), total.Load(), firstErr.Load())
+	}
+	if rt, err := r.Routing(ctx); err != nil || rt.Blue != "ts-1" {
+		t.Errorf("routing after the handovers: %+v, %v", rt, err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for syscall.Kill(old, 0) == nil && !zombie(old) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first router %d did not exit after handing over", old)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
