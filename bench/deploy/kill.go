@@ -21,14 +21,18 @@ import (
 // adopts: it counts the requests that failed through all the kills, times
 // each restart to the daemon's API answering again, and reads back the
 // split the router serves.
-func killTrials(n int) error {
+func killTrials(n int, binDir string) error {
 	dir, err := os.MkdirTemp("", "canaryflow-bench-kill-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "canaryflow")
-	if out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/canaryflow", "./cmd/canaryflow-proxy").CombinedOutput(); err != nil {
+	if binDir != "" {
+		// Binaries built elsewhere, such as from an earlier commit, to
+		// measure it beside this one.
+		bin = filepath.Join(binDir, "canaryflow")
+	} else if out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/canaryflow", "./cmd/canaryflow-proxy").CombinedOutput(); err != nil {
 		return fmt.Errorf("build canaryflow: %v: %s", err, out)
 	}
 	repo := filepath.Join(dir, "repo")

@@ -34,10 +34,14 @@ import (
 	"github.com/canaryflow/canaryflow/internal/server"
 )
 
+// binDir is -bin.
+var binDir string
+
 func main() {
 	trials := flag.Int("trials", 20, "trials per experiment")
 	rps := flag.Int("rps", 1000, "production requests per second")
 	only := flag.String("only", "ABCDP", "experiments to run (P: the 10s-period peer of A)")
+	flag.StringVar(&binDir, "bin", "", "D only: run the canaryflow (and canaryflow-proxy) binaries in this directory instead of building them, e.g. an earlier commit's")
 	flag.Parse()
 	if err := run(*trials, *rps, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -178,7 +182,7 @@ func run(trials, rps int, only string) error {
 	}
 	stop()
 	if has('D') {
-		if err := killTrials(trials); err != nil {
+		if err := killTrials(trials, binDir); err != nil {
 			return err
 		}
 	}
