@@ -226,9 +226,11 @@ func (h *releaseHarness) start(bin string) {
 	}
 }
 
-// restart stops the daemon with sig, waits for it to exit, and starts bin.
+// restart stops the daemon with sig, waits for it to exit, and starts bin;
+// the new daemon adopts the router that served all along.
 func (h *releaseHarness) restart(sig syscall.Signal, bin string) {
 	h.t.Helper()
+	before := h.routerPID()
 	if err := h.daemon.Process.Signal(sig); err != nil {
 		h.t.Fatal(err)
 	}
@@ -239,6 +241,19 @@ func (h *releaseHarness) restart(sig syscall.Signal, bin string) {
 	}
 	h.t.Logf("daemon stopped by %s; starting %s", sig, bin)
 	h.start(bin)
+	if after := h.routerPID(); after != before {
+		h.t.Errorf("the router changed across the restart: PID %d, then %d; want it adopted", before, after)
+	}
+}
+
+// routerPID is the PID of the router serving the listeners, as status says.
+func (h *releaseHarness) routerPID() int {
+	h.t.Helper()
+	st, err := h.client.Status(context.Background())
+	if err != nil || st.Router == nil {
+		h.t.Fatalf("status: %v (router %v)", err, st)
+	}
+	return st.Router.PID
 }
 
 func (h *releaseHarness) logTail() string {

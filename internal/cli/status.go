@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -45,6 +46,9 @@ Example:
 				fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, trafficBar(t.GreenPercent, 40), t.GreenPercent)
 				fmt.Fprintf(w, "  blue  %-10s %d requests, %d errors\n", t.Blue.TaskSet, t.Blue.Requests, t.Blue.Errors)
 				fmt.Fprintf(w, "  green %-10s %d requests, %d errors\n", t.Green.TaskSet, t.Green.Requests, t.Green.Errors)
+				if r := st.Router; r != nil {
+					fmt.Fprintf(w, "Router   PID %d on %s (test %s), up since %s\n", r.PID, r.Listen, orDefault(r.TestListen, "-"), r.Started.Local().Format(time.DateTime))
+				}
 				if c := st.Config; c != nil {
 					if c.LastError != "" {
 						fmt.Fprintf(w, "The last SIGHUP's canaryflow.yaml was refused, nothing changed: %s\n", c.LastError)

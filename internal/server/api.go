@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/proxycmd"
 	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
@@ -64,6 +66,16 @@ type StatusView struct {
 	// Config is the configuration file's state: its reloads and the
 	// changes waiting for a restart.
 	Config *ConfigView `json:"config,omitempty"`
+	// Router is the router process serving the listeners.
+	Router *RouterView `json:"router,omitempty"`
+}
+
+// RouterView says which router process serves the listeners.
+type RouterView struct {
+	PID        int       `json:"pid"`
+	Listen     string    `json:"listen"`
+	TestListen string    `json:"testListen,omitempty"`
+	Started    time.Time `json:"started"`
 }
 
 // ErrorBody is every error answer.
@@ -149,7 +161,12 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusView{Services: services, Traffic: tv, Config: a.config.status()})
+	view := StatusView{Services: services, Traffic: tv, Config: a.config.status()}
+	var info proxycmd.ProcessInfo
+	if err := a.rt.Get(r.Context(), "/process", &info); err == nil {
+		view.Router = &RouterView{PID: info.PID, Listen: info.Listen, TestListen: info.TestListen, Started: info.Started}
+	}
+	writeJSON(w, http.StatusOK, view)
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {
