@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -404,4 +406,34 @@ func TestE2ECrashAndResume(t *testing.T) {
 	}
 	hooksOnce("stop", v)
 	e.checkRolledBack(v, blueTasks, "Version: "+itoa(version-2)+".0.0")
+}
+
+// TestE2EFirstDeploymentRolledBack stops the very first deployment at
+// 10%: with no blue to go back to, the rollback still ends (Stopped),
+// green's tasks stop, and both listeners answer 503 with nothing bound.
+func TestE2EFirstDeploymentRolledBack(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, canary5m)
+	d := e.create("1.0.0", "", nil)
+	e.drive(d.ID, func(v *DeploymentView) bool { return v.Deployment.GreenPercent == 10 })
+	if _, err := e.d.client.Stop(context.Background(), d.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	v := e.waitDone(d.ID)
+	if v.Deployment.Status != deploy.StatusStopped || !v.Deployment.RolledBack {
+		t.Fatalf("first deployment stopped at 10%%: %+v", v.Deployment)
+	}
+	if n := len(e.running(v.Deployment.GreenTaskSet)); n != 0 {
+		t.Errorf("%d green tasks still run", n)
+	}
+	for _, addr := range []string{e.d.prod, fmt.Sprintf("127.0.0.1:%d", e.cfg.Service.Listeners.TestPort)} {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s answers %d with nothing deployed; want 503", addr, resp.StatusCode)
+		}
+	}
 }

@@ -39,10 +39,9 @@ func (t routerTraffic) Deregister(ctx context.Context, service, ts string) error
 // task sets, with the split, and the test listener, in one router change.
 func (t routerTraffic) SetWeights(ctx context.Context, w deploy.Weights) error {
 	gw := w.GreenPercent * router.WeightScale / 100
-	req := router.RoutingRequest{Blue: &w.Blue, Green: &w.Green, GreenWeight: &gw}
-	if w.Test != "" {
-		req.Test = &w.Test
-	}
+	// w.Test "" unbinds the test listener: after the rollback of a first
+	// deployment there is nothing left for it to reach.
+	req := router.RoutingRequest{Blue: &w.Blue, Green: &w.Green, Test: &w.Test, GreenWeight: &gw}
 	if _, err := t.rt.Route(ctx, req); err != nil {
 		return fmt.Errorf("set weights %d%% green: %w", w.GreenPercent, err)
 	}
