@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -14,11 +15,15 @@ import (
 // errPoolClosed is returned when a target's drain has ended.
 var errPoolClosed = errors.New("target connection pool closed")
 
-// upConn is one keep-alive HTTP/1.1 connection to a target.
+// upConn is one keep-alive HTTP/1.1 connection to a target. It holds a
+// read buffer (lent by the router's connBuffers) only from the first byte
+// of a response to its end: an idle connection, or one waiting for its
+// answer, holds none. The request is written through a buffer lent for
+// the writing alone.
 type upConn struct {
 	nc       net.Conn
-	br       *bufio.Reader
-	bw       *bufio.Writer
+	rw       io.ReadWriter // nc, read and written with rawIO where it can be
+	br       *bufio.Reader // nil but while a response is read
 	idleFrom time.Time
 	reused   bool
 	deadline time.Time // the read deadline set on nc; zero for none
@@ -84,9 +89,8 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	rw := newRawIO(nc)
-	c := &upConn{nc: nc, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
-	c.peer, _ = rw.(quietPeer)
+	c := &upConn{nc: nc, rw: newRawIO(nc)}
+	c.peer, _ = c.rw.(quietPeer)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -126,7 +130,7 @@ func (p *connPool) popIdle() *upConn {
 // a request, a POST above all, from being sent on it. It costs one system
 // call and never waits.
 func (c *upConn) alive() bool {
-	if c.br.Buffered() > 0 {
+	if c.br != nil && c.br.Buffered() > 0 {
 		return false
 	}
 	if c.peer != nil {
