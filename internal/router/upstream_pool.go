@@ -82,7 +82,7 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 		}
 		p.discard(c)
 	}
-	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	nc, err := p.dial(ctx)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
@@ -100,6 +100,24 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	p.open[c] = struct{}{}
 	p.mu.Unlock()
 	return c, nil
+}
+
+// dial connects to the target on a goroutine of its own, and waits for it.
+// The dialer's calls go deeper than all the rest of a request's: made on
+// the request's goroutine, they would double that goroutine's stack, and
+// the client connection would keep the larger stack while it is idle.
+func (p *connPool) dial(ctx context.Context) (net.Conn, error) {
+	type dialed struct {
+		nc  net.Conn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+		done <- dialed{nc, err}
+	}()
+	d := <-done
+	return d.nc, d.err
 }
 
 // popIdle takes the most recently used idle connection, closing those idle
