@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -72,6 +73,7 @@ func loadState(dir string) (s router.State, ok bool, err error) {
 // stateSaver writes the router's state to DIR/state.json after changes,
 // coalescing bursts: a change while a write runs leads to one more write.
 type stateSaver struct {
+	mu     sync.Mutex  // one write at a time
 	off    atomic.Bool // after a handover: the successor owns the file
 	dir    string
 	kick   chan struct{}
@@ -109,6 +111,8 @@ func (s *stateSaver) run(ctx context.Context, rt *router.Router) {
 func (s *stateSaver) disable() { s.off.Store(true) }
 
 func (s *stateSaver) save(rt *router.Router) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.off.Load() {
 		return
 	}
@@ -167,6 +171,19 @@ func listenAdminSocket(path string) (net.Listener, error) {
 // managedToken returns the admin token kept in the state directory.
 func managedToken(dir string) (string, error) {
 	return secretfile.LoadOrCreate(filepath.Join(dir, TokenFile))
+}
+
+// savedBeforeAnswer wraps the admin API so that a change is on disk
+// before its answer leaves: a router killed the moment after comes back as
+// its caller was told it is. (net/http sends a small answer once the
+// handler returns.) Health changes are saved in the background.
+func savedBeforeAnswer(h http.Handler, s *stateSaver, rt *router.Router) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.save(rt)
+		}
+	})
 }
 
 // processHandler answers GET /process.

@@ -114,7 +114,11 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 		if f.stateDir != "" {
 			hoHandler = ho
 		}
-		srv := &http.Server{Handler: adminHandler(rt, adminAddr, token, info, hoHandler), ReadHeaderTimeout: 10 * time.Second}
+		h := adminHandler(rt, adminAddr, token, info, hoHandler)
+		if saver != nil {
+			h = savedBeforeAnswer(h, saver, rt)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		ho.admin = srv
 		go func() {
 			err := srv.Serve(aln)

@@ -67,6 +67,11 @@ func (rt *Router) forward(w http.ResponseWriter, r *http.Request, t *target, fre
 	if !stop() {
 		reusable = false
 	}
+	if uc.br != nil {
+		// Empty when reusable: exchange checked it.
+		rt.bufs.putReader(uc.br)
+		uc.br = nil
+	}
 	if reusable {
 		t.pool.put(uc)
 	} else {
@@ -110,30 +115,18 @@ func (uc *upConn) setReadDeadline(ctx context.Context, d time.Time) {
 // whether uc can carry another request.
 func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc *upConn, setCookie string) (forwardResult, bool) {
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	if err := writeRequestHead(uc.bw, r, hasBody, rt.viaLine); err != nil {
-		return rt.failed(r, t, uc, fmt.Errorf("write request head: %w", err), hasBody), false
-	}
-	if hasBody {
-		if err := rt.writeBody(uc.bw, r); err != nil {
-			if rerr := r.Context().Err(); rerr == nil && !t.expired.Load() {
-				var be *bodyReadError
-				if errors.As(err, &be) {
-					// The client's body broke off: nothing to answer.
-					return forwardResult{status: http.StatusBadRequest, err: err}, false
-				}
-			}
-			return rt.failed(r, t, uc, fmt.Errorf("write request body: %w", err), true), false
-		}
-	}
-	if err := uc.bw.Flush(); err != nil {
-		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", err), hasBody), false
+	bw := rt.bufs.writer(uc.rw)
+	res, sent := rt.sendRequest(bw, r, t, uc, hasBody)
+	rt.bufs.putWriter(bw)
+	if !sent {
+		return res, false
 	}
 
 	timeout := rt.opts.ResponseTimeout
 	if timeout > 0 {
 		uc.armResponseDeadline(r.Context(), timeout)
 	}
-	resp, err := uc.readResponse(r)
+	resp, err := uc.readResponse(r, &rt.bufs)
 	if err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
 	}
@@ -151,6 +144,30 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 		reusable = false
 	}
 	return res, reusable
+}
+
+// sendRequest writes r's head and body to uc through bw and flushes them.
+// sent is false, with the result to give, when that failed.
+func (rt *Router) sendRequest(bw *bufio.Writer, r *http.Request, t *target, uc *upConn, hasBody bool) (res forwardResult, sent bool) {
+	if err := writeRequestHead(bw, r, hasBody, rt.viaLine); err != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("write request head: %w", err), hasBody), false
+	}
+	if hasBody {
+		if err := rt.writeBody(bw, r); err != nil {
+			if rerr := r.Context().Err(); rerr == nil && !t.expired.Load() {
+				var be *bodyReadError
+				if errors.As(err, &be) {
+					// The client's body broke off: nothing to answer.
+					return forwardResult{status: http.StatusBadRequest, err: err}, false
+				}
+			}
+			return rt.failed(r, t, uc, fmt.Errorf("write request body: %w", err), true), false
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", err), hasBody), false
+	}
+	return forwardResult{}, true
 }
 
 // failed turns an error before any response byte reached the client into a
@@ -180,8 +197,16 @@ func isIdempotent(method string) bool {
 
 // readResponse reads the response to r: with parseResponseHead when the
 // whole head has arrived and is in the common form, else with net/http.
-func (uc *upConn) readResponse(r *http.Request) (*http.Response, error) {
-	if _, err := uc.br.Peek(1); err != nil {
+// It waits for the first byte before it takes a read buffer from cb, which
+// uc then holds until its owner gives it back.
+func (uc *upConn) readResponse(r *http.Request, cb *connBuffers) (*http.Response, error) {
+	var err error
+	if uc.br == nil {
+		uc.br, err = cb.fill(uc.rw)
+	} else {
+		_, err = uc.br.Peek(1)
+	}
+	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // what http.ReadResponse says
 		}

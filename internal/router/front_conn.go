@@ -13,28 +13,32 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
-
-// frontBufSize is the read buffer of a fast-path connection; a request head
-// longer than that goes to net/http.
-const frontBufSize = 8 << 10
 
 // frontConn is one client connection on the fast path. One goroutine
 // (serve) reads a request, runs the router's handler and writes the answer,
 // then reads the next: nothing is handed between goroutines on the way.
 //
+// Its read and write buffers are lent by the router (connBuffers) and held
+// only while there is something in them: between requests the connection
+// holds neither, and on Linux it waits for the next request's first bytes
+// before it takes a buffer to read them into. What an idle connection
+// costs is this struct, its socket and its goroutine's stack.
+//
 // While the handler runs nobody reads the socket, so a client that goes
 // away would go unnoticed until the answer is written. The front end's
-// watchdog therefore starts a watcher for any request still in flight after
-// a tick: the watcher reads on (that read is also the wait for the next
-// request) and, when the client closes, cancels the request, so the
-// abandonment is logged as 499 and the target sees its connection close.
-// Requests shorter than a tick, nearly all of them, cost no goroutine.
+// watchdog therefore looks, without reading, at every connection whose
+// request outlasted a tick (clientLeft) and, when the client has closed,
+// cancels the request, so the abandonment is logged as 499 and the target
+// sees its connection close. Requests shorter than a tick, nearly all of
+// them, cost nothing there.
 type frontConn struct {
 	fe     *frontEnd
 	nc     net.Conn
-	br     *bufio.Reader
+	rw     io.ReadWriter // nc, read and written with rawIO where it can be
+	br     *bufio.Reader // lent while bytes are buffered; nil otherwise
 	w      frontWriter
 	remote string
 
@@ -47,20 +51,16 @@ type frontConn struct {
 	state atomic.Int32
 	// seq counts requests; the watchdog compares it between ticks.
 	seq       atomic.Uint64
-	watchSeen uint64     // the seq the watchdog saw busy at its last tick
-	watchDone chan error // the watcher's read: nil when bytes arrived
+	watchSeen uint64 // the seq the watchdog saw busy at its last tick
 
-	// dlMu guards the read deadline, which the watcher moves while the
-	// handler runs.
+	// dlMu guards the read deadline, which shutdown moves too.
 	dlMu     sync.Mutex
 	deadline time.Time // the read deadline set on nc
 	// finished is when the last answer went out, for the idle timeout.
 	finished time.Time
 
-	// Request bodies: small ones already read are copied to bodyBuf; larger
-	// ones stream from br.
-	body    frontBody
-	bodyBuf []byte
+	// The request body, read from br.
+	body frontBody
 
 	// The request being served. parseRequestHead fills req, header, url
 	// and strs afresh for each request (nothing keeps them once it is
@@ -72,12 +72,6 @@ type frontConn struct {
 	url    url.URL
 	strs   []string
 
-	// headSrc and headBuf feed a complete head to http.ReadRequest without
-	// consuming br, so a head that is not for the fast path can be handed
-	// to net/http untouched.
-	headSrc bytes.Reader
-	headBuf *bufio.Reader
-
 	// answered is set once the connection has had an answer. A shutdown
 	// closes an idle connection that has one at once (its client retries
 	// on another), but lets a new one send and get its first request: its
@@ -87,24 +81,20 @@ type frontConn struct {
 
 // Connection states: who reads br.
 const (
-	connIdle     int32 = iota // serve reads (or parses) the next request
-	connBusy                  // the handler runs; no one reads
-	connBody                  // the handler runs and reads the request body from br
-	connWatched               // the handler runs; the watcher reads
-	connWatching              // the answer is out; the watcher still reads
+	connIdle int32 = iota // serve reads (or parses) the next request
+	connBusy              // the handler runs; no one reads
+	connBody              // the handler runs and reads the request body from br
 )
 
 func newFrontConn(fe *frontEnd, nc net.Conn) *frontConn {
-	rw := newRawIO(nc)
 	c := &frontConn{
-		fe:        fe,
-		nc:        nc,
-		br:        bufio.NewReaderSize(rw, frontBufSize),
-		remote:    nc.RemoteAddr().String(),
-		watchDone: make(chan error, 1),
-		finished:  time.Now(),
+		fe:       fe,
+		nc:       nc,
+		rw:       newRawIO(nc),
+		remote:   nc.RemoteAddr().String(),
+		finished: time.Now(),
 	}
-	c.w = frontWriter{bw: bufio.NewWriterSize(rw, frontBufSize), header: http.Header{}, shutting: fe.shutting.Load}
+	c.w = frontWriter{bufs: &fe.rt.bufs, dst: c.rw, header: http.Header{}, shutting: fe.shutting.Load}
 	c.ctx, c.cancel = context.WithCancel(fe.ctx)
 	c.initParse()
 	return c
@@ -115,7 +105,6 @@ func (c *frontConn) initParse() {
 	c.blank = *(&http.Request{}).WithContext(c.ctx)
 	c.header = make(http.Header, 8)
 	c.strs = make([]string, 16)
-	c.headBuf = bufio.NewReaderSize(nil, frontBufSize)
 }
 
 // serve runs until the connection closes or is handed to net/http.
@@ -141,13 +130,14 @@ func (c *frontConn) serve() {
 		}
 	}
 	_ = c.nc.Close()
+	c.releaseReader()
 }
 
 // readRequest waits for the next request head. fast is false when the
 // request must go to net/http.
 func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 	for {
-		if n := c.br.Buffered(); n > 0 {
+		if n := c.buffered(); n > 0 {
 			buf, _ := c.br.Peek(n)
 			switch end := scanHead(buf); {
 			case end < 0:
@@ -159,7 +149,7 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 				}
 				_, _ = c.br.Discard(end)
 				return req, true, nil
-			case n == frontBufSize:
+			case n == connBufSize:
 				return nil, false, nil // a long head: net/http reads the rest
 			}
 			// Part of a head: the rest must come within the head
@@ -168,16 +158,49 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 			if by := time.Now().Add(c.fe.headerTimeout); c.deadline.IsZero() || c.deadline.After(by) {
 				c.setDeadline(by)
 			}
-		} else if c.seq.Load() > 0 {
-			// Between requests: the idle timeout. (Before the first,
-			// the deadline serve set stands.)
-			if err := c.armIdle(); err != nil {
-				return nil, false, err
+		} else {
+			// Between requests: the buffer goes back, and the idle
+			// timeout runs. (Before the first request, the deadline
+			// serve set stands.)
+			c.releaseReader()
+			if c.seq.Load() > 0 {
+				if err := c.armIdle(); err != nil {
+					return nil, false, err
+				}
 			}
 		}
-		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+		if err := c.fill(); err != nil {
 			return nil, false, err
 		}
+	}
+}
+
+func (c *frontConn) buffered() int {
+	if c.br == nil {
+		return 0
+	}
+	return c.br.Buffered()
+}
+
+// fill reads more of the request: into a newly lent buffer when none is
+// held (on Linux, taken only once the bytes are there), else into the one
+// held, after what it buffers.
+func (c *frontConn) fill() error {
+	if c.br == nil {
+		var err error
+		c.br, err = c.fe.rt.bufs.fill(c.rw)
+		return err
+	}
+	_, err := c.br.Peek(c.br.Buffered() + 1)
+	return err
+}
+
+// releaseReader gives the read buffer back; the caller has consumed what it
+// held, or the connection is done.
+func (c *frontConn) releaseReader() {
+	if c.br != nil {
+		c.fe.rt.bufs.putReader(c.br)
+		c.br = nil
 	}
 }
 
@@ -219,14 +242,15 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 	case req.ContentLength == 0:
 		c.body = frontBody{}
 		req.Body = http.NoBody
-	case req.ContentLength <= int64(c.br.Buffered()) && req.ContentLength <= frontBufSize:
-		n := int(req.ContentLength)
-		c.bodyBuf = append(c.bodyBuf[:0], make([]byte, n)...)
-		_, _ = io.ReadFull(c.br, c.bodyBuf)
-		c.body = frontBody{buf: c.bodyBuf, remaining: req.ContentLength}
+		if c.br.Buffered() == 0 {
+			c.releaseReader() // nothing pipelined: none held while the request is served
+		}
+	case req.ContentLength <= int64(c.br.Buffered()):
+		// The whole body is buffered: reading it never waits.
+		c.body = frontBody{br: c.br, remaining: req.ContentLength}
 		req.Body = &c.body
 	default:
-		// The body streams from br: no watcher until it is all read.
+		// The body streams from br: not watched until it is all read.
 		// It is timed on its own; the deadline left by the head, or by
 		// the wait for it, no longer applies.
 		var by time.Time
@@ -243,58 +267,42 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 	c.state.Store(state)
 	keep := c.handle(req)
 	c.finished = time.Now()
-	if c.state.CompareAndSwap(connBusy, connIdle) || c.state.CompareAndSwap(connBody, connIdle) {
-		return keep
-	}
-	// A watcher is reading: its read is the wait for the next request.
-	c.state.Store(connWatching)
-	if !keep {
-		_ = c.nc.Close() // ends the watcher's read
-		<-c.watchDone
-		return false
-	}
-	if c.armIdle() != nil {
-		_ = c.nc.Close()
-	}
-	err := <-c.watchDone
 	c.state.Store(connIdle)
-	return err == nil
+	return keep
 }
 
-// watch is the watcher goroutine of a request that outlasted a tick: it
-// reads until bytes arrive, the client goes away (cancelling the request)
-// or, once the answer is out, the idle deadline passes.
-func (c *frontConn) watch() {
-	for {
-		_, err := c.br.Peek(1)
-		if err == nil {
-			c.watchDone <- nil
+// clientLeft reports whether the client has closed or reset the
+// connection: a receive that peeks, without waiting, finds the end of the
+// stream or an error. Bytes waiting (a pipelined request) or nothing at all
+// mean the client is still there. It neither reads nor moves a deadline, so
+// it may run while the handler writes.
+func clientLeft(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	left := false
+	err = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			n, _, perr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if perr == syscall.EINTR {
+				continue
+			}
+			left = perr == nil && n == 0 || perr != nil && perr != syscall.EAGAIN
 			return
 		}
-		if !isTimeout(err) {
-			c.cancel() // the client went away (or the answer closed the connection)
-		} else if !c.fe.shutting.Load() {
-			switch c.state.Load() {
-			case connWatched:
-				// A long answer outlasted the read deadline; the
-				// client is still there.
-				c.setDeadline(time.Now().Add(c.fe.idleTimeout))
-				continue
-			case connWatching:
-				if c.armIdle() == nil {
-					continue // the deadline was set before the answer went out
-				}
-			}
-		}
-		c.watchDone <- err
-		return
-	}
+	})
+	return err == nil && left
 }
 
 // busy reports whether a request is being answered, for shutdown.
 func (c *frontConn) busy() bool {
-	s := c.state.Load()
-	return s == connBusy || s == connBody || s == connWatched
+	return c.state.Load() != connIdle
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
@@ -305,6 +313,7 @@ func (c *frontConn) handle(req *http.Request) (keep bool) {
 	w := &c.w
 	w.reset(req)
 	defer func() {
+		w.release()
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				buf := make([]byte, 64<<10)
@@ -341,7 +350,12 @@ func (c *frontConn) closeGently() {
 // for the rest of its life.
 func (c *frontConn) handOff() {
 	_ = c.nc.SetDeadline(time.Time{})
-	rc := &replayConn{Conn: c.nc, br: c.br}
+	rc := &replayConn{Conn: c.nc}
+	if n := c.buffered(); n > 0 {
+		buf, _ := c.br.Peek(n)
+		rc.pending = bytes.Clone(buf)
+	}
+	c.releaseReader()
 	select {
 	case c.fe.fallback <- rc:
 	case <-c.fe.closed:
@@ -351,8 +365,7 @@ func (c *frontConn) handOff() {
 
 // frontBody is a fast-path request body with a known length.
 type frontBody struct {
-	buf       []byte        // the whole body, when it was already read
-	br        *bufio.Reader // else the connection's reader
+	br        *bufio.Reader // the connection's reader
 	remaining int64
 	state     *atomic.Int32 // the connection's, moved on from connBody when the last byte is read from br
 }
@@ -364,13 +377,7 @@ func (b *frontBody) Read(p []byte) (int, error) {
 	if int64(len(p)) > b.remaining {
 		p = p[:b.remaining]
 	}
-	var n int
-	var err error
-	if b.br == nil {
-		n = copy(p, b.buf[len(b.buf)-int(b.remaining):])
-	} else {
-		n, err = b.br.Read(p)
-	}
+	n, err := b.br.Read(p)
 	b.remaining -= int64(n)
 	if b.remaining == 0 {
 		if b.state != nil {
@@ -387,18 +394,17 @@ func (b *frontBody) Read(p []byte) (int, error) {
 func (b *frontBody) Close() error { return nil }
 
 // replayConn is a connection handed to net/http: reads drain what the fast
-// path had buffered before reaching the socket.
+// path had read before reaching the socket.
 type replayConn struct {
 	net.Conn
-	br *bufio.Reader
+	pending []byte
 }
 
 func (r *replayConn) Read(p []byte) (int, error) {
-	if r.br != nil {
-		if r.br.Buffered() > 0 {
-			return r.br.Read(p)
-		}
-		r.br = nil
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
 	}
 	return r.Conn.Read(p)
 }

@@ -83,11 +83,13 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 // that leaves during a request is noticed within about two ticks.
 const watchTick = 50 * time.Millisecond
 
-// watchdog starts a watcher (frontConn.watch) for every request that was
-// already in flight at the previous tick. It ends with the front end.
+// watchdog looks at every request that was already in flight at the
+// previous tick and cancels it when its client has left (clientLeft). It
+// ends with the front end.
 func (fe *frontEnd) watchdog() {
 	tick := time.NewTicker(watchTick)
 	defer tick.Stop()
+	var slow []*frontConn
 	for {
 		select {
 		case <-tick.C:
@@ -97,12 +99,21 @@ func (fe *frontEnd) watchdog() {
 		fe.mu.Lock()
 		for c := range fe.conns {
 			seq := c.seq.Load()
-			if seq == c.watchSeen && c.state.CompareAndSwap(connBusy, connWatched) {
-				go c.watch()
+			if seq == c.watchSeen && c.state.Load() == connBusy {
+				slow = append(slow, c)
 			}
 			c.watchSeen = seq
 		}
 		fe.mu.Unlock()
+		// The system calls are made without the lock, which accepting
+		// and closing connections take.
+		for _, c := range slow {
+			if c.seq.Load() == c.watchSeen && c.state.Load() == connBusy && clientLeft(c.nc) {
+				c.cancel()
+			}
+		}
+		clear(slow)
+		slow = slow[:0]
 	}
 }
 

@@ -328,8 +328,8 @@ func FuzzFrontEndFraming(f *testing.F) {
 	c := &frontConn{ctx: context.Background()}
 	c.initParse()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > frontBufSize {
-			data = data[:frontBufSize]
+		if len(data) > connBufSize {
+			data = data[:connBufSize]
 		}
 		end := scanHead(data)
 		if end > len(data) {
@@ -370,8 +370,9 @@ func FuzzFrontEndFraming(f *testing.F) {
 }
 
 // TestFrontEndWatchedRequest covers a request long enough for the watchdog
-// to start a watcher: the request pipelined behind it is served on the same
-// connection, in order, and the idle timeout still counts from the answer.
+// to look at its client: the request pipelined behind it (bytes the
+// watchdog's peek finds waiting) is served on the same connection, in
+// order, and the idle timeout still counts from the answer.
 func TestFrontEndWatchedRequest(t *testing.T) {
 	release := make(chan struct{})
 	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
@@ -390,17 +391,30 @@ func TestFrontEndWatchedRequest(t *testing.T) {
 	conn, br := rawConn(t, fe.Addr().String())
 	_, _ = io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	var fc *frontConn
-	waitFor(t, "a watcher on the slow request", func() bool {
+	waitFor(t, "the slow request in flight", func() bool {
 		fe.mu.Lock()
 		defer fe.mu.Unlock()
 		for c := range fe.conns {
 			fc = c
 		}
-		return fc != nil && fc.state.Load() == connWatched
+		return fc != nil && fc.state.Load() == connBusy
 	})
-	// The next request arrives while the watcher reads.
+	// The next request arrives while the slow one is in flight, and stays
+	// there through two of the watchdog's looks.
 	_, _ = io.WriteString(conn, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, "the watcher to read the next request", func() bool { return len(fc.watchDone) == 1 })
+	seen := 0
+	for last := fc.seq.Load(); seen < 2; {
+		waitFor(t, "the watchdog's tick", func() bool {
+			fe.mu.Lock()
+			defer fe.mu.Unlock()
+			return fc.watchSeen == last
+		})
+		seen++
+		time.Sleep(watchTick)
+	}
+	if err := fc.ctx.Err(); err != nil {
+		t.Fatalf("a pipelined request cancelled the one in flight: %v", err)
+	}
 	close(release)
 	for _, want := range []string{"/slow", "/next"} {
 		if resp, body := readAnswer(t, br, "GET"); resp.StatusCode != 200 || body != want {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"net/http"
 	"strings"
@@ -57,10 +58,12 @@ func (c *frontConn) parseHead(head []byte) (*http.Request, bool) {
 	if parseRequestHead(head, &c.req, c.header, &c.url, c.strs) {
 		return &c.req, fastEligible(&c.req)
 	}
-	c.headSrc.Reset(head)
-	c.headBuf.Reset(&c.headSrc)
-	req, err := http.ReadRequest(c.headBuf)
-	if err != nil || c.headSrc.Len() != 0 || c.headBuf.Buffered() != 0 {
+	// The head's size is all the buffer net/http needs (the rarer path: a
+	// head parseRequestHead declines).
+	src := bytes.NewReader(head)
+	br := bufio.NewReaderSize(src, len(head))
+	req, err := http.ReadRequest(br)
+	if err != nil || src.Len() != 0 || br.Buffered() != 0 {
 		return nil, false
 	}
 	return req.WithContext(c.ctx), fastEligible(req)

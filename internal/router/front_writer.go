@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,7 +20,12 @@ const smallBody = 2 << 10
 // otherwise, with trailers and immediate flushes for streamed answers. One
 // is reused for every request of a connection.
 type frontWriter struct {
+	// bw is lent from bufs, writing to dst, when the head is committed,
+	// and given back by the connection after the answer: a request
+	// waiting for its target holds none.
 	bw     *bufio.Writer
+	bufs   *connBuffers
+	dst    io.Writer
 	header http.Header
 	req    *http.Request
 	// shutting reports whether the server is shutting down, so the answer
@@ -146,6 +152,7 @@ func (w *frontWriter) commit(final bool) {
 		return
 	}
 	w.committed = true
+	w.bw = w.bufs.writer(w.dst)
 	if w.shutting != nil && w.shutting() {
 		w.closeAfter = true
 	}
@@ -208,6 +215,14 @@ func (w *frontWriter) commit(final bool) {
 			bw.Write(w.pending)
 		}
 		w.pending = w.pending[:0]
+	}
+}
+
+// release gives the write buffer back, once the answer is out (or cut).
+func (w *frontWriter) release() {
+	if w.bw != nil {
+		w.bufs.putWriter(w.bw)
+		w.bw = nil
 	}
 }
 

@@ -3,6 +3,8 @@
 package router
 
 import (
+	"bufio"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -46,7 +48,20 @@ type rawIO struct {
 	peekBuf [1]byte
 	silent  bool
 	peekFn  func(fd uintptr)
+
+	// readLazily's state: while inLazy, Read makes one read on lazyFD and
+	// never waits.
+	lazyFn  func(fd uintptr) bool
+	lazyFD  uintptr
+	inLazy  bool
+	lazyCB  *connBuffers
+	lazyBR  *bufio.Reader
+	lazyErr error
 }
+
+// errWouldBlock is Read's answer, during readLazily, when there is nothing
+// to read yet.
+var errWouldBlock = errors.New("read would block")
 
 // newRawIO returns what reads and writes nc: a rawIO for a TCP connection,
 // nc itself for anything else.
@@ -60,7 +75,7 @@ func newRawIO(nc net.Conn) io.ReadWriter {
 		return nc
 	}
 	r := &rawIO{nc: nc, rc: rc}
-	r.readFn, r.writeFn, r.peekFn = r.read, r.write, r.peek
+	r.readFn, r.writeFn, r.peekFn, r.lazyFn = r.read, r.write, r.peek, r.fillLazy
 	return r
 }
 
@@ -82,6 +97,9 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if r.inLazy {
+		return r.readNow(p)
+	}
 	r.rbuf, r.rn, r.rerr = p, 0, 0
 	err := r.rc.Read(r.readFn)
 	r.rbuf = nil
@@ -94,6 +112,61 @@ func (r *rawIO) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return r.rn, nil
+}
+
+// readLazily waits until the socket has bytes to read, or an error or the
+// end of the stream to report, and only then takes a buffer from cb and
+// fills it: a connection waiting here holds no buffer. It returns the
+// buffer with at least one byte in it, or the error with no buffer held.
+// It makes the same system calls as a Read into a buffer held throughout.
+func (r *rawIO) readLazily(cb *connBuffers) (*bufio.Reader, error) {
+	r.lazyCB, r.lazyBR, r.lazyErr = cb, nil, nil
+	err := r.rc.Read(r.lazyFn)
+	br, lerr := r.lazyBR, r.lazyErr
+	r.lazyCB, r.lazyBR, r.lazyErr = nil, nil, nil
+	if err != nil {
+		return nil, r.opError("read", err) // the deadline passed, or the connection was closed
+	}
+	return br, lerr
+}
+
+// fillLazy is readLazily's attempt, called by the netpoller each time the
+// socket may be readable: it fills a lent buffer with one read, and gives
+// the buffer back when that read would have blocked.
+func (r *rawIO) fillLazy(fd uintptr) bool {
+	br := r.lazyCB.reader(r)
+	r.lazyFD, r.inLazy = fd, true
+	_, err := br.Peek(1)
+	r.inLazy = false
+	if err == errWouldBlock {
+		r.lazyCB.putReader(br)
+		return false // wait until readable
+	}
+	if err != nil {
+		r.lazyCB.putReader(br)
+		br = nil
+	}
+	r.lazyBR, r.lazyErr = br, err
+	return true
+}
+
+// readNow is Read during readLazily: one read that never waits.
+func (r *rawIO) readNow(p []byte) (int, error) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, r.lazyFD, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, errWouldBlock
+		}
+		return 0, r.opError("read", os.NewSyscallError("read", e))
+	}
 }
 
 func (r *rawIO) write(fd uintptr) bool {

@@ -64,6 +64,7 @@ type Router struct {
 	pinStrip string    // the pin header, removed from every forwarded request
 
 	buffers          sync.Pool
+	bufs             connBuffers // connections' read and write buffers
 	healthClient     *http.Client
 	upgradeTransport *http.Transport
 

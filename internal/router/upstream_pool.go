@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -14,11 +15,15 @@ import (
 // errPoolClosed is returned when a target's drain has ended.
 var errPoolClosed = errors.New("target connection pool closed")
 
-// upConn is one keep-alive HTTP/1.1 connection to a target.
+// upConn is one keep-alive HTTP/1.1 connection to a target. It holds a
+// read buffer (lent by the router's connBuffers) only from the first byte
+// of a response to its end: an idle connection, or one waiting for its
+// answer, holds none. The request is written through a buffer lent for
+// the writing alone.
 type upConn struct {
 	nc       net.Conn
-	br       *bufio.Reader
-	bw       *bufio.Writer
+	rw       io.ReadWriter // nc, read and written with rawIO where it can be
+	br       *bufio.Reader // nil but while a response is read
 	idleFrom time.Time
 	reused   bool
 	deadline time.Time // the read deadline set on nc; zero for none
@@ -77,16 +82,15 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 		}
 		p.discard(c)
 	}
-	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	nc, err := p.dial(ctx)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	rw := newRawIO(nc)
-	c := &upConn{nc: nc, br: bufio.NewReaderSize(rw, 8<<10), bw: bufio.NewWriterSize(rw, 8<<10)}
-	c.peer, _ = rw.(quietPeer)
+	c := &upConn{nc: nc, rw: newRawIO(nc)}
+	c.peer, _ = c.rw.(quietPeer)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -96,6 +100,24 @@ func (p *connPool) get(ctx context.Context, fresh bool) (*upConn, error) {
 	p.open[c] = struct{}{}
 	p.mu.Unlock()
 	return c, nil
+}
+
+// dial connects to the target on a goroutine of its own, and waits for it.
+// The dialer's calls go deeper than all the rest of a request's: made on
+// the request's goroutine, they would double that goroutine's stack, and
+// the client connection would keep the larger stack while it is idle.
+func (p *connPool) dial(ctx context.Context) (net.Conn, error) {
+	type dialed struct {
+		nc  net.Conn
+		err error
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+		done <- dialed{nc, err}
+	}()
+	d := <-done
+	return d.nc, d.err
 }
 
 // popIdle takes the most recently used idle connection, closing those idle
@@ -126,7 +148,7 @@ func (p *connPool) popIdle() *upConn {
 // a request, a POST above all, from being sent on it. It costs one system
 // call and never waits.
 func (c *upConn) alive() bool {
-	if c.br.Buffered() > 0 {
+	if c.br != nil && c.br.Buffered() > 0 {
 		return false
 	}
 	if c.peer != nil {

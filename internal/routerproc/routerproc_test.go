@@ -52,6 +52,11 @@ func ensure(t *testing.T, spec Spec) *Router {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(spec.Dir, "router.log"))
+			s, _ := os.ReadFile(filepath.Join(spec.Dir, "state.json"))
+			t.Logf("router.log:\n%s\nstate.json:\n%s", b, s)
+		}
 		if f, err := Find(context.Background(), spec.Dir); err == nil {
 			_ = f.Stop(context.Background())
 		}
