@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Tag pushed → 10% canary serving, with a warm Go build cache.
 #
-# Runs `canaryflow demo` ROUNDS times per runtime with a short bake; each
-# run measures, through the production listener under load, the time from
-# `git push` of a release tag to the first answer of the new version (for
-# v1.1.0 and v1.2.0). The first run of each runtime warms the caches and is
-# not counted. Usage: bench/pipeline/run.sh [ROUNDS]   (default 5)
+# demo (the default mode): runs `canaryflow demo` ROUNDS times per runtime
+# with a short bake and its tuned settings (poll 200ms, health checks
+# 500ms); each run measures, through the production listener under load,
+# the time from `git push` of a release tag to the first answer of the new
+# version (for v1.1.0 and v1.2.0).
+#
+# defaults: the same measure with the canaryflow.yaml `canaryflow init`
+# writes, through the real binaries (`canaryflow up`, `canaryflow flow
+# release finish --push`); see bench/pipeline/defaults. It reports v1.1.0
+# (a 10% canary) and v1.0.0 (a first deployment), and where v1.1.0's time
+# goes.
+#
+# The first run of each runtime warms the caches and is not counted.
+# Usage: bench/pipeline/run.sh [ROUNDS] [demo|defaults]   (default 5 demo)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-5}
-go build -o bin/canaryflow ./cmd/canaryflow
+mode=${2:-demo}
+go build -o bin/ ./cmd/canaryflow ./cmd/canaryflow-proxy
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -17,6 +27,13 @@ runtimes=(process)
 if docker info >/dev/null 2>&1; then runtimes+=(docker); fi
 
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$mode" = defaults ]; then
+  go build -o "$out/defaults" ./bench/pipeline/defaults
+  for rt in "${runtimes[@]}"; do
+    "$out/defaults" -bin bin/canaryflow -rounds "$rounds" -runtime "$rt"
+  done
+  exit 0
+fi
 for rt in "${runtimes[@]}"; do
   ./bin/canaryflow demo --runtime "$rt" --canary 2s > "$out/warm-$rt.txt" 2>&1 || { cat "$out/warm-$rt.txt"; exit 1; }
   : > "$out/$rt.ms"

@@ -34,7 +34,7 @@ service:
   env: {}                    # added to every task's environment
   health_check:              # the router's active check, like an ALB target group's
     path: /healthz
-    interval: 5s
+    interval: 5s             # a new target: at once, then every 250ms until it first passes
     timeout: 2s
     healthy_threshold: 2
     unhealthy_threshold: 2

@@ -18,7 +18,9 @@ type Pipeline struct {
 	// repository canaryflow runs in.
 	Source string `yaml:"source"`
 	// PollInterval is how often the source is polled with git ls-remote.
-	// Zero means 1s (meant for local remotes; use a webhook for GitHub).
+	// Zero means 1s (meant for local remotes; use a webhook for GitHub). A
+	// source on this machine is also polled as soon as its refs change
+	// (looked at every 100ms, without running git).
 	PollInterval Duration `yaml:"poll_interval"`
 	// Tags filters the tags that trigger, as a CodePipeline V2 trigger.
 	Tags TagFilter `yaml:"tags"`

@@ -61,7 +61,10 @@ type Options struct {
 	Clock Clock
 	// Logger receives the controller's logs; zero discards them.
 	Logger *slog.Logger
-	// PollInterval is how often Install checks green's health. Zero means 250ms.
+	// PollInterval is how often Install checks green's health. Zero means
+	// 50ms: the local router checks a new target every 250ms until it
+	// first passes, from its registration, and a poll on that same beat
+	// would find it healthy a beat late.
 	PollInterval time.Duration
 	// RestoreWait bounds how long Restore waits for the restored targets'
 	// first health checks to pass. Zero means 2s.
@@ -110,7 +113,7 @@ func New(opts Options) (*Controller, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.PollInterval == 0 {
-		opts.PollInterval = 250 * time.Millisecond
+		opts.PollInterval = 50 * time.Millisecond
 	}
 	if opts.RestoreWait == 0 {
 		opts.RestoreWait = 2 * time.Second

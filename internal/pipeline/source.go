@@ -114,9 +114,16 @@ func (s *Source) Poke() {
 }
 
 // Run polls until ctx is done, calling emit for each new release in tag
-// order. A failed poll is logged and retried at the next interval.
+// order. A failed poll is logged and retried at the next interval. It polls
+// every interval, when poked, and, for a repository on this machine, as
+// soon as its refs change (see refWatch).
 func (s *Source) Run(ctx context.Context, emit func(Release)) error {
+	watch := newRefWatch(s.opts.URL)
 	for {
+		var before string
+		if watch != nil {
+			before = watch.stamp() // before the poll: a push during it is polled again
+		}
 		rels, err := s.Poll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -127,11 +134,31 @@ func (s *Source) Run(ctx context.Context, emit func(Release)) error {
 		for _, r := range rels {
 			emit(r)
 		}
+		if !s.wait(ctx, watch, before) {
+			return nil
+		}
+	}
+}
+
+// wait returns when the next poll is due, or false when ctx is done.
+func (s *Source) wait(ctx context.Context, watch *refWatch, stamp string) bool {
+	interval := s.opts.After(s.opts.Interval)
+	for {
+		var look <-chan time.Time
+		if watch != nil {
+			look = s.opts.After(refWatchInterval)
+		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-s.poke:
-		case <-s.opts.After(s.opts.Interval):
+			return true
+		case <-interval:
+			return true
+		case <-look:
+			if watch.stamp() != stamp {
+				return true
+			}
 		}
 	}
 }

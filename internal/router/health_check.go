@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // codeRange is an inclusive range of HTTP status codes.
@@ -79,6 +80,10 @@ func (h *healthTracker) observe(state TargetState, passed bool) TargetState {
 	return h.last
 }
 
+// breakRun records a failure that does not count toward the unhealthy
+// threshold (see checkPace): it only ends a run of passes.
+func (h *healthTracker) breakRun() { h.passes = 0 }
+
 func (h *healthTracker) next(state TargetState, passed bool) TargetState {
 	if passed {
 		h.passes++
@@ -107,10 +112,60 @@ func (h *healthTracker) next(state TargetState, passed bool) TargetState {
 	return state
 }
 
-// runHealthChecks checks t now and then every interval until ctx ends.
+// startupInterval is how often a target is checked from its registration
+// until its first pass, when health_check.interval is longer. A new task
+// answers within milliseconds of starting, but its first check often comes
+// a moment too early; waiting a whole interval (5s by default) for the
+// second would hold a deployment for nothing. Envoy checks a host that has
+// no traffic yet on a separate no_traffic_interval for the same reason.
+const startupInterval = 250 * time.Millisecond
+
+// checkPace times one target's checks. Until the target's first pass it is
+// starting: checks come every startupInterval, and its failures count
+// toward the unhealthy threshold at most once per interval, so a slow
+// starter is marked unhealthy no sooner than with checks every interval
+// (with the defaults: after failing for 5s, as before). A failure that does
+// not count still breaks a run of passes: the healthy threshold, for a
+// starting target already marked unhealthy, counts consecutive passes
+// however close together they come. From the first pass on, checks come
+// every interval and every result counts.
+type checkPace struct {
+	interval time.Duration
+	started  bool      // the target has passed a check
+	countAt  time.Time // while starting, the first time a failure counts again
+}
+
+// counts reports whether a failure at now counts toward the unhealthy
+// threshold.
+func (p *checkPace) counts(now time.Time) bool {
+	if p.started {
+		return true
+	}
+	if now.Before(p.countAt) {
+		return false
+	}
+	p.countAt = now.Add(p.interval)
+	return true
+}
+
+// next returns the wait before the next check, once the target's state
+// after this one is known.
+func (p *checkPace) next(st TargetState) time.Duration {
+	if st == StateHealthy {
+		p.started = true
+	}
+	if p.started {
+		return p.interval
+	}
+	return min(startupInterval, p.interval)
+}
+
+// runHealthChecks checks t now, then at the pace of checkPace until ctx
+// ends.
 func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
 	hc := rt.opts.HealthCheck
 	tracker := healthTracker{healthyThreshold: hc.HealthyThreshold, unhealthyThreshold: hc.UnhealthyThreshold}
+	pace := checkPace{interval: hc.Interval}
 	for {
 		err := rt.probe(ctx, t)
 		if ctx.Err() != nil {
@@ -122,7 +177,13 @@ func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
 		}
 		t.lastCheck.Store(&msg)
 		old := t.healthState()
-		if st := tracker.observe(old, err == nil); st != old && t.state.CompareAndSwap(int32(old), int32(st)) {
+		st := old
+		if err == nil || pace.counts(rt.clock.Now()) {
+			st = tracker.observe(old, err == nil)
+		} else {
+			tracker.breakRun()
+		}
+		if st != old && t.state.CompareAndSwap(int32(old), int32(st)) {
 			t.group.rebuild()
 			rt.changed()
 			rt.log.Info("target health changed", "group", t.group.name, "target", t.key,
@@ -131,7 +192,7 @@ func (rt *Router) runHealthChecks(ctx context.Context, t *target) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-rt.clock.After(hc.Interval):
+		case <-rt.clock.After(pace.next(t.healthState())):
 		}
 	}
 }

@@ -123,7 +123,9 @@ type Options struct {
 type HealthCheck struct {
 	// Path is requested with GET on each target; empty disables checks.
 	Path string
-	// Interval between checks of one target. Zero means 5s.
+	// Interval between checks of one target. Zero means 5s. A target is
+	// checked every 250ms (or Interval, if shorter) from its registration
+	// until its first pass; see checkPace.
 	Interval time.Duration
 	// Timeout of one check. Zero means 2s.
 	Timeout time.Duration
