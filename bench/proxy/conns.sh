@@ -25,6 +25,8 @@
 # Env:   ROUNDS=3 DURATION=10s COUNTS="50 500 2000" WORK=/tmp/canaryflow-conns
 #        BASE=<git ref> also builds that commit's canaryflow-proxy and runs
 #        it as the variant cf-base in the same rounds
+#        GC_VARIANT="GOGC=50" also runs canaryflow-proxy with that
+#        environment as the variant cf-gogc
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -77,6 +79,17 @@ declare -A URL PID
 pids+=(${PID[canaryflow]})
 URL[canaryflow]=http://127.0.0.1:18480/
 VARIANTS=(canaryflow)
+if [ -n "${GC_VARIANT:-}" ]; then
+	# The same binary with other garbage collector settings, as the
+	# variant cf-gogc: GC_VARIANT is its environment, such as GOGC=50
+	# (collect at 50% heap growth instead of 100%) or GOMEMLIMIT=40MiB.
+	env $GC_VARIANT "$WORK/canaryflow-proxy" --listen 127.0.0.1:18482 --admin 127.0.0.1:18492 \
+		--blue http://127.0.0.1:19101 --green http://127.0.0.1:19102 --green-weight 10 \
+		>"$WORK/canaryflow-gogc.log" 2>&1 & PID[cf-gogc]=$!
+	pids+=(${PID[cf-gogc]})
+	URL[cf-gogc]=http://127.0.0.1:18482/
+	VARIANTS+=(cf-gogc)
+fi
 if [ -n "$BASE" ]; then
 	"$WORK/base/canaryflow-proxy" --listen 127.0.0.1:18481 --admin 127.0.0.1:18491 \
 		--blue http://127.0.0.1:19101 --green http://127.0.0.1:19102 --green-weight 10 \
