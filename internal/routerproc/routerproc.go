@@ -187,7 +187,7 @@ func start(ctx context.Context, spec Spec, args []string, log *slog.Logger) (*Ro
 	}
 	defer pr.Close()
 	cmd := exec.Command(command[0], slices.Concat(command[1:], args, []string{"--ready-fd", "3"})...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(routerEnv(os.Environ()), env...)
 	if spec.PinSecret != "" {
 		cmd.Env = append(cmd.Env, router.PinSecretEnv+"="+spec.PinSecret)
 	}
@@ -354,6 +354,24 @@ func zombie(pid int) bool {
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// routerEnv keeps of the daemon's environment only what the router needs:
+// it never sees the daemon's tokens, webhook secret or cloud credentials.
+// (The pin secret is added on its own; CANARYFLOW_TEST_* marks the
+// processes of a test run.)
+func routerEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case slices.Contains([]string{"PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR", "XDG_STATE_HOME", "LANG", "LC_ALL", "TZ",
+			"GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "CANARYFLOW_STATE_DIR", childEnv}, name),
+			strings.HasPrefix(name, "CANARYFLOW_TEST_"):
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // tail returns the last n lines of a file, for an error message.

@@ -269,3 +269,13 @@ func TestHandoverDropsNoRequest(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRouterEnvironment: the router gets none of the daemon's secrets.
+func TestRouterEnvironment(t *testing.T) {
+	got := routerEnv([]string{"PATH=/bin", "HOME=/h", "CANARYFLOW_TOKEN=t", "CANARYFLOW_WEBHOOK_SECRET=w", "AWS_SECRET_ACCESS_KEY=k",
+		"GITHUB_TOKEN=g", "CANARYFLOW_TEST_RUN=r", "GOGC=50"})
+	want := []string{"PATH=/bin", "HOME=/h", "CANARYFLOW_TEST_RUN=r", "GOGC=50"}
+	if !slices.Equal(got, want) {
+		t.Errorf("router environment %v, want %v", got, want)
+	}
+}
