@@ -24,8 +24,9 @@
 //     as `init` wrote it, committed in v1.1.0 too.
 //
 // The canary's time is split by the daemon's log into source (push → Build
-// started), build (→ Deploy started), task start (→ target registered),
-// health (→ target healthy), hooks+shift (→ traffic shifted) and answer.
+// started), build (→ Deploy started), task start (→ first task started),
+// health (→ Install sees green healthy), hooks+shift (→ traffic shifted)
+// and answer.
 // The first round warms the Go build cache and is not counted.
 package main
 
@@ -511,10 +512,11 @@ var milestones = []struct {
 }{
 	{"source", func(m map[string]any) bool { return m["msg"] == "stage started" && m["stage"] == "Build" }},
 	{"build", func(m map[string]any) bool { return m["msg"] == "stage started" && m["stage"] == "Deploy" }},
-	{"task start", func(m map[string]any) bool { return m["msg"] == "target registered" && m["group"] == "green" }},
-	{"health", func(m map[string]any) bool {
-		return m["msg"] == "target health changed" && m["group"] == "green" && m["to"] == "healthy"
-	}},
+	// The router is a process of its own with a log of its own: these two
+	// are the daemon's view, a task started and Install seeing green
+	// healthy (within its 50 ms look).
+	{"task start", func(m map[string]any) bool { return m["msg"] == "task started" }},
+	{"health", func(m map[string]any) bool { return m["msg"] == "green healthy" }},
 	{"hooks+shift", func(m map[string]any) bool { return m["msg"] == "traffic shifted" }},
 }
 
