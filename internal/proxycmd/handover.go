@@ -62,6 +62,31 @@ type handover struct {
 
 	mu   sync.Mutex // one handover at a time
 	done atomic.Bool
+	// changes is held for reading by every admin request that changes the
+	// router, and for writing by a handover, so that no change falls
+	// between the state the successor restores and the end of this
+	// router's admin API.
+	changes sync.RWMutex
+}
+
+// fence wraps the admin API: a change waits while a handover runs, and
+// after one it is refused (503) rather than lost on a router that no
+// longer serves; the caller sends it again, to the successor.
+func (h *handover) fence(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.URL.Path == "/handover" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.changes.RLock()
+		defer h.changes.RUnlock()
+		if h.done.Load() {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusServiceUnavailable, "this router has handed over to a new process: send the request again")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (h *handover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -72,6 +97,8 @@ func (h *handover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.changes.Lock()
+	defer h.changes.Unlock()
 	if h.done.Load() {
 		writeError(w, http.StatusConflict, "this router has handed over already")
 		return

@@ -1,6 +1,8 @@
 package proxycmd
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -37,4 +39,32 @@ func FuzzParseInheritFDs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFenceAfterHandover: once a router has handed over, a change sent
+// to it on a connection still open is refused, not lost; reads still
+// answer.
+func TestFenceAfterHandover(t *testing.T) {
+	h := &handover{}
+	changed := 0
+	api := h.fence(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			changed++
+		}
+	}))
+	do := func(method string) int {
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest(method, "/routing", strings.NewReader("{}")))
+		return rec.Code
+	}
+	if do(http.MethodPut) != http.StatusOK || changed != 1 {
+		t.Fatalf("before the handover a change was refused")
+	}
+	h.done.Store(true)
+	if code := do(http.MethodPut); code != http.StatusServiceUnavailable || changed != 1 {
+		t.Errorf("after the handover: %d, %d changes; want 503 and none applied", code, changed)
+	}
+	if code := do(http.MethodGet); code != http.StatusOK {
+		t.Errorf("a read after the handover: %d", code)
+	}
 }

@@ -116,7 +116,7 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 		}
 		h := adminHandler(rt, adminAddr, token, info, hoHandler)
 		if saver != nil {
-			h = savedBeforeAnswer(h, saver, rt)
+			h = ho.fence(savedBeforeAnswer(h, saver, rt))
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		ho.admin = srv
