@@ -58,7 +58,6 @@ type handover struct {
 	log       *slog.Logger
 	listeners map[string]net.Listener // "listen", "test", "admin"; nil where none
 	args      []string
-	admin     *http.Server
 
 	mu   sync.Mutex // one handover at a time
 	done atomic.Bool

@@ -119,7 +119,6 @@ func runProxy(ctx context.Context, stdout io.Writer, f proxyFlags, opts router.O
 			h = ho.fence(savedBeforeAnswer(h, saver, rt))
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		ho.admin = srv
 		go func() {
 			err := srv.Serve(aln)
 			if errors.Is(err, http.ErrServerClosed) || ho.done.Load() {

@@ -229,31 +229,35 @@ func (rt *Router) State() State {
 
 // restore puts back a saved State.
 func (rt *Router) restore(s State) error {
+	if err := rt.restoreGroups(s.Groups); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return rt.Route(s.Routing)
+}
+
+func (rt *Router) restoreGroups(groups map[string][]TargetRecord) error {
 	rt.mu.Lock()
-	for name, recs := range s.Groups {
+	defer rt.mu.Unlock()
+	for name, recs := range groups {
 		if err := checkGroupName(name); err != nil {
-			rt.mu.Unlock()
-			return fmt.Errorf("restore: %w", err)
+			return err
 		}
 		grp := rt.groupLocked(name)
 		for _, rec := range recs {
 			key, err := rt.checkTarget(rec.URL)
 			if err != nil {
-				rt.mu.Unlock()
-				return fmt.Errorf("restore target group %s: %w", name, err)
+				return fmt.Errorf("target group %s: %w", name, err)
 			}
 			state := StateInitial
 			if rec.Healthy {
 				state = StateHealthy
 			}
 			if err := rt.addTargetLocked(grp, key, state); err != nil && !errors.Is(err, ErrTargetExists) {
-				rt.mu.Unlock()
-				return fmt.Errorf("restore target group %s: %s: %w", name, key, err)
+				return fmt.Errorf("target group %s: %s: %w", name, key, err)
 			}
 		}
 	}
-	rt.mu.Unlock()
-	return rt.Route(s.Routing)
+	return nil
 }
 
 // bindBlueGreen sets up the standalone proxy's two groups, "blue" and

@@ -62,7 +62,6 @@ type Router struct {
 	Info proxycmd.ProcessInfo
 	// Adopted is true when the router was already running.
 	Adopted bool
-	dir     string
 	logger  *slog.Logger
 }
 
@@ -132,7 +131,7 @@ func adopt(ctx context.Context, dir string, logger *slog.Logger) (*Router, error
 	c := router.NewAdminClient("unix:"+sock, strings.TrimSpace(string(token)))
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	r := &Router{AdminClient: c, Adopted: true, dir: dir, logger: logger}
+	r := &Router{AdminClient: c, Adopted: true, logger: logger}
 	if err := c.Get(cctx, "/process", &r.Info); err != nil {
 		c.Close()
 		return nil, err
