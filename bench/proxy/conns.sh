@@ -28,6 +28,7 @@
 #        GC_VARIANT="GOGC=50" also runs canaryflow-proxy with that
 #        environment as the variant cf-gogc
 set -euo pipefail
+. "$(dirname "$0")/nginx.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -99,36 +100,8 @@ if [ -n "$BASE" ]; then
 	VARIANTS+=(cf-base)
 fi
 
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-worker_processes auto;
-worker_rlimit_nofile 20000;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  upstream app {
-    server 127.0.0.1:19101 weight=9;
-    server 127.0.0.1:19102 weight=1;
-    keepalive 256;
-  }
-  server {
-    listen 127.0.0.1:18580;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-NGINX
-sed -e 's/worker_processes auto;/worker_processes 1;/' -e "s#$WORK/nginx/#$WORK/nginx1/#g" \
-	-e 's/listen 127.0.0.1:18580;/listen 127.0.0.1:18581;/' "$WORK/nginx/nginx.conf" >"$WORK/nginx1/nginx.conf"
+nginx_conf "$WORK/nginx" auto 127.0.0.1:18580 127.0.0.1:19101 127.0.0.1:19102 8192
+nginx_conf "$WORK/nginx1" 1 127.0.0.1:18581 127.0.0.1:19101 127.0.0.1:19102 8192
 nginx -c "$WORK/nginx/nginx.conf"
 nginx -c "$WORK/nginx1/nginx.conf"
 URL[nginx]=http://127.0.0.1:18580/

@@ -25,6 +25,7 @@
 #        variant cf-base in the same interleaved rounds, so a change to the
 #        router is compared with what it changes (ratios canaryflow / cf-base)
 set -euo pipefail
+. "$(dirname "$0")/nginx.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
@@ -102,39 +103,11 @@ fi
 # connection by two goroutines, no HTTP parsing, no split (all to blue).
 "$WORK/gotcp" -listen 127.0.0.1:18380 -backend 127.0.0.1:19001 & pids+=($!)
 
-cat >"$WORK/nginx/nginx.conf" <<NGINX
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  upstream app {
-    server 127.0.0.1:19001 weight=9;
-    server 127.0.0.1:19002 weight=1;
-    keepalive 256;
-  }
-  server {
-    listen 127.0.0.1:18180;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-NGINX
+nginx_conf "$WORK/nginx" auto 127.0.0.1:18180 127.0.0.1:19001 127.0.0.1:19002 4096
 nginx -c "$WORK/nginx/nginx.conf"
 # The same nginx with one worker: on two shared cores it is sometimes the
 # faster setting, and the reference is whichever nginx is faster.
-mkdir -p "$WORK/nginx1"
-sed -e 's/worker_processes auto;/worker_processes 1;/' -e "s#$WORK/nginx/#$WORK/nginx1/#g" \
-	-e 's/listen 127.0.0.1:18180;/listen 127.0.0.1:18181;/' "$WORK/nginx/nginx.conf" >"$WORK/nginx1/nginx.conf"
+nginx_conf "$WORK/nginx1" 1 127.0.0.1:18181 127.0.0.1:19001 127.0.0.1:19002 4096
 nginx -c "$WORK/nginx1/nginx.conf"
 
 cat >"$WORK/haproxy.cfg" <<HAP
