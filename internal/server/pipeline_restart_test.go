@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,11 +18,7 @@ import (
 func TestPipelineRestartMidCanary(t *testing.T) {
 	origin, work := helloRepo(t)
 	state := t.TempDir()
-	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf(`pipeline:
-  source: %s
-  poll_interval: 200ms
-  build: {image: go}
-`, origin))
+	cfg := pipelineConfig(t, origin, "go")
 	d := startDaemon(t, state, cfg)
 
 	pushRelease(t, work, "1.0.0", "1.0.0", nil)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +19,7 @@ import (
 func TestPipelineSettingsFromTag(t *testing.T) {
 	origin, work := helloRepo(t)
 	state := t.TempDir()
-	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: go}\n", origin))
+	cfg := pipelineConfig(t, origin, "go")
 	if cfg.Service.Ready.Action != "CONTINUE_DEPLOYMENT" {
 		t.Fatalf("the daemon's own ready action is %s", cfg.Service.Ready.Action)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
 	"github.com/canaryflow/canaryflow/internal/registry"
 )
@@ -105,17 +106,20 @@ func getVersion(t *testing.T, addr string) (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(b))
 }
 
+// pipelineConfig is the test service with a pipeline polling origin every
+// 200 ms and building with image (go or dockerfile).
+func pipelineConfig(t *testing.T, origin, image string) *config.Config {
+	t.Helper()
+	return testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: %s}\n", origin, image))
+}
+
 // TestPipelineTagToCanary runs the whole local chain on a local bare
 // repository: a pushed tag is built and deployed; a tag whose version
 // files disagree never builds; a faulty version is rolled back by its alarm.
 func TestPipelineTagToCanary(t *testing.T) {
 	origin, work := helloRepo(t)
 	state := t.TempDir()
-	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf(`pipeline:
-  source: %s
-  poll_interval: 200ms
-  build: {image: go}
-`, origin))
+	cfg := pipelineConfig(t, origin, "go")
 	d := startDaemon(t, state, cfg)
 	defer d.stopWithTasks(state, cfg)
 
@@ -204,7 +208,7 @@ phases:
 	gitIn(t, work, "add", ".")
 	gitIn(t, work, "commit", "-q", "-m", "docker build")
 	state := t.TempDir()
-	cfg := testConfig(t, freePort(t), freePort(t), fmt.Sprintf("pipeline:\n  source: %s\n  poll_interval: 200ms\n  build: {image: dockerfile}\n", origin))
+	cfg := pipelineConfig(t, origin, "dockerfile")
 	d := startDaemon(t, state, cfg)
 	defer d.stopWithTasks(state, cfg)
 	pushRelease(t, work, "2.0.0", "2.0.0", nil)
