@@ -72,6 +72,12 @@ type frontConn struct {
 	url    url.URL
 	strs   []string
 
+	// inEpoll is set once the socket is in the front end's parker's epoll
+	// set (it stays there, disarmed, between parkings); parkedFD is the
+	// socket there.
+	inEpoll  bool
+	parkedFD int32
+
 	// answered is set once the connection has had an answer. A shutdown
 	// closes an idle connection that has one at once (its client retries
 	// on another), but lets a new one send and get its first request: its
@@ -107,20 +113,32 @@ func (c *frontConn) initParse() {
 	c.strs = make([]string, 16)
 }
 
-// serve runs until the connection closes or is handed to net/http.
+// serve runs until the connection closes, is handed to net/http or is
+// parked; a parked connection carries on in run, on a goroutine the parker
+// starts.
 func (c *frontConn) serve() {
-	defer c.fe.forget(c)
-	defer c.cancel()
 	// A new connection owes its first request head within the head
 	// timeout: one that sends nothing is not kept for an idle timeout.
 	c.setDeadline(time.Now().Add(c.fe.headerTimeout))
+	c.run()
+}
+
+// run serves requests until the connection closes, is handed to net/http,
+// or is parked to wait for its next request without a goroutine.
+func (c *frontConn) run() {
 	for !c.fe.shutting.Load() || !c.answered.Load() {
 		req, fast, err := c.readRequest()
+		if err == errParked {
+			return // the parker has it now
+		}
 		if err != nil || c.fe.shutting.Load() && c.answered.Load() {
 			break
 		}
 		if !fast {
+			c.unpark()
 			c.handOff()
+			c.cancel()
+			c.fe.forget(c)
 			return
 		}
 		keep := c.serveRequest(req)
@@ -129,8 +147,11 @@ func (c *frontConn) serve() {
 			break
 		}
 	}
+	c.unpark()
 	_ = c.nc.Close()
 	c.releaseReader()
+	c.cancel()
+	c.fe.forget(c)
 }
 
 // readRequest waits for the next request head. fast is false when the
@@ -167,6 +188,11 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 				if err := c.armIdle(); err != nil {
 					return nil, false, err
 				}
+				// Many connections open: wait without a goroutine.
+				if err := c.parkOrFill(); err != nil {
+					return nil, false, err
+				}
+				continue
 			}
 		}
 		if err := c.fill(); err != nil {

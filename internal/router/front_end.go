@@ -51,6 +51,13 @@ type frontEnd struct {
 	acceptErr error // set before closed is closed
 
 	shutting atomic.Bool
+	// open counts the client connections; above parkAbove (negative:
+	// never) idle ones are parked (see parker), once park is made.
+	open      atomic.Int64
+	parkAbove atomic.Int64
+	parkMu    sync.Mutex
+	park      atomic.Pointer[parker]
+
 	mu       sync.Mutex
 	conns    map[*frontConn]struct{}
 	wg       sync.WaitGroup // the accept loop and every connection's reader
@@ -72,6 +79,7 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 		accepting:     make(chan struct{}),
 		conns:         map[*frontConn]struct{}{},
 	}
+	fe.parkAbove.Store(int64(rt.opts.ParkIdleAbove))
 	fe.ctx, fe.cancel = context.WithCancel(context.Background())
 	fe.wg.Add(1)
 	go fe.acceptLoop()
@@ -105,6 +113,9 @@ func (fe *frontEnd) watchdog() {
 			c.watchSeen = seq
 		}
 		fe.mu.Unlock()
+		if p := fe.park.Load(); p != nil {
+			p.expire(time.Now())
+		}
 		// The system calls are made without the lock, which accepting
 		// and closing connections take.
 		for _, c := range slow {
@@ -148,6 +159,7 @@ func (fe *frontEnd) acceptLoop() {
 		fe.conns[c] = struct{}{}
 		fe.wg.Add(1)
 		fe.mu.Unlock()
+		fe.open.Add(1)
 		go c.serve()
 	}
 }
@@ -156,7 +168,46 @@ func (fe *frontEnd) forget(c *frontConn) {
 	fe.mu.Lock()
 	delete(fe.conns, c)
 	fe.mu.Unlock()
+	fe.open.Add(-1)
 	fe.wg.Done()
+}
+
+// parkerIfBusy returns the parker when idle connections are to be parked:
+// more than parkAbove are open and the front end is not shutting down. It
+// makes the parker the first time; if that fails, nothing is parked.
+func (fe *frontEnd) parkerIfBusy() *parker {
+	if above := fe.parkAbove.Load(); above < 0 || fe.open.Load() <= above || fe.shutting.Load() {
+		return nil
+	}
+	if p := fe.park.Load(); p != nil {
+		return p
+	}
+	fe.parkMu.Lock()
+	defer fe.parkMu.Unlock()
+	if p := fe.park.Load(); p != nil || fe.parkAbove.Load() < 0 {
+		return p
+	}
+	p, err := newParker()
+	if err != nil {
+		fe.rt.opts.Logger.Warn("idle connections keep their goroutines", "err", err)
+		fe.parkAbove.Store(-1)
+		return nil
+	}
+	fe.park.Store(p)
+	return p
+}
+
+// wakeParked resumes every parked connection; with stop, none is parked
+// again.
+func (fe *frontEnd) wakeParked(stop bool) {
+	fe.parkMu.Lock()
+	if stop {
+		fe.parkAbove.Store(-1)
+	}
+	fe.parkMu.Unlock()
+	if p := fe.park.Load(); p != nil {
+		p.wakeAll(stop)
+	}
 }
 
 // Accept returns the next connection handed over to net/http.
@@ -216,6 +267,7 @@ func (fe *frontEnd) shutdown(ctx context.Context) {
 			}
 		}
 		fe.mu.Unlock()
+		fe.wakeParked(false) // each sees shutting and closes
 		if n == 0 {
 			break
 		}
@@ -232,6 +284,7 @@ func (fe *frontEnd) shutdown(ctx context.Context) {
 		fe.mu.Unlock()
 		break
 	}
+	fe.wakeParked(true)
 	fe.wg.Wait()
 	fe.cancel()
 }

@@ -1,0 +1,22 @@
+//go:build !linux
+
+package router
+
+import (
+	"errors"
+	"time"
+)
+
+// parker is Linux only (it needs epoll); elsewhere every connection keeps
+// its goroutine.
+type parker struct{}
+
+func newParker() (*parker, error) { return nil, errors.New("parking needs epoll") }
+
+func (p *parker) expire(time.Time)     {}
+func (p *parker) wakeAll(bool)         {}
+func (p *parker) count() int           { return 0 }
+func (c *frontConn) unpark()           {}
+func (c *frontConn) parkOrFill() error { return c.fill() }
+
+var errParked = errors.New("connection parked")
