@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // connBufSize is the size of every connection read and write buffer, client
@@ -19,9 +20,17 @@ const connBufSize = 8 << 10
 // (a browser keeps six open per site) the buffers are most of a proxy's
 // memory: 32 KB a connection before, against nginx's ~1 KB when idle.
 //
+// The buffers given back wait in free lists, not sync.Pools: a pool is
+// emptied by every garbage collection, so under load each cycle the
+// router allocated its buffers anew (a third of all it allocated), which
+// brought the next cycle closer and left the heap's pages fragmented. A
+// free list keeps what is given back for as long as it is used (see
+// freeList.trim).
+//
 // The zero value is ready to use.
 type connBuffers struct {
-	readers, writers sync.Pool
+	readers freeList[*bufio.Reader]
+	writers freeList[*bufio.Writer]
 	// held counts the buffers lent and not yet returned, for tests.
 	held atomic.Int64
 }
@@ -29,7 +38,7 @@ type connBuffers struct {
 // reader lends a read buffer reading from src.
 func (cb *connBuffers) reader(src io.Reader) *bufio.Reader {
 	cb.held.Add(1)
-	br, _ := cb.readers.Get().(*bufio.Reader)
+	br := cb.readers.get()
 	if br == nil {
 		return bufio.NewReaderSize(src, connBufSize)
 	}
@@ -40,14 +49,14 @@ func (cb *connBuffers) reader(src io.Reader) *bufio.Reader {
 // putReader takes back a read buffer; what it still holds is dropped.
 func (cb *connBuffers) putReader(br *bufio.Reader) {
 	br.Reset(nil)
-	cb.readers.Put(br)
+	cb.readers.put(br)
 	cb.held.Add(-1)
 }
 
 // writer lends a write buffer writing to dst.
 func (cb *connBuffers) writer(dst io.Writer) *bufio.Writer {
 	cb.held.Add(1)
-	bw, _ := cb.writers.Get().(*bufio.Writer)
+	bw := cb.writers.get()
 	if bw == nil {
 		return bufio.NewWriterSize(dst, connBufSize)
 	}
@@ -58,8 +67,92 @@ func (cb *connBuffers) writer(dst io.Writer) *bufio.Writer {
 // putWriter takes back a write buffer; what it still holds is dropped.
 func (cb *connBuffers) putWriter(bw *bufio.Writer) {
 	bw.Reset(nil)
-	cb.writers.Put(bw)
+	cb.writers.put(bw)
 	cb.held.Add(-1)
+}
+
+// freeListTrim is how often a free list lets go of the buffers it kept
+// unused throughout the period before.
+const freeListTrim = time.Second
+
+// freeList keeps the buffers given back, most recently given back on top,
+// for the next borrower. It keeps what a load uses and no more: once a
+// period (freeListTrim, checked as buffers come back), it drops as many as
+// it held throughout the period (its low-water mark), oldest first, to the
+// garbage collector. After a burst the surplus goes within two periods.
+//
+// The zero value is ready to use.
+type freeList[T any] struct {
+	mu     sync.Mutex
+	items  []T
+	low    int       // fewest items held since trimmed
+	period time.Time // when the current period began
+}
+
+// get takes the most recently given back item; the zero T when there is
+// none.
+func (l *freeList[T]) get() T {
+	var zero T
+	l.mu.Lock()
+	n := len(l.items) - 1
+	if n < 0 {
+		l.mu.Unlock()
+		return zero
+	}
+	it := l.items[n]
+	l.items[n] = zero
+	l.items = l.items[:n]
+	l.low = min(l.low, n)
+	l.mu.Unlock()
+	return it
+}
+
+// put gives an item back, and trims the list once a period.
+func (l *freeList[T]) put(it T) { l.putAt(it, time.Now()) }
+
+func (l *freeList[T]) putAt(it T, now time.Time) {
+	l.mu.Lock()
+	l.items = append(l.items, it)
+	l.trimLocked(now)
+	l.mu.Unlock()
+}
+
+// trim ends the period if it is over; the front end's watchdog calls it,
+// so that buffers go back after a burst that no request follows.
+func (l *freeList[T]) trim(now time.Time) {
+	l.mu.Lock()
+	l.trimLocked(now)
+	l.mu.Unlock()
+}
+
+// trimLocked, once a period is over, drops the items no one took during
+// it and begins the next; l.mu is held.
+func (l *freeList[T]) trimLocked(now time.Time) {
+	if now.Sub(l.period) < freeListTrim {
+		return
+	}
+	if l.low > 0 {
+		n := copy(l.items, l.items[l.low:])
+		clear(l.items[n:])
+		l.items = l.items[:n]
+		if cap(l.items) > 64 && n < cap(l.items)/4 {
+			l.items = append([]T(nil), l.items...) // let a burst's backing array go too
+		}
+	}
+	l.low, l.period = len(l.items), now
+}
+
+// trim lets the free lists drop what went unused (freeList.trim).
+func (cb *connBuffers) trim(now time.Time) {
+	cb.readers.trim(now)
+	cb.writers.trim(now)
+}
+
+// size reports how many items the list holds, for tests.
+func (l *freeList[T]) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.items)
 }
 
 // lazyReader is a connection that can wait for bytes before a buffer is

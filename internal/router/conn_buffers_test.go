@@ -175,3 +175,55 @@ func TestClientLeavingSlowRequestIsCancelled(t *testing.T) {
 	}
 	waitFor(t, "499 counted", func() bool { return rt.Metrics().Blue.ClientCancelled == 1 })
 }
+
+// TestFreeListKeepsWhatIsUsed: a free list keeps the buffers a steady load
+// uses, and lets a burst's surplus go within two periods of it.
+func TestFreeListKeepsWhatIsUsed(t *testing.T) {
+	var l freeList[*int]
+	now := time.Unix(1000, 0)
+	l.trim(now)
+	lendAll := func(n int) []*int {
+		var out []*int
+		for range n {
+			it := l.get()
+			if it == nil {
+				it = new(int)
+			}
+			out = append(out, it)
+		}
+		return out
+	}
+	giveBack := func(items []*int) {
+		for _, it := range items {
+			l.putAt(it, now)
+		}
+	}
+	// A burst of 100 at once, then a steady 10 at a time.
+	giveBack(lendAll(100))
+	if got := l.size(); got != 100 {
+		t.Fatalf("after the burst the list holds %d, want 100", got)
+	}
+	for period := range 3 {
+		for range 50 {
+			giveBack(lendAll(10))
+		}
+		now = now.Add(freeListTrim)
+		l.trim(now)
+		// The burst was in period 0: all 100 were used then.
+		if got, want := l.size(), []int{100, 10, 10}[period]; got != want {
+			t.Fatalf("after period %d of steady use the list holds %d, want %d", period, got, want)
+		}
+	}
+	// Nothing lent for a period: everything goes.
+	now = now.Add(freeListTrim)
+	l.trim(now)
+	if got := l.size(); got != 0 {
+		t.Fatalf("after an idle period the list holds %d, want 0", got)
+	}
+	// Within a period nothing is dropped, however little is used.
+	giveBack(lendAll(30))
+	l.trim(now.Add(freeListTrim / 2))
+	if got := l.size(); got != 30 {
+		t.Fatalf("mid-period the list holds %d, want 30", got)
+	}
+}

@@ -113,9 +113,11 @@ func (fe *frontEnd) watchdog() {
 			c.watchSeen = seq
 		}
 		fe.mu.Unlock()
+		now := time.Now()
 		if p := fe.park.Load(); p != nil {
-			p.expire(time.Now())
+			p.expire(now)
 		}
+		fe.rt.bufs.trim(now)
 		// The system calls are made without the lock, which accepting
 		// and closing connections take.
 		for _, c := range slow {
