@@ -58,9 +58,9 @@ type frontEnd struct {
 	parkMu    sync.Mutex
 	park      atomic.Pointer[parker]
 
-	mu       sync.Mutex
-	conns    map[*frontConn]struct{}
-	wg       sync.WaitGroup // the accept loop and every connection's reader
+	mu    sync.Mutex
+	conns map[*frontConn]struct{}
+	wg    sync.WaitGroup // the accept loop and every connection's reader
 }
 
 // newFrontEnd starts accepting on ln; the caller serves the returned
