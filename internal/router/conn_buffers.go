@@ -9,9 +9,13 @@ import (
 )
 
 // connBufSize is the size of every connection read and write buffer, client
-// and target side alike. A client's request head longer than that goes to
-// net/http.
-const connBufSize = 8 << 10
+// and target side alike: a page, as nginx's proxy buffers. A client's
+// request head longer than that (rare: browsers send 0.5-2 KB) goes to
+// net/http, which serves it as well, more slowly; a longer target response
+// head is read by net/http too. Under load the buffers lent at once come in
+// bursts of hundreds (goroutines descheduled while holding one, as during a
+// garbage collection), and at 8 KB those bursts were a third of the heap.
+const connBufSize = 4 << 10
 
 // connBuffers lends the read and write buffers of client and target
 // connections. A connection holds one only while it has bytes to read or
