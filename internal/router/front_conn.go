@@ -72,6 +72,15 @@ type frontConn struct {
 	url    url.URL
 	strs   []string
 
+	// parkSoon is the watchdog's nudge: it found the connection idle for
+	// the front end's parkAfter and moved the read deadline to the past
+	// to wake its goroutine, which parks it (see nudged). parked is set
+	// while the connection waits in the parker; idleTicks counts the
+	// watchdog's ticks that found it idle (the watchdog's alone).
+	parkSoon  atomic.Bool
+	parked    atomic.Bool
+	idleTicks int
+
 	// inEpoll is set once the socket is in the front end's parker's epoll
 	// set (it stays there, disarmed, between parkings); parkedFD is the
 	// socket there.
@@ -188,14 +197,23 @@ func (c *frontConn) readRequest() (req *http.Request, fast bool, err error) {
 				if err := c.armIdle(); err != nil {
 					return nil, false, err
 				}
-				// Many connections open: wait without a goroutine.
-				if err := c.parkOrFill(); err != nil {
+				// Many connections open: wait without a goroutine;
+				// else wait on this one until the watchdog finds the
+				// connection idle for parkAfter, and park it then.
+				err := c.parkOrFill(false)
+				if err != nil && c.nudged(err) {
+					err = c.parkOrFill(true)
+				}
+				if err != nil {
 					return nil, false, err
 				}
 				continue
 			}
 		}
 		if err := c.fill(); err != nil {
+			if c.nudged(err) {
+				continue
+			}
 			return nil, false, err
 		}
 	}
@@ -249,6 +267,32 @@ func (c *frontConn) armIdle() error {
 	return nil
 }
 
+// nudge wakes the connection's goroutine to park it, if the connection is
+// still idle after request seq (the watchdog's call).
+func (c *frontConn) nudge(seq uint64) {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.seq.Load() == seq && c.state.Load() == connIdle && !c.parked.Load() && !c.fe.shutting.Load() {
+		c.parkSoon.Store(true)
+		_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// nudged reports whether err, a read's, is the watchdog's nudge rather than
+// the connection's own deadline passing; the deadline is then set back.
+func (c *frontConn) nudged(err error) bool {
+	if !isTimeout(err) || !c.parkSoon.Swap(false) {
+		return false
+	}
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if !c.deadline.IsZero() && !c.deadline.After(time.Now()) {
+		return false // its own deadline has passed too
+	}
+	_ = c.nc.SetReadDeadline(c.deadline)
+	return true
+}
+
 func (c *frontConn) setDeadline(t time.Time) {
 	c.dlMu.Lock()
 	c.setDeadlineLocked(t)
@@ -289,6 +333,7 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 		req.Body = &c.body
 	}
 	req.RemoteAddr = c.remote
+	c.parkSoon.Store(false) // a nudge that came as the request did is moot
 	c.seq.Add(1)
 	c.state.Store(state)
 	keep := c.handle(req)

@@ -55,6 +55,9 @@ type frontEnd struct {
 	// never) idle ones are parked (see parker), once park is made.
 	open      atomic.Int64
 	parkAbove atomic.Int64
+	// parkAfter is how long a connection may be idle before it is parked
+	// whatever the count.
+	parkAfter time.Duration
 	parkMu    sync.Mutex
 	park      atomic.Pointer[parker]
 
@@ -78,6 +81,7 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 		closed:        make(chan struct{}),
 		accepting:     make(chan struct{}),
 		conns:         map[*frontConn]struct{}{},
+		parkAfter:     rt.opts.parkAfter,
 	}
 	fe.parkAbove.Store(int64(rt.opts.ParkIdleAbove))
 	fe.ctx, fe.cancel = context.WithCancel(context.Background())
@@ -86,6 +90,12 @@ func (rt *Router) newFrontEnd(ln net.Listener, h http.Handler) *frontEnd {
 	go fe.watchdog()
 	return fe
 }
+
+// parkAfter is how long a keep-alive connection waits for its next
+// request on its own goroutine before it is parked (see parker) however few
+// connections are open: long enough that a busy connection is never
+// parked this way, so it costs nothing per request.
+const parkAfter = time.Second
 
 // watchTick is how often the watchdog looks for long requests; a client
 // that leaves during a request is noticed within about two ticks.
@@ -97,7 +107,8 @@ const watchTick = 50 * time.Millisecond
 func (fe *frontEnd) watchdog() {
 	tick := time.NewTicker(watchTick)
 	defer tick.Stop()
-	var slow []*frontConn
+	var slow, idle []*frontConn
+	idleTicks := max(1, int(fe.parkAfter/watchTick))
 	for {
 		select {
 		case <-tick.C:
@@ -107,8 +118,18 @@ func (fe *frontEnd) watchdog() {
 		fe.mu.Lock()
 		for c := range fe.conns {
 			seq := c.seq.Load()
-			if seq == c.watchSeen && c.state.Load() == connBusy {
+			state := c.state.Load()
+			if seq == c.watchSeen && state == connBusy {
 				slow = append(slow, c)
+			}
+			// Idle since the last tick, after an answer, and not parked.
+			if seq == c.watchSeen && seq > 0 && state == connIdle && !c.parked.Load() && !c.parkSoon.Load() {
+				c.idleTicks++
+				if c.idleTicks == idleTicks {
+					idle = append(idle, c)
+				}
+			} else {
+				c.idleTicks = 0
 			}
 			c.watchSeen = seq
 		}
@@ -118,6 +139,13 @@ func (fe *frontEnd) watchdog() {
 			p.expire(now)
 		}
 		fe.rt.bufs.trim(now)
+		if fe.parkAbove.Load() >= 0 {
+			for _, c := range idle {
+				c.nudge(c.watchSeen)
+			}
+		}
+		clear(idle)
+		idle = idle[:0]
 		// The system calls are made without the lock, which accepting
 		// and closing connections take.
 		for _, c := range slow {
@@ -174,11 +202,19 @@ func (fe *frontEnd) forget(c *frontConn) {
 	fe.wg.Done()
 }
 
-// parkerIfBusy returns the parker when idle connections are to be parked:
-// more than parkAbove are open and the front end is not shutting down. It
-// makes the parker the first time; if that fails, nothing is parked.
+// parkerIfBusy returns the parker when idle connections are to be parked
+// at once: more than parkAbove are open.
 func (fe *frontEnd) parkerIfBusy() *parker {
-	if above := fe.parkAbove.Load(); above < 0 || fe.open.Load() <= above || fe.shutting.Load() {
+	if above := fe.parkAbove.Load(); above < 0 || fe.open.Load() <= above {
+		return nil
+	}
+	return fe.parker()
+}
+
+// parker returns the parker, made the first time; nil when nothing is to
+// be parked (shutting down, or the parker could not be made).
+func (fe *frontEnd) parker() *parker {
+	if fe.parkAbove.Load() < 0 || fe.shutting.Load() {
 		return nil
 	}
 	if p := fe.park.Load(); p != nil {

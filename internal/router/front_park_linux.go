@@ -84,6 +84,7 @@ func (p *parker) loop() {
 			for _, ev := range events[:n] {
 				if pc, ok := p.conns[ev.Fd]; ok {
 					delete(p.conns, ev.Fd)
+					pc.c.parked.Store(false)
 					ready = append(ready, pc.c)
 				}
 			}
@@ -126,6 +127,7 @@ func (p *parker) park(c *frontConn, fd int, idleBy time.Time) bool {
 	}
 	c.inEpoll = true
 	c.parkedFD = int32(fd)
+	c.parked.Store(true)
 	p.conns[int32(fd)] = parked{c: c, idleBy: idleBy}
 	return true
 }
@@ -141,19 +143,6 @@ func (p *parker) forget(fd int) {
 	}
 }
 
-// wake resumes c now if it is parked.
-func (p *parker) wake(c *frontConn) {
-	p.mu.Lock()
-	pc, ok := p.conns[c.parkedFD]
-	if !ok || pc.c != c {
-		p.mu.Unlock()
-		return
-	}
-	delete(p.conns, c.parkedFD)
-	p.mu.Unlock()
-	go c.run()
-}
-
 // expire resumes the parked connections whose idle timeout has passed;
 // each finds so and closes.
 func (p *parker) expire(now time.Time) {
@@ -162,6 +151,7 @@ func (p *parker) expire(now time.Time) {
 	for fd, pc := range p.conns {
 		if !now.Before(pc.idleBy) {
 			delete(p.conns, fd)
+			pc.c.parked.Store(false)
 			due = append(due, pc.c)
 		}
 	}
@@ -177,6 +167,7 @@ func (p *parker) wakeAll(stop bool) {
 	p.mu.Lock()
 	all := make([]*frontConn, 0, len(p.conns))
 	for _, pc := range p.conns {
+		pc.c.parked.Store(false)
 		all = append(all, pc.c)
 	}
 	clear(p.conns)
@@ -202,12 +193,15 @@ func (p *parker) count() int {
 var errParked = errors.New("connection parked")
 
 // parkOrFill waits for the next request's first bytes between requests:
-// when there are many connections it parks c instead of waiting (and
-// returns errParked), otherwise, or when bytes are already there, it fills
-// c.br as fill does.
-func (c *frontConn) parkOrFill() error {
+// when there are many connections, or now, it parks c instead of waiting
+// (and returns errParked); otherwise, or when bytes are already there, it
+// fills c.br as fill does.
+func (c *frontConn) parkOrFill(now bool) error {
 	r, ok := c.rw.(*rawIO)
 	p := c.fe.parkerIfBusy()
+	if now {
+		p = c.fe.parker()
+	}
 	if !ok || p == nil {
 		return c.fill()
 	}

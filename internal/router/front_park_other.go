@@ -13,10 +13,10 @@ type parker struct{}
 
 func newParker() (*parker, error) { return nil, errors.New("parking needs epoll") }
 
-func (p *parker) expire(time.Time)     {}
-func (p *parker) wakeAll(bool)         {}
-func (p *parker) count() int           { return 0 }
-func (c *frontConn) unpark()           {}
-func (c *frontConn) parkOrFill() error { return c.fill() }
+func (p *parker) expire(time.Time)         {}
+func (p *parker) wakeAll(bool)             {}
+func (p *parker) count() int               { return 0 }
+func (c *frontConn) unpark()               {}
+func (c *frontConn) parkOrFill(bool) error { return c.fill() }
 
 var errParked = errors.New("connection parked")

@@ -243,3 +243,46 @@ func TestParkingUnderConcurrentLoad(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestIdleConnectionParkedAfterAWhile: with few connections open, a
+// connection keeps its goroutine between requests that follow each other,
+// and is parked once idle for parkAfter; a request with a head in pieces
+// and a slow upload are not cut by the watchdog's nudge.
+func TestIdleConnectionParkedAfterAWhile(t *testing.T) {
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		_, _ = fmt.Fprintf(w, "%s %s", r.URL.Path, body)
+	})
+	rt, err := New(Options{Blue: []string{b.URL}, parkAfter: 3 * watchTick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
+	t.Cleanup(func() { fe.shutdown(context.Background()) })
+	addr := fe.Addr().String()
+
+	conn, br := rawConn(t, addr)
+	other, otherBR := rawConn(t, addr)
+	for i := range 3 {
+		_, _ = fmt.Fprintf(conn, "GET /a%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		wantAnswer(t, br, "GET", fmt.Sprintf("/a%d ", i))
+		_, _ = fmt.Fprintf(other, "GET /b%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+		wantAnswer(t, otherBR, "GET", fmt.Sprintf("/b%d ", i))
+	}
+	waitFor(t, "both idle connections parked", func() bool { return parkedCount(fe) == 2 })
+	waitFor(t, "no goroutine serving them", func() bool { return frontConnGoroutines() == 0 })
+
+	// A head in pieces, slower than parkAfter, then a body in pieces.
+	pieces := []string{"POST /up", "load HTTP/1.1\r\nHost: x\r\n", "Content-Length: 6\r\n\r\n", "abc", "def"}
+	for _, p := range pieces {
+		if _, err := io.WriteString(conn, p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * watchTick)
+	}
+	wantAnswer(t, br, "POST", "/upload abcdef")
+	_, _ = fmt.Fprintf(other, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+	wantAnswer(t, otherBR, "GET", "/again ")
+	waitFor(t, "both parked again", func() bool { return parkedCount(fe) == 2 })
+}

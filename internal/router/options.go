@@ -124,6 +124,10 @@ type Options struct {
 	// connection is idle. Zero means DefaultParkIdleAbove; negative never
 	// parks.
 	ParkIdleAbove int
+	// parkAfter is how long an idle connection keeps its goroutine when
+	// ParkIdleAbove is not reached; zero means the constant parkAfter.
+	// Tests shorten it.
+	parkAfter time.Duration
 	// Logger receives errors and state changes; nil discards them.
 	Logger *slog.Logger
 	// Clock drives health-check intervals and drain deadlines; nil is the
@@ -270,6 +274,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ParkIdleAbove == 0 {
 		o.ParkIdleAbove = DefaultParkIdleAbove
+	}
+	if o.parkAfter == 0 {
+		o.parkAfter = parkAfter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
