@@ -7,8 +7,8 @@ package protect
 
 import (
 	"bufio"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -118,7 +118,7 @@ const (
 	RuleMergeOnly   = "protected branches advance only by merge commits"
 	RuleTagSemVer   = "release tags are strict SemVer"
 	RuleTagOnMain   = "release tags point at a commit on main"
-	RuleTagImmutble = "release tags are never moved or deleted"
+	RuleTagImmutable = "release tags are never moved or deleted"
 )
 
 // Check decides every update of one push against the rules; repo is the
@@ -197,7 +197,7 @@ func checkTag(ctx context.Context, repo *git.Repo, rules Rules, u Update, mainTi
 		if u.Deleted() {
 			what = "deleted"
 		}
-		return &Refusal{Ref: u.Ref, Rule: RuleTagImmutble,
+		return &Refusal{Ref: u.Ref, Rule: RuleTagImmutable,
 			Fix: fmt.Sprintf("%s is a release and cannot be %s; release a new version instead: canaryflow flow hotfix start", tag, what)}, nil
 	}
 	if _, ok := flow.ParseTagVersion(rules.TagPrefix, tag); !ok {
