@@ -375,7 +375,8 @@ func restoredNames(st *finishState) []string {
 }
 
 // resolveVersionConflicts settles a merge whose only conflicts are in
-// version files that differ in nothing but the version — the usual clash
+// the changelog (both sides added a version's section: see
+// MergeChangelogs) and in version files that differ in nothing but the version — the usual clash
 // after a hotfix, when main says 1.2.4 and the release says 1.3.0. Both
 // sides get the version being released; if they are then identical the
 // file is resolved and staged. It reports whether every conflict was.
@@ -389,6 +390,22 @@ func (f *Flow) resolveVersionConflicts(ctx context.Context, version string, file
 	}
 	settled := map[string][]byte{}
 	for _, p := range files {
+		if p == f.opts.Changelog && p != "" {
+			var sides [2][]byte
+			for i, stage := range []string{":2", ":3"} {
+				data, ok, err := f.repo.ShowFile(ctx, stage, p)
+				if err != nil || !ok {
+					return false, err
+				}
+				sides[i] = data
+			}
+			merged, ok := MergeChangelogs(sides[0], sides[1])
+			if !ok {
+				return false, nil
+			}
+			settled[p] = merged
+			continue
+		}
 		if !isVersionFile[p] {
 			return false, nil
 		}

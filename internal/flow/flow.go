@@ -33,6 +33,9 @@ type Options struct {
 	TagPrefix     string
 	Remote        string
 	VersionFiles  []string
+	// Changelog is the file release and hotfix start add the version's
+	// notes to (Keep a Changelog layout); empty turns this off.
+	Changelog string
 }
 
 // Validate reports options that cannot work.
