@@ -113,11 +113,11 @@ func (r Refusal) String() string {
 
 // Rule names, as refusals print them and the README lists them.
 const (
-	RuleNoDelete    = "protected branches are never deleted"
-	RuleNoForce     = "no force push to protected branches"
-	RuleMergeOnly   = "protected branches advance only by merge commits"
-	RuleTagSemVer   = "release tags are strict SemVer"
-	RuleTagOnMain   = "release tags point at a commit on main"
+	RuleNoDelete     = "protected branches are never deleted"
+	RuleNoForce      = "no force push to protected branches"
+	RuleMergeOnly    = "protected branches advance only by merge commits"
+	RuleTagSemVer    = "release tags are strict SemVer"
+	RuleTagOnMain    = "release tags point at a commit on main"
 	RuleTagImmutable = "release tags are never moved or deleted"
 )
 
