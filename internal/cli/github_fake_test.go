@@ -156,6 +156,21 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 			f.reply(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method Not Allowed"})
 		}
+	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/rules/branches/"):
+		branch := strings.TrimPrefix(rest, "/rules/branches/")
+		rules := []map[string]any{}
+		for id, rs := range f.rulesets {
+			inc, _ := rs["conditions"].(map[string]any)["ref_name"].(map[string]any)["include"].([]any)
+			if len(inc) != 1 || inc[0] != "refs/heads/"+branch {
+				continue
+			}
+			for _, rule := range rs["rules"].([]any) {
+				m := rule.(map[string]any)
+				rules = append(rules, map[string]any{"type": m["type"], "parameters": m["parameters"],
+					"ruleset_source_type": "Repository", "ruleset_source": f.owner + "/" + f.repo, "ruleset_id": id})
+			}
+		}
+		f.reply(w, http.StatusOK, rules)
 	case r.Method == http.MethodPost && rest == "/pulls":
 		for _, k := range []string{"title", "head", "base"} {
 			if s, _ := req.Body[k].(string); s == "" {

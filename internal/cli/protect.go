@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/spf13/cobra"
 
@@ -75,8 +76,10 @@ protection differs from the configuration, for CI.
 			if err != nil {
 				return err
 			}
-			remoteURL, err := repo.Output(cmd.Context(), "remote", "get-url", "--", cfg.Release.Remote)
-			if err != nil {
+			// The URL as configured: what the team calls its origin, before
+			// any insteadOf rewriting.
+			remoteURL, err := repo.Output(cmd.Context(), "config", "--get", "remote."+cfg.Release.Remote+".url")
+			if err != nil || remoteURL == "" {
 				return &flow.Error{Msg: fmt.Sprintf("remote %q has no URL", cfg.Release.Remote),
 					Hint: "add it with `git remote add " + cfg.Release.Remote + " URL`"}
 			}
@@ -179,6 +182,10 @@ func protectLocal(cmd *cobra.Command, cfg *config.Config, origin string, pf prot
 // must call it: the name it was started by, found as the shell found it,
 // else the executable the kernel reports.
 func selfPath() (string, error) {
+	if testing.Testing() && (len(os.Args) == 0 || filepath.Base(os.Args[0]) != "canaryflow") {
+		// A test binary run by its own name would run its tests as the hook.
+		return "", errors.New("a test binary cannot be installed as the origin's hook (run it as canaryflow)")
+	}
 	if len(os.Args) > 0 && os.Args[0] != "" {
 		p := os.Args[0]
 		if !strings.Contains(p, string(filepath.Separator)) {

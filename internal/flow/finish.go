@@ -165,14 +165,23 @@ func (st *finishState) steps() []step {
 				s = append(s, deleteRemote)
 			}
 		}
-	case "release tag":
+	case "release tag", "hotfix tag":
 		s = append(s,
 			step{name: fmt.Sprintf("updating %s from %s", st.Main, st.Remote), run: func(ctx context.Context, f *Flow, st *finishState) error { return f.syncMain(ctx, st) }},
 			tag,
 			push("refs/tags/"+st.Tag),
-			merge(st.Develop, st.Main, fmt.Sprintf("Merge branch '%s' into %s", st.Main, st.Develop)),
-			push(heads(st.Develop)),
 		)
+		if st.Host {
+			s = append(s, hostRelease(st))
+		}
+		if st.DevelopPR {
+			s = append(s, hostBackMergePR(st))
+		} else {
+			s = append(s,
+				merge(st.Develop, st.Main, fmt.Sprintf("Merge branch '%s' into %s", st.Main, st.Develop)),
+				push(heads(st.Develop)),
+			)
+		}
 		if !st.Keep {
 			s = append(s, deleteLocal, deleteRemote)
 		}

@@ -58,6 +58,8 @@ type Flow struct {
 	opts Options
 	// out receives progress and summaries meant for a person.
 	out io.Writer
+	// host opens pull requests and publishes releases; nil: none.
+	host Host
 }
 
 // New returns a Flow over repo. out may be nil to discard progress.
