@@ -54,11 +54,11 @@ func revParse(t *testing.T, dir, rev string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestReleasePullRequestPathOnGitHub follows §6.2 with a token: publish
+// TestProtectedReleasePullRequestPathOnGitHub follows §6.2 with a token: publish
 // --pr opens "Release v1.2.3" with the notes; once it is merged, release
 // tag pushes the tag, creates the GitHub Release with the notes and, as
 // develop is protected, opens main → develop instead of pushing develop.
-func TestReleasePullRequestPathOnGitHub(t *testing.T) {
+func TestProtectedReleasePullRequestPathOnGitHub(t *testing.T) {
 	fake := newFakeGitHub(t)
 	app, origin := prRepos(t, fake)
 	if code, out := run(t, app, "protect"); code != ExitOK {
@@ -115,11 +115,11 @@ func TestReleasePullRequestPathOnGitHub(t *testing.T) {
 	}
 }
 
-// TestHotfixPullRequestPathWithoutToken: without a token, publish --pr and
+// TestProtectedHotfixPullRequestPathWithoutToken: without a token, publish --pr and
 // hotfix tag print the gh commands that do the same, exit 0, and send
 // nothing to GitHub; develop, not known to be protected, is merged and
 // pushed as before.
-func TestHotfixPullRequestPathWithoutToken(t *testing.T) {
+func TestProtectedHotfixPullRequestPathWithoutToken(t *testing.T) {
 	fake := newFakeGitHub(t)
 	app, origin := prRepos(t, fake)
 	if code, out := run(t, app, "flow", "release", "start", "1.0.0"); code != ExitOK {

@@ -35,7 +35,7 @@ func protectGitHub(cmd *cobra.Command, cfg *config.Config, owner, name string, p
 	token := githubapi.Token(ctx)
 	if token == "" {
 		if !pf.dryRun {
-			return &flow.Error{Msg: githubapi.ErrNoToken.Error(), Hint: "`canaryflow protect --dry-run` prints the rulesets without one"}
+			return &flow.Error{Msg: githubapi.ErrNoToken.Error() + " (`canaryflow protect --dry-run` prints the rulesets without one)"}
 		}
 		rep := protectReport{Repository: full, Requests: []githubapi.Request{}}
 		for _, w := range want {
