@@ -98,7 +98,7 @@ func setHost(cmd *cobra.Command, f *flow.Flow, repo *git.Repo) error {
 }
 
 func originHost(ctx context.Context, cfg *config.Config, repo *git.Repo, out io.Writer) (flow.Host, error) {
-	raw, err := repo.Output(ctx, "config", "--get", "remote."+cfg.Release.Remote+".url")
+	raw, err := remoteURL(ctx, repo, cfg.Release.Remote)
 	if err != nil {
 		return nil, nil
 	}
@@ -167,8 +167,18 @@ func shellLine(argv ...string) string {
 		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@") == "" {
 			out[i] = a
 		} else {
-			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+			out[i] = protect.ShellQuote(a)
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// remoteURL is the remote's URL as configured: what the team calls its
+// origin, before any insteadOf rewriting.
+func remoteURL(ctx context.Context, repo *git.Repo, remote string) (string, error) {
+	u, err := repo.Output(ctx, "config", "--get", "remote."+remote+".url")
+	if err == nil && u == "" {
+		err = fmt.Errorf("remote %q has no URL", remote)
+	}
+	return u, err
 }

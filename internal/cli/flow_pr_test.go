@@ -128,16 +128,7 @@ func TestProtectedHotfixPullRequestPathWithoutToken(t *testing.T) {
 	if code, out := run(t, app, "flow", "release", "finish", "--push"); code != ExitOK {
 		t.Fatalf("release finish = %d: %s", code, out)
 	}
-	t.Setenv("GITHUB_TOKEN", "")
-	bin := t.TempDir()
-	gitPath, err := lookGit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin)
+	withoutToken(t)
 	before := len(fake.all())
 
 	if code, out := run(t, app, "flow", "hotfix", "start"); code != ExitOK {

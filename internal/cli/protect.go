@@ -76,20 +76,18 @@ protection differs from the configuration, for CI.
 			if err != nil {
 				return err
 			}
-			// The URL as configured: what the team calls its origin, before
-			// any insteadOf rewriting.
-			remoteURL, err := repo.Output(cmd.Context(), "config", "--get", "remote."+cfg.Release.Remote+".url")
-			if err != nil || remoteURL == "" {
+			url, err := remoteURL(cmd.Context(), repo, cfg.Release.Remote)
+			if err != nil {
 				return &flow.Error{Msg: fmt.Sprintf("remote %q has no URL", cfg.Release.Remote),
 					Hint: "add it with `git remote add " + cfg.Release.Remote + " URL`"}
 			}
-			if origin, ok := protect.LocalOrigin(remoteURL, repo.Dir); ok {
+			if origin, ok := protect.LocalOrigin(url, repo.Dir); ok {
 				return protectLocal(cmd, cfg, origin, pf)
 			}
-			if owner, name, ok := protect.GitHubRepo(remoteURL); ok {
+			if owner, name, ok := protect.GitHubRepo(url); ok {
 				return protectGitHub(cmd, cfg, owner, name, pf)
 			}
-			return &flow.Error{Msg: fmt.Sprintf("remote %s (%s) is neither a local repository nor on GitHub", cfg.Release.Remote, remoteURL),
+			return &flow.Error{Msg: fmt.Sprintf("remote %s (%s) is neither a local repository nor on GitHub", cfg.Release.Remote, url),
 				Hint: "protect main, develop and the v* tags with your host's own settings"}
 		},
 	}

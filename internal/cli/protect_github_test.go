@@ -239,17 +239,7 @@ func TestProtectGitHubDriftCheckDryRunJSON(t *testing.T) {
 func TestProtectGitHubWithoutToken(t *testing.T) {
 	fake := newFakeGitHub(t)
 	dir := githubClone(t, fake, "shop", protectYAML)
-	t.Setenv("GITHUB_TOKEN", "")
-	// Only git on PATH: no gh to ask for a token.
-	bin := t.TempDir()
-	gitPath, err := lookGit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin)
+	withoutToken(t)
 
 	code, out := run(t, dir, "protect", "--dry-run")
 	if code != ExitOK {
@@ -342,4 +332,19 @@ func jsonEqual(a, b any) bool {
 	return string(ja) == string(jb)
 }
 
-func lookGit() (string, error) { return exec.LookPath("git") }
+// withoutToken leaves canaryflow no way to a GitHub token: no variables,
+// and only git on PATH, so no gh to ask.
+func withoutToken(t *testing.T) {
+	t.Helper()
+	t.Setenv("GITHUB_TOKEN", "")
+	t.Setenv("GH_TOKEN", "")
+	bin := t.TempDir()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(gitPath, filepath.Join(bin, "git")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+}

@@ -27,15 +27,16 @@ const hookMarker = "# written by canaryflow protect; canaryflow protect rewrites
 func HookScript(command []string, rules Rules) string {
 	words := make([]string, 0, len(command)+8)
 	for _, w := range command {
-		words = append(words, shellQuote(w))
+		words = append(words, ShellQuote(w))
 	}
 	words = append(words, "hook", "pre-receive",
-		"--main", shellQuote(rules.Main), "--develop", shellQuote(rules.Develop),
-		"--tag-prefix", shellQuote(rules.TagPrefix))
+		"--main", ShellQuote(rules.Main), "--develop", ShellQuote(rules.Develop),
+		"--tag-prefix", ShellQuote(rules.TagPrefix))
 	return "#!/bin/sh\n" + hookMarker + "\nexec " + strings.Join(words, " ") + "\n"
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s as one word for a POSIX shell.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
