@@ -38,7 +38,7 @@ type Change struct {
 }
 
 // conventionalParts splits a Conventional Commits subject: type, (scope),
-// "!" and the description. It is the grammar CommitBump reads too.
+// "!" and the description.
 var conventionalParts = regexp.MustCompile(`^([A-Za-z]+)(?:\(([^()\r\n]*)\))?(!)?: (\S.*)$`)
 
 // bumpSubject is the subject flow's start commits; release notes leave
@@ -52,13 +52,20 @@ const maxNoteLen = 300
 // a commit the notes leave out (a version bump); a message that is not
 // Conventional is kept, with an empty Type, so it lands under Other.
 func ParseCommit(hash, message string) (c Change, ok bool) {
+	c = parseChange(hash, message)
+	if bumpSubject.MatchString(c.Subject) {
+		return Change{}, false
+	}
+	return c, true
+}
+
+// parseChange reads a commit message by the Conventional Commits grammar,
+// for the notes and for CommitBump alike.
+func parseChange(hash, message string) Change {
 	message = strings.ReplaceAll(message, "\r\n", "\n")
 	subject, body, _ := strings.Cut(strings.TrimLeft(message, "\n"), "\n")
 	subject = oneLine(subject)
-	if bumpSubject.MatchString(subject) {
-		return Change{}, false
-	}
-	c = Change{Hash: hash, Subject: subject, Description: subject}
+	c := Change{Hash: hash, Subject: subject, Description: subject}
 	if m := conventionalParts.FindStringSubmatch(subject); m != nil {
 		c.Type, c.Scope, c.Breaking, c.Description = strings.ToLower(m[1]), strings.TrimSpace(m[2]), m[3] == "!", m[4]
 	}
@@ -72,7 +79,7 @@ func ParseCommit(hash, message string) (c Change, ok bool) {
 			}
 		}
 	}
-	return c, true
+	return c
 }
 
 // oneLine trims s and cuts it to maxNoteLen, so one commit cannot swamp
