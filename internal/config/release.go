@@ -157,8 +157,8 @@ func (r *Release) validate(path string, data []byte) []error {
 			errs = append(errs, err)
 		}
 	}
-	if r.Protect.Approvals < 0 || r.Protect.Approvals > 6 {
-		errs = append(errs, fieldError(path, data, "release.protect.approvals", "%d: want 1 to 6 (GitHub's limits are 0-10; the guide asks for 1)", r.Protect.Approvals))
+	if r.Protect.Approvals < 0 || r.Protect.Approvals > 10 {
+		errs = append(errs, fieldError(path, data, "release.protect.approvals", "%d: want 1 to 10 (the guide asks for 1)", r.Protect.Approvals))
 	}
 	for i, c := range r.Protect.StatusChecks {
 		if strings.TrimSpace(c) == "" || len(c) > 255 || strings.ContainsAny(c, "\n\r") {
