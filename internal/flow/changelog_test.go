@@ -171,3 +171,29 @@ func FuzzParseCommit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMergeChangelogs checks that merging any two changelogs never panics,
+// and that a merge it accepts keeps every version of both sides once.
+func FuzzMergeChangelogs(f *testing.F) {
+	f.Add("# Changelog\n\n## [1.2.4] - d\n\n- b\n\n## [1.2.3] - d\n\n- a\n", "# Changelog\n\n## [1.3.0] - d\n\n- c\n\n## [1.2.3] - d\n\n- a\n")
+	f.Add("", "## [Unreleased]\n")
+	f.Add("## [1.0.0]\n## [1.0.0]\n", "<<<<<<< ours\n")
+	f.Fuzz(func(t *testing.T, ours, theirs string) {
+		merged, ok := MergeChangelogs([]byte(ours), []byte(theirs))
+		if !ok {
+			return
+		}
+		_, sections, ok := splitChangelog(merged)
+		if !ok {
+			t.Fatalf("the merge cannot be read back:\n%s", merged)
+		}
+		for _, side := range []string{ours, theirs} {
+			_, secs, _ := splitChangelog([]byte(side))
+			for v := range secs {
+				if _, found := sections[v]; !found {
+					t.Fatalf("version %q lost in the merge:\n%s", v, merged)
+				}
+			}
+		}
+	})
+}

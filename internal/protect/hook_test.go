@@ -100,3 +100,21 @@ func TestRemotes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRemoteURL checks that any remote URL is either refused or read as a
+// GitHub repository whose names GitHub would accept; it never panics.
+func FuzzRemoteURL(f *testing.F) {
+	for _, s := range []string{"https://github.com/acme/shop.git", "git@github.com:acme/shop", "ssh://git@github.com/a/b/", "file:///srv/x.git", "../o.git", "host:x", "https://github.com/a/../b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		if owner, name, ok := GitHubRepo(u); ok {
+			if !githubName.MatchString(owner) || !githubName.MatchString(name) || strings.ContainsAny(owner+name, "/:@ ") {
+				t.Fatalf("GitHubRepo(%q) = %q, %q", u, owner, name)
+			}
+		}
+		if dir, ok := LocalOrigin(u, "/work/app"); ok && !strings.HasPrefix(dir, "/") {
+			t.Fatalf("LocalOrigin(%q) = %q, not absolute", u, dir)
+		}
+	})
+}

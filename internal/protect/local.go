@@ -97,9 +97,16 @@ func PlanLocal(ctx context.Context, origin string, rules Rules, command []string
 	if st, err := os.Stat(origin); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("origin %s is not a directory", origin)
 	}
-	hooks, err := repo.Output(ctx, "rev-parse", "--path-format=absolute", "--git-path", "hooks")
+	gitDir, err := repo.Output(ctx, "rev-parse", "--absolute-git-dir")
 	if err != nil {
 		return nil, fmt.Errorf("origin %s is not a git repository: %w", origin, err)
+	}
+	hooks := filepath.Join(gitDir, "hooks")
+	// git runs the hooks of core.hooksPath when it is set (in the origin's
+	// config or the user's): the hook must not go elsewhere, nor sit where
+	// git never looks.
+	if used, err := repo.Output(ctx, "rev-parse", "--path-format=absolute", "--git-path", "hooks"); err == nil && filepath.Clean(used) != hooks {
+		return nil, fmt.Errorf("%w: core.hooksPath sends the origin's hooks to %s; unset it for the origin (git -C %s config --unset core.hooksPath, or set it to %s) and run protect again", ErrForeignHook, used, origin, hooks)
 	}
 	p := &LocalPlan{Origin: origin, Hook: filepath.Join(hooks, "pre-receive"), Script: HookScript(command, rules)}
 	cur, err := os.ReadFile(p.Hook)
