@@ -41,9 +41,10 @@ type Change struct {
 // "!" and the description.
 var conventionalParts = regexp.MustCompile(`^([A-Za-z]+)(?:\(([^()\r\n]*)\))?(!)?: (\S.*)$`)
 
-// bumpSubject is the subject flow's start commits; release notes leave
-// these commits out, as they leave out merges.
-var bumpSubject = regexp.MustCompile(`^Bump version to \S+$`)
+// bumpSubject matches the subjects of the commits flow makes itself: a
+// start's version bump and a finish's changelog update. Release notes
+// leave these out, as they leave out merges.
+var bumpSubject = regexp.MustCompile(`^(Bump version to|Update the changelog for) \S+$`)
 
 // maxNoteLen bounds one line of release notes taken from a commit.
 const maxNoteLen = 300
@@ -381,4 +382,69 @@ func splitChangelog(data []byte) (head []byte, sections map[string][]byte, ok bo
 		sections[name] = data[at:end]
 	}
 	return head, sections, true
+}
+
+// ReplaceSection puts the notes' section in place of the changelog's
+// section for the same version, or inserts it when there is none.
+func ReplaceSection(changelog []byte, n Notes) []byte {
+	ms := versionHeading.FindAllSubmatchIndex(changelog, -1)
+	for i, m := range ms {
+		if string(changelog[m[2]:m[3]]) != n.Version {
+			continue
+		}
+		end := len(changelog)
+		if i+1 < len(ms) {
+			end = ms[i+1][0]
+		}
+		out := append([]byte{}, changelog[:m[0]]...)
+		out = append(out, n.Section()...)
+		if end < len(changelog) {
+			out = append(out, '\n')
+			out = append(out, changelog[end:]...)
+		}
+		return out
+	}
+	out, err := InsertSection(changelog, n)
+	if err != nil {
+		return changelog // InsertSection refuses only a version that is there
+	}
+	return out
+}
+
+// refreshChangelog brings the version's section of changelog on branch
+// up to date: commits made on the branch since its start (a hotfix's fix,
+// a release's last fixes) join the notes, dated today. It commits "Update
+// the changelog for X.Y.Z" on branch when anything changed, reports
+// whether it did, and leaves branch checked out.
+func (f *Flow) refreshChangelog(ctx context.Context, changelog, branch, version string) (bool, error) {
+	latest, err := f.latestTag(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := f.notesSince(ctx, version, latest, "refs/heads/"+branch)
+	if err != nil {
+		return false, err
+	}
+	old, _, err := f.repo.ShowFile(ctx, "refs/heads/"+branch, changelog)
+	if err != nil {
+		return false, err
+	}
+	updated := ReplaceSection(old, n)
+	if bytes.Equal(updated, old) {
+		return false, nil
+	}
+	if err := f.switchTo(ctx, branch); err != nil {
+		return false, err
+	}
+	path := filepath.Join(f.repo.Dir, changelog)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, err
+	}
+	if err := writeFileAtomic(path, updated, 0o644); err != nil {
+		return false, err
+	}
+	if err := f.repo.Commit(ctx, "Update the changelog for "+version, changelog); err != nil {
+		return false, err
+	}
+	return true, nil
 }

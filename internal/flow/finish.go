@@ -151,6 +151,18 @@ func (st *finishState) steps() []step {
 			s = append(s, deleteLocal)
 		}
 	case "release finish", "hotfix finish":
+		if st.Changelog != "" {
+			s = append(s, step{
+				name: fmt.Sprintf("updating %s on %s", st.Changelog, st.Branch),
+				run: func(ctx context.Context, f *Flow, st *finishState) error {
+					changed, err := f.refreshChangelog(ctx, st.Changelog, st.Branch, st.Version)
+					if changed {
+						st.Done = append(st.Done, fmt.Sprintf("release notes of %s updated in %s", st.Version, st.Changelog))
+					}
+					return err
+				},
+			})
+		}
 		s = append(s,
 			merge(st.Main, st.Branch, fmt.Sprintf("Merge branch '%s'", st.Branch)),
 			tag,

@@ -43,6 +43,21 @@ func (f *Flow) publish(ctx context.Context, k kind, o PublishOptions) error {
 	if o.PR && f.host == nil {
 		return refuse("drop --pr and open the pull request on your host", "--pr: remote %s is not on GitHub", f.opts.Remote)
 	}
+	if f.opts.Changelog != "" {
+		prev, _ := f.repo.CurrentBranch(ctx)
+		changed, err := f.refreshChangelog(ctx, f.opts.Changelog, branch, name)
+		if err != nil {
+			return err
+		}
+		if changed {
+			f.printf("Updated the release notes of %s in %s on %s.\n", name, f.opts.Changelog, branch)
+		}
+		if prev != "" && prev != branch {
+			if err := f.repo.Switch(ctx, prev); err != nil {
+				return err
+			}
+		}
+	}
 	if err := f.repo.PushUpstream(ctx, f.opts.Remote, branch); err != nil {
 		return fmt.Errorf("publish %s: %w", branch, err)
 	}

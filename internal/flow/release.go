@@ -232,7 +232,7 @@ func (f *Flow) finish(ctx context.Context, k kind, o FinishOptions) error {
 	}
 	return f.begin(ctx, &finishState{
 		Op: k.name + " finish", Kind: k.name, Version: v.String(), Branch: branch,
-		Tag: tag, Message: msg, Push: o.Push, Keep: o.Keep,
+		Tag: tag, Message: msg, Push: o.Push, Keep: o.Keep, Changelog: f.opts.Changelog,
 	})
 }
 
