@@ -197,3 +197,23 @@ func FuzzMergeChangelogs(f *testing.F) {
 		}
 	})
 }
+
+func TestReplaceSection(t *testing.T) {
+	old := "# Changelog\n\n## [1.2.4] - 2026-11-03\n\n_No changes since the previous release._\n\n## [1.2.3] - 2026-11-01\n\n- a (1)\n"
+	n := NewNotes("1.2.4", "2026-11-04", []Change{{Hash: "abc1234", Type: "fix", Description: "crash", Subject: "fix: crash"}})
+	got := string(ReplaceSection([]byte(old), n))
+	want := "# Changelog\n\n## [1.2.4] - 2026-11-04\n\n### Fixes\n\n- crash (abc1234)\n\n## [1.2.3] - 2026-11-01\n\n- a (1)\n"
+	if got != want {
+		t.Errorf("replaced:\n%s\nwant:\n%s", got, want)
+	}
+	if again := string(ReplaceSection([]byte(got), n)); again != got {
+		t.Errorf("a second replace changed the file:\n%s", again)
+	}
+	last := "# Changelog\n\n## [1.2.4] - 2026-11-03\n\n- old (1)\n"
+	if got := string(ReplaceSection([]byte(last), n)); got != "# Changelog\n\n## [1.2.4] - 2026-11-04\n\n### Fixes\n\n- crash (abc1234)\n" {
+		t.Errorf("the last section replaced:\n%s", got)
+	}
+	if got := string(ReplaceSection(nil, n)); !strings.HasPrefix(got, "# Changelog\n") || !strings.Contains(got, "## [1.2.4] - 2026-11-04") {
+		t.Errorf("no changelog yet:\n%s", got)
+	}
+}
