@@ -153,6 +153,9 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		case http.MethodPut:
 			f.rulesets[id] = req.Body
 			f.reply(w, http.StatusOK, f.stored(id))
+		case http.MethodDelete:
+			delete(f.rulesets, id)
+			w.WriteHeader(http.StatusNoContent)
 		default:
 			f.reply(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method Not Allowed"})
 		}
@@ -160,11 +163,14 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		branch := strings.TrimPrefix(rest, "/rules/branches/")
 		rules := []map[string]any{}
 		for id, rs := range f.rulesets {
-			inc, _ := rs["conditions"].(map[string]any)["ref_name"].(map[string]any)["include"].([]any)
+			cond, _ := rs["conditions"].(map[string]any)
+			ref, _ := cond["ref_name"].(map[string]any)
+			inc, _ := ref["include"].([]any)
 			if len(inc) != 1 || inc[0] != "refs/heads/"+branch {
 				continue
 			}
-			for _, rule := range rs["rules"].([]any) {
+			list, _ := rs["rules"].([]any)
+			for _, rule := range list {
 				m := rule.(map[string]any)
 				rules = append(rules, map[string]any{"type": m["type"], "parameters": m["parameters"],
 					"ruleset_source_type": "Repository", "ruleset_source": f.owner + "/" + f.repo, "ruleset_id": id})

@@ -17,6 +17,7 @@ func rulesetOptions(cfg *config.Config) githubapi.RulesetOptions {
 	return githubapi.RulesetOptions{
 		Main: cfg.Release.MainBranch, Develop: cfg.Release.DevelopBranch, TagPrefix: cfg.Release.TagPrefix,
 		StatusChecks: p.StatusChecks, Approvals: p.Approvals, SignedCommits: p.SignedCommits,
+		AnyoneCreatesTags: p.TagCreators == "anyone",
 	}
 }
 
@@ -84,6 +85,8 @@ func protectGitHub(cmd *cobra.Command, cfg *config.Config, owner, name string, p
 				fmt.Fprintf(out, "%s create ruleset %q:\n", verb, a.Name)
 			case "update":
 				fmt.Fprintf(out, "%s update ruleset %q (id %d):\n", verb, a.Name, a.ID)
+			case "delete":
+				fmt.Fprintf(out, "%s delete ruleset %q (id %d):\n", verb, a.Name, a.ID)
 			}
 			for _, d := range a.Diff {
 				fmt.Fprintf(out, "  %s\n", d)
@@ -100,7 +103,7 @@ func protectGitHub(cmd *cobra.Command, cfg *config.Config, owner, name string, p
 			printPlan("would")
 		}
 		if pending > 0 {
-			return &flow.Error{Msg: fmt.Sprintf("the rulesets of %s drift from canaryflow.yaml (%d to create or update)", full, pending),
+			return &flow.Error{Msg: fmt.Sprintf("the rulesets of %s drift from canaryflow.yaml (%d to create, update or delete)", full, pending),
 				Hint: "run `canaryflow protect` (with an admin's token) to apply them"}
 		}
 		if pf.output == "text" {
@@ -135,6 +138,8 @@ func protectGitHub(cmd *cobra.Command, cfg *config.Config, owner, name string, p
 			fmt.Fprintf(out, "created ruleset %q (id %d)\n", a.Name, a.ID)
 		case "update":
 			fmt.Fprintf(out, "updated ruleset %q (id %d)\n", a.Name, a.ID)
+		case "delete":
+			fmt.Fprintf(out, "deleted ruleset %q (id %d)\n", a.Name, a.ID)
 		}
 	}
 	fmt.Fprintf(out, "Protected %s: %s and %s take merged pull requests only, release tags %s* are never moved or deleted\n",

@@ -64,7 +64,8 @@ func TestProtectGitHubRulesetsIdempotent(t *testing.T) {
 	if strings.Contains(out, fake.token) {
 		t.Fatalf("the token was printed:\n%s", out)
 	}
-	for _, want := range []string{`created ruleset "canaryflow: main" (id 100)`, `created ruleset "canaryflow: develop" (id 101)`, `created ruleset "canaryflow: release tags" (id 102)`} {
+	for _, want := range []string{`created ruleset "canaryflow: main" (id 100)`, `created ruleset "canaryflow: develop" (id 101)`,
+		`created ruleset "canaryflow: release tags" (id 102)`, `created ruleset "canaryflow: release tag creation" (id 103)`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -88,10 +89,10 @@ func TestProtectGitHubRulesetsIdempotent(t *testing.T) {
 		}
 	}
 	writes := fake.writes()
-	if len(writes) != 3 {
-		t.Fatalf("writes = %d, want 3 POSTs: %+v", len(writes), writes)
+	if len(writes) != 4 {
+		t.Fatalf("writes = %d, want 4 POSTs: %+v", len(writes), writes)
 	}
-	for _, w := range writes {
+	for _, w := range writes[:3] {
 		if w.Method != "POST" || w.Path != "/repos/acme/shop/rulesets" {
 			t.Errorf("write %s %s, want POST /repos/acme/shop/rulesets", w.Method, w.Path)
 		}
@@ -105,7 +106,7 @@ func TestProtectGitHubRulesetsIdempotent(t *testing.T) {
 			t.Errorf("%v: bypass_actors = %v, want [] (administrators included)", w.Body["name"], w.Body["bypass_actors"])
 		}
 	}
-	main, develop, tags := writes[0].Body, writes[1].Body, writes[2].Body
+	main, develop, tags, creation := writes[0].Body, writes[1].Body, writes[2].Body, writes[3].Body
 	if main["name"] != "canaryflow: main" || main["target"] != "branch" {
 		t.Errorf("main ruleset: %v", main)
 	}
@@ -148,16 +149,22 @@ func TestProtectGitHubRulesetsIdempotent(t *testing.T) {
 	if _, ok := tr["deletion"]; !ok {
 		t.Errorf("tag ruleset lets release tags be deleted: %v", tr)
 	}
+	// Only the release path creates release tags: admins bypass a creation
+	// rule of its own, so their bypass does not reach update and deletion.
+	if creation["target"] != "tag" || !jsonEqual(ruleTypes(t, creation), map[string]any{"creation": nil}) ||
+		!jsonEqual(creation["bypass_actors"], []map[string]any{{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}}) {
+		t.Errorf("tag creation ruleset: %v", creation)
+	}
 
 	// The second run reads, finds everything as configured, sends nothing.
 	code, out = run(t, dir, "protect")
 	if code != ExitOK || !strings.Contains(out, "acme/shop is already protected: nothing changed") {
 		t.Fatalf("second protect = %d:\n%s", code, out)
 	}
-	if n := len(fake.writes()); n != 3 {
-		t.Errorf("the second run wrote %d more requests", n-3)
+	if n := len(fake.writes()); n != 4 {
+		t.Errorf("the second run wrote %d more requests", n-4)
 	}
-	if code, out := run(t, dir, "protect", "--check"); code != ExitOK || !strings.Contains(out, "ok: acme/shop is protected as configured (3 rulesets)") {
+	if code, out := run(t, dir, "protect", "--check"); code != ExitOK || !strings.Contains(out, "ok: acme/shop is protected as configured (4 rulesets)") {
 		t.Errorf("--check = %d:\n%s", code, out)
 	}
 }
@@ -188,7 +195,7 @@ func TestProtectGitHubDriftCheckDryRunJSON(t *testing.T) {
 	if code != ExitError {
 		t.Fatalf("--check on drift = %d, want 1:\n%s", code, out)
 	}
-	for _, want := range []string{`would update ruleset "canaryflow: main" (id 100)`, `+ rules.required_status_checks`, `the rulesets of acme/shop drift from canaryflow.yaml (1 to create or update)`, "run `canaryflow protect`"} {
+	for _, want := range []string{`would update ruleset "canaryflow: main" (id 100)`, `+ rules.required_status_checks`, `the rulesets of acme/shop drift from canaryflow.yaml (1 to create, update or delete)`, "run `canaryflow protect`"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--check output lacks %q:\n%s", want, out)
 		}
@@ -254,7 +261,7 @@ func TestProtectGitHubWithoutToken(t *testing.T) {
 	var rep struct {
 		Requests []struct{ Method, Path string } `json:"requests"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); code != ExitOK || err != nil || len(rep.Requests) != 3 {
+	if err := json.Unmarshal([]byte(out), &rep); code != ExitOK || err != nil || len(rep.Requests) != 4 {
 		t.Errorf("-o json without a token = %d, %v:\n%s", code, err, out)
 	}
 	code, out = run(t, dir, "protect")
@@ -347,4 +354,44 @@ func withoutToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin)
+}
+
+// TestProtectGitHubTagCreatorsAnyone: tag_creators: anyone asks for no
+// creation ruleset, so the one an earlier run made is drift, and protect
+// deletes it; the other rulesets of the repository stay.
+func TestProtectGitHubTagCreatorsAnyone(t *testing.T) {
+	fake := newFakeGitHub(t)
+	dir := githubClone(t, fake, "shop", protectYAML)
+	if code, out := run(t, dir, "protect"); code != ExitOK {
+		t.Fatalf("protect = %d:\n%s", code, out)
+	}
+	fake.mu.Lock()
+	fake.rulesets[fake.nextID] = map[string]any{"name": "team: no large files", "target": "push", "enforcement": "active"}
+	fake.nextID++
+	fake.mu.Unlock()
+	if err := os.WriteFile(filepath.Join(dir, "canaryflow.yaml"), []byte(protectYAML+"    tag_creators: anyone\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := run(t, dir, "protect", "--check")
+	if code != ExitError || !strings.Contains(out, `would delete ruleset "canaryflow: release tag creation" (id 103)`) {
+		t.Fatalf("--check = %d:\n%s", code, out)
+	}
+	code, out = run(t, dir, "protect")
+	if code != ExitOK || !strings.Contains(out, `deleted ruleset "canaryflow: release tag creation" (id 103)`) {
+		t.Fatalf("protect = %d:\n%s", code, out)
+	}
+	w := fake.writes()
+	if last := w[len(w)-1]; last.Method != "DELETE" || last.Path != "/repos/acme/shop/rulesets/103" {
+		t.Errorf("last write %s %s, want DELETE /repos/acme/shop/rulesets/103", last.Method, last.Path)
+	}
+	fake.mu.Lock()
+	_, kept := fake.rulesets[104]
+	n := len(fake.rulesets)
+	fake.mu.Unlock()
+	if !kept || n != 4 {
+		t.Errorf("rulesets left: %d (the team's kept: %v), want canaryflow's three and the team's", n, kept)
+	}
+	if code, out := run(t, dir, "protect", "--check"); code != ExitOK {
+		t.Errorf("--check after protect = %d:\n%s", code, out)
+	}
 }

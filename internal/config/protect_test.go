@@ -13,13 +13,14 @@ func TestReleaseProtect(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.Release.Protect
-	if p.Approvals != 1 || !p.SignedCommits || len(p.StatusChecks) != 1 || p.StatusChecks[0] != "ci/build" {
+	if p.Approvals != 1 || p.TagCreators != "admin" || !p.SignedCommits || len(p.StatusChecks) != 1 || p.StatusChecks[0] != "ci/build" {
 		t.Errorf("protect = %+v", p)
 	}
 	for _, tc := range []struct{ doc, want string }{
 		{"release:\n  protect:\n    approvals: 11\n", "canaryflow.yaml:3: release.protect.approvals: 11: want 1 to 10"},
 		{"release:\n  protect:\n    status_checks: [ci/build, \"\"]\n", `release.protect.status_checks[1]: "" must be a check name on one line`},
 		{"release:\n  protect:\n    reviewers: 2\n", "unknown field"},
+		{"release:\n  protect:\n    tag_creators: bots\n", `canaryflow.yaml:3: release.protect.tag_creators: "bots": want admin or anyone`},
 	} {
 		_, err := Parse("canaryflow.yaml", []byte(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

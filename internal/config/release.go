@@ -53,6 +53,10 @@ type Protect struct {
 	Approvals int `yaml:"approvals"`
 	// SignedCommits requires signed commits on main (the guide: optional).
 	SignedCommits bool `yaml:"signed_commits"`
+	// TagCreators are who may create release tags on GitHub: "admin" (the
+	// repository admins, who run the release) or "anyone" with write
+	// access. Zero means "admin".
+	TagCreators string `yaml:"tag_creators"`
 }
 
 // DefaultChangelog is the changelog written when none is configured.
@@ -88,6 +92,7 @@ func (r *Release) applyDefaults() {
 	if r.Protect.Approvals == 0 {
 		r.Protect.Approvals = 1
 	}
+	def(&r.Protect.TagCreators, "admin")
 }
 
 // safeName is what canaryflow accepts in branch names and prefixes: git's
@@ -159,6 +164,9 @@ func (r *Release) validate(path string, data []byte) []error {
 	}
 	if r.Protect.Approvals < 0 || r.Protect.Approvals > 10 {
 		errs = append(errs, fieldError(path, data, "release.protect.approvals", "%d: want 1 to 10 (the guide asks for 1)", r.Protect.Approvals))
+	}
+	if r.Protect.TagCreators != "admin" && r.Protect.TagCreators != "anyone" {
+		errs = append(errs, fieldError(path, data, "release.protect.tag_creators", "%q: want admin or anyone", r.Protect.TagCreators))
 	}
 	for i, c := range r.Protect.StatusChecks {
 		if strings.TrimSpace(c) == "" || len(c) > 255 || strings.ContainsAny(c, "\n\r") {

@@ -23,7 +23,14 @@ type RulesetOptions struct {
 	Approvals int
 	// SignedCommits requires signed commits on main.
 	SignedCommits bool
+	// AnyoneCreatesTags lifts the restriction that only repository admins
+	// (who run the release) create release tags.
+	AnyoneCreatesTags bool
 }
+
+// adminRole is the id GitHub gives the repository admin role as a
+// ruleset bypass actor.
+const adminRole = 5
 
 // Ruleset names: canaryflow owns the rulesets with these names and leaves
 // every other ruleset of the repository alone.
@@ -32,8 +39,10 @@ const (
 )
 
 // Rulesets are the repository rulesets the guide asks for, in the order
-// they are applied: main, develop, release tags. Nobody bypasses them
-// (the guide: "Include administrators").
+// they are applied: main, develop, release tags (never updated or
+// deleted), and release tag creation (repository admins only, unless
+// AnyoneCreatesTags). Nobody bypasses the first three (the guide:
+// "Include administrators").
 //
 // main and develop take pull requests merged with a merge commit only, as
 // flow merges (--no-ff); linear history, which forbids merge commits, is
@@ -96,12 +105,28 @@ func Rulesets(o RulesetOptions) []github.RepositoryRuleset {
 			Deletion: &github.EmptyRuleParameters{},
 		},
 	}
-	return []github.RepositoryRuleset{mainRS, developRS, tags}
+	out := []github.RepositoryRuleset{mainRS, developRS, tags}
+	if !o.AnyoneCreatesTags {
+		// A ruleset of its own: its bypass (admins create release tags)
+		// must not reach the rule above that nobody moves or deletes one.
+		out = append(out, github.RepositoryRuleset{
+			Name:        namePrefix + "release tag creation",
+			Target:      github.Ptr(github.RulesetTargetTag),
+			Enforcement: github.RulesetEnforcementActive,
+			Conditions:  tags.Conditions,
+			BypassActors: []*github.BypassActor{{
+				ActorID: github.Ptr(int64(adminRole)), ActorType: github.Ptr(github.BypassActorTypeRepositoryRole), BypassMode: github.Ptr(github.BypassModeAlways),
+			}},
+			Rules: &github.RepositoryRulesetRules{Creation: &github.EmptyRuleParameters{}},
+		})
+	}
+	return out
 }
 
 // Action is one step of a plan: create a ruleset, update one, or leave it.
 type Action struct {
-	// Op is "create", "update" or "none".
+	// Op is "create", "update", "delete" (a canaryflow ruleset the
+	// configuration no longer asks for) or "none".
 	Op   string `json:"op"`
 	Name string `json:"name"`
 	// ID is the existing ruleset's id; 0 for a create.
@@ -127,6 +152,8 @@ func (a Action) Request(owner, repo string) *Request {
 		return &Request{Method: "POST", Path: fmt.Sprintf("/repos/%s/%s/rulesets", owner, repo), Body: a.Want}
 	case "update":
 		return &Request{Method: "PUT", Path: fmt.Sprintf("/repos/%s/%s/rulesets/%d", owner, repo, a.ID), Body: a.Want}
+	case "delete":
+		return &Request{Method: "DELETE", Path: fmt.Sprintf("/repos/%s/%s/rulesets/%d", owner, repo, a.ID)}
 	}
 	return nil
 }
@@ -150,6 +177,10 @@ func (c *Client) Plan(ctx context.Context, want []github.RepositoryRuleset) ([]A
 		opts.Page = resp.NextPage
 	}
 	var plan []Action
+	wanted := map[string]bool{}
+	for _, w := range want {
+		wanted[w.Name] = true
+	}
 	for _, w := range want {
 		id, ok := existing[w.Name]
 		if !ok {
@@ -166,10 +197,20 @@ func (c *Client) Plan(ctx context.Context, want []github.RepositoryRuleset) ([]A
 		}
 		plan = append(plan, a)
 	}
+	var gone []string
+	for name := range existing {
+		if strings.HasPrefix(name, namePrefix) && !wanted[name] {
+			gone = append(gone, name)
+		}
+	}
+	sort.Strings(gone)
+	for _, name := range gone {
+		plan = append(plan, Action{Op: "delete", Name: name, ID: existing[name], Diff: []string{"- (the whole ruleset: the configuration no longer asks for it)"}})
+	}
 	return plan, nil
 }
 
-// Apply carries out the plan's creates and updates, in order.
+// Apply carries out the plan's creates, updates and deletes, in order.
 func (c *Client) Apply(ctx context.Context, plan []Action) error {
 	for i, a := range plan {
 		var err error
@@ -182,6 +223,8 @@ func (c *Client) Apply(ctx context.Context, plan []Action) error {
 			}
 		case "update":
 			_, _, err = c.gh.Repositories.UpdateRuleset(ctx, c.owner, c.repo, a.ID, a.Want)
+		case "delete":
+			_, err = c.gh.Repositories.DeleteRuleset(ctx, c.owner, c.repo, a.ID)
 		default:
 			continue
 		}
