@@ -1,8 +1,10 @@
 // Package protect makes the guide's branch protection (§4.1.1, §6.4) real
-// on whatever the origin is: a pre-receive hook on a local bare repository,
-// repository rulesets on GitHub. Both enforce one set of Rules: main and
-// develop move only by merges, never by force; release tags are strict
-// SemVer on main and are never moved or deleted.
+// on a local origin, the bare repository the demo and the local pipeline
+// push to: a pre-receive hook (`canaryflow hook pre-receive`) refuses any
+// push that breaks the Rules. main and develop move only by merges, never
+// by force; release tags are strict SemVer on main and are never moved or
+// deleted. It also reads remote URLs, to tell a local origin from GitHub
+// (whose rulesets are package githubapi's).
 package protect
 
 import (
