@@ -118,11 +118,6 @@ func NewNotes(version, date string, changes []Change) Notes {
 	return n
 }
 
-// Empty reports whether no commit made it into the notes.
-func (n Notes) Empty() bool {
-	return len(n.Breaking)+len(n.Features)+len(n.Fixes)+len(n.Other) == 0
-}
-
 // Markdown renders the sections alone: a pull request's body, a GitHub
 // Release's notes, a pipeline execution's summary.
 func (n Notes) Markdown() string {
