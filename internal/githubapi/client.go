@@ -13,12 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v89/github"
+
+	"github.com/canaryflow/canaryflow/internal/loopback"
 )
 
 // APIEnv overrides the API's base URL (GitHub Enterprise Server, or a
@@ -61,6 +64,10 @@ func New(o Options) (*Client, error) {
 	}
 	opts := []github.ClientOptionsFunc{github.WithHTTPClient(hc), github.WithAuthToken(o.Token), github.WithUserAgent("canaryflow")}
 	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.IsHost(u.Host))) {
+			return nil, fmt.Errorf("%s=%q: want an https URL (plain http only on loopback), so the token never crosses a network in the clear", APIEnv, base)
+		}
 		if !strings.HasSuffix(base, "/") {
 			base += "/"
 		}
