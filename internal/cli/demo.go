@@ -36,6 +36,11 @@ removed at the end unless --keep is given.`,
 			}
 			out := cmd.OutOrStdout()
 			o.Redraw = isTerminal(out)
+			self, err := selfPath()
+			if err != nil {
+				return err
+			}
+			o.Hook = []string{self} // the origin's pre-receive hook runs this canaryflow
 			return demo.Run(cmd.Context(), o, out)
 		},
 	}

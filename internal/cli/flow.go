@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
@@ -33,7 +34,10 @@ canaryflow.yaml; without one, the guide's names are used.
   canaryflow flow release start 1.2.3
   canaryflow flow release finish --push
   canaryflow flow hotfix start
-  canaryflow flow hotfix finish --push`,
+  canaryflow flow hotfix finish --push
+  # protected main (pull-request path):
+  canaryflow flow hotfix publish --pr
+  canaryflow flow hotfix tag`,
 	}
 	cmd.AddCommand(newFlowInitCommand(), newFlowStatusCommand(), newFeatureCommand(), newReleaseCommand(), newHotfixCommand())
 	return cmd
@@ -217,9 +221,15 @@ func resumable(cmd *cobra.Command, op string, run func(context.Context, *flow.Fl
 		if err := check(args); err != nil {
 			return err
 		}
-		f, _, err := openFlow(cmd.Context(), cmd)
+		f, repo, err := openFlow(cmd.Context(), cmd)
 		if err != nil {
 			return err
+		}
+		if strings.HasSuffix(op, " tag") {
+			// A tag publishes on the hosting side, on --continue too.
+			if err := setHost(cmd, f, repo); err != nil {
+				return err
+			}
 		}
 		switch {
 		case *cont:
@@ -238,14 +248,14 @@ func newReleaseCommand() *cobra.Command {
 		Example: `  canaryflow flow release start 1.2.3        # or --bump minor, or auto from commits
   canaryflow flow release finish --push      # merge to main, tag v1.2.3, back-merge, push
   # protected main (pull-request path):
-  canaryflow flow release publish            # push release/1.2.3, open a PR to main
-  canaryflow flow release tag 1.2.3          # after the PR is merged: tag, push, back-merge`,
+  canaryflow flow release publish --pr       # push release/1.2.3, open the PR "Release v1.2.3" to main
+  canaryflow flow release tag 1.2.3          # after the PR is merged: tag, push, GitHub Release, back-merge`,
 	}
 	cmd.AddCommand(
 		newStartCommand("release", "develop", (*flow.Flow).ReleaseStart),
 		newFinishCommand("release", "release finish", (*flow.Flow).ReleaseFinish),
-		newReleasePublishCommand(),
-		newReleaseTagCommand(),
+		newPublishCommand("release", (*flow.Flow).ReleasePublish),
+		newTagCommand("release", (*flow.Flow).ReleaseTag),
 	)
 	return cmd
 }
@@ -255,11 +265,16 @@ func newHotfixCommand() *cobra.Command {
 		Use:   "hotfix",
 		Short: "Hotfix branches: start from main, finish into main with a tag",
 		Example: `  canaryflow flow hotfix start               # next patch of the latest tag
-  canaryflow flow hotfix finish --push`,
+  canaryflow flow hotfix finish --push
+  # protected main (pull-request path):
+  canaryflow flow hotfix publish --pr
+  canaryflow flow hotfix tag`,
 	}
 	cmd.AddCommand(
 		newStartCommand("hotfix", "main", (*flow.Flow).HotfixStart),
 		newFinishCommand("hotfix", "hotfix finish", (*flow.Flow).HotfixFinish),
+		newPublishCommand("hotfix", (*flow.Flow).HotfixPublish),
+		newTagCommand("hotfix", (*flow.Flow).HotfixTag),
 	)
 	return cmd
 }
@@ -323,47 +338,6 @@ resolve, git add, then --continue; or --abort to put every branch back.`, kind),
 	keep := cmd.Flags().BoolP("keep", "k", false, "keep the "+kind+" branch")
 	resumable(cmd, op, func(ctx context.Context, f *flow.Flow, args []string) error {
 		return finish(f, ctx, flow.FinishOptions{Version: firstArg(args), Push: *push, Message: *msg, Keep: *keep})
-	}, func(args []string) error { return flow.CheckVersionArg(firstArg(args)) })
-	return cmd
-}
-
-func newReleasePublishCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "publish [VERSION]",
-		Short: "Push the release branch for a pull request into a protected main",
-		Long: `Pushes release/X.Y.Z to origin so a pull request into main can be opened
-(the guide's recommended path when main is protected). After the pull request
-is merged, run ` + "`canaryflow flow release tag`" + `.`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := flow.CheckVersionArg(firstArg(args)); err != nil {
-				return err
-			}
-			f, _, err := openFlow(cmd.Context(), cmd)
-			if err != nil {
-				return err
-			}
-			return f.ReleasePublish(cmd.Context(), firstArg(args))
-		},
-	}
-}
-
-func newReleaseTagCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "tag [VERSION]",
-		Short: "After the release PR is merged: tag main, push the tag, back-merge into develop",
-		Long: `Completes a release whose pull request into main was merged on the hosting
-side: fast-forwards main from origin, checks its version files say X.Y.Z,
-creates and pushes the annotated tag vX.Y.Z (which starts the pipeline),
-merges main back into develop and pushes it, and deletes the release branch
-locally and on origin (unless --keep). Conflicts stop it like a finish:
---continue or --abort.`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
-	}
-	msg := cmd.Flags().StringP("message", "m", "", "tag message (default \"Release X.Y.Z\")")
-	keep := cmd.Flags().BoolP("keep", "k", false, "keep the release branch")
-	resumable(cmd, "release tag", func(ctx context.Context, f *flow.Flow, args []string) error {
-		return f.ReleaseTag(ctx, flow.FinishOptions{Version: firstArg(args), Message: *msg, Keep: *keep})
 	}, func(args []string) error { return flow.CheckVersionArg(firstArg(args)) })
 	return cmd
 }

@@ -94,6 +94,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newImageCommand(), newTaskCommand(),
 		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(), newDemoCommand(),
 		newAWSCommand(),
+		newProtectCommand(), newHookCommand(),
 	)
 	return root
 }

@@ -19,7 +19,7 @@ func newVersionCommand() *cobra.Command {
   canaryflow version next --pre rc   # 1.3.0-rc.1, then rc.2, …
   canaryflow version check           # version files equal the tag at HEAD`,
 	}
-	cmd.AddCommand(newVersionCurrentCommand(), newVersionNextCommand(), newVersionCheckCommand())
+	cmd.AddCommand(newVersionCurrentCommand(), newVersionNextCommand(), newVersionCheckCommand(), newVersionNotesCommand())
 	return cmd
 }
 

@@ -34,7 +34,33 @@ type Release struct {
 	VersionFiles []string `yaml:"version_files"`
 	// Remote is the remote pushed to. Zero means "origin".
 	Remote string `yaml:"remote"`
+	// Changelog is the file release and hotfix start add the version's
+	// notes to, from the Conventional Commits since the latest tag (Keep a
+	// Changelog layout). Absent means "CHANGELOG.md"; "" turns it off.
+	Changelog *string `yaml:"changelog"`
+	// Protect is what `canaryflow protect` requires on GitHub beyond the
+	// guide's fixed rules.
+	Protect Protect `yaml:"protect"`
 }
+
+// Protect is the `release.protect` section: the choices the guide leaves
+// to a team (§4.1.1). Zero values mean the guide's recommendation.
+type Protect struct {
+	// StatusChecks are the CI check names a pull request into main or
+	// develop must pass (e.g. "ci/build"). Zero means none required.
+	StatusChecks []string `yaml:"status_checks"`
+	// Approvals is how many reviews a pull request needs. Zero means 1.
+	Approvals int `yaml:"approvals"`
+	// SignedCommits requires signed commits on main (the guide: optional).
+	SignedCommits bool `yaml:"signed_commits"`
+	// TagCreators are who may create release tags on GitHub: "admin" (the
+	// repository admins, who run the release) or "anyone" with write
+	// access. Zero means "admin".
+	TagCreators string `yaml:"tag_creators"`
+}
+
+// DefaultChangelog is the changelog written when none is configured.
+const DefaultChangelog = "CHANGELOG.md"
 
 // DefaultVersionFiles are the version files used when none are configured.
 var defaultVersionFiles = []string{"package.json", "VERSION"}
@@ -59,6 +85,14 @@ func (r *Release) applyDefaults() {
 	if len(r.VersionFiles) == 0 {
 		r.VersionFiles = append([]string(nil), defaultVersionFiles...)
 	}
+	if r.Changelog == nil {
+		c := DefaultChangelog
+		r.Changelog = &c
+	}
+	if r.Protect.Approvals == 0 {
+		r.Protect.Approvals = 1
+	}
+	def(&r.Protect.TagCreators, "admin")
 }
 
 // safeName is what canaryflow accepts in branch names and prefixes: git's
@@ -119,16 +153,39 @@ func (r *Release) validate(path string, data []byte) []error {
 			"%q must start with a letter and use only letters, digits, '.', '_', '-', '/'", r.TagPrefix))
 	}
 	for i, f := range r.VersionFiles {
-		field := fmt.Sprintf("release.version_files[%d]", i)
-		switch {
-		case f == "" || filepath.IsAbs(f) || strings.HasPrefix(f, "-"):
-			errs = append(errs, fieldError(path, data, field, "%q must be a relative path inside the repository", f))
-		case filepath.Clean(f) != f && filepath.Clean(f) != strings.TrimPrefix(f, "./"),
-			strings.HasPrefix(filepath.Clean(f), ".."):
-			errs = append(errs, fieldError(path, data, field, "%q must be a clean relative path inside the repository", f))
+		if err := repoPath(path, data, fmt.Sprintf("release.version_files[%d]", i), f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r.Changelog != nil && *r.Changelog != "" {
+		if err := repoPath(path, data, "release.changelog", *r.Changelog); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r.Protect.Approvals < 0 || r.Protect.Approvals > 10 {
+		errs = append(errs, fieldError(path, data, "release.protect.approvals", "%d: want 1 to 10 (the guide asks for 1)", r.Protect.Approvals))
+	}
+	if r.Protect.TagCreators != "admin" && r.Protect.TagCreators != "anyone" {
+		errs = append(errs, fieldError(path, data, "release.protect.tag_creators", "%q: want admin or anyone", r.Protect.TagCreators))
+	}
+	for i, c := range r.Protect.StatusChecks {
+		if strings.TrimSpace(c) == "" || len(c) > 255 || strings.ContainsAny(c, "\n\r") {
+			errs = append(errs, fieldError(path, data, fmt.Sprintf("release.protect.status_checks[%d]", i), "%q must be a check name on one line, 1 to 255 characters", c))
 		}
 	}
 	return errs
+}
+
+// repoPath refuses a configured file path that could leave the repository.
+func repoPath(path string, data []byte, field, f string) error {
+	switch {
+	case f == "" || filepath.IsAbs(f) || strings.HasPrefix(f, "-"):
+		return fieldError(path, data, field, "%q must be a relative path inside the repository", f)
+	case filepath.Clean(f) != f && filepath.Clean(f) != strings.TrimPrefix(f, "./"),
+		strings.HasPrefix(filepath.Clean(f), ".."):
+		return fieldError(path, data, field, "%q must be a clean relative path inside the repository", f)
+	}
+	return nil
 }
 
 // VersionTag returns the tag for version v, e.g. "v1.2.3".
@@ -143,5 +200,14 @@ func (r Release) FlowOptions() flow.Options {
 		MainBranch: r.MainBranch, DevelopBranch: r.DevelopBranch,
 		FeaturePrefix: r.FeaturePrefix, ReleasePrefix: r.ReleasePrefix, HotfixPrefix: r.HotfixPrefix,
 		TagPrefix: r.TagPrefix, Remote: r.Remote, VersionFiles: r.VersionFiles,
+		Changelog: r.ChangelogPath(),
 	}
+}
+
+// ChangelogPath is the changelog file, or "" when it is turned off.
+func (r Release) ChangelogPath() string {
+	if r.Changelog == nil {
+		return DefaultChangelog
+	}
+	return *r.Changelog
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// Redraw redraws the live traffic line in place (out is a terminal);
 	// false prints one line per update.
 	Redraw bool
+	// Hook is the command the protected origin's pre-receive hook runs as
+	// canaryflow, its absolute path first; nil means this executable.
+	Hook []string
 }
 
 // Validate reports the first option out of range, in the words of the
@@ -123,6 +126,9 @@ func Run(ctx context.Context, o Options, out io.Writer) (err error) {
 	fmt.Fprintf(out, "  runtime     %s\n", mode)
 	fmt.Fprintf(out, "  listeners   production %s, test 127.0.0.1:%d\n", d.prod, ports[1])
 	fmt.Fprintf(out, "  canary      10%% for %s, then 100%%; alarm: 5xx ≥ 5%% in 2 of 3 periods of 250ms\n\n", o.Canary)
+	if err := d.protectOrigin(ctx); err != nil {
+		return fmt.Errorf("demo origin protection: %w", err)
+	}
 
 	stop, err := d.startDaemon(ctx)
 	if err != nil {

@@ -36,6 +36,8 @@ func TestDemo(t *testing.T) {
 		"v1.2.0   rolled back",
 		"alarm: error rate",
 		"(v1.2.0 rolled back; 1.1.0 kept serving)",
+		"$ canaryflow protect",
+		"refused: protected branches advance only by merge commits",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)

@@ -94,6 +94,9 @@ type fakeTraffic struct {
 	weightLog []Weights
 	// onMetrics, if set, is called at the start of each Metrics call.
 	onMetrics func()
+	// onSetWeights, if set, is called first by each SetWeights call; an
+	// error it returns is SetWeights' and the weights stay as they were.
+	onSetWeights func(ctx context.Context, w Weights) error
 }
 
 func newFakeTraffic(rps float64) *fakeTraffic {
@@ -159,7 +162,15 @@ func (f *fakeTraffic) Deregister(_ context.Context, service, tg string) error {
 	return nil
 }
 
-func (f *fakeTraffic) SetWeights(_ context.Context, w Weights) error {
+func (f *fakeTraffic) SetWeights(ctx context.Context, w Weights) error {
+	f.mu.Lock()
+	hook := f.onSetWeights
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(ctx, w); err != nil {
+			return err
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.advance()

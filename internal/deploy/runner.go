@@ -222,6 +222,17 @@ func (r *runner) failure(d *Deployment, code, msg string) error {
 	return r.fail(StatusFailed, code, msg, d.Settings.rollsBackOn(RollbackOnFailure))
 }
 
+// routerFailure fails the deployment for a router change that did not
+// happen, unless the controller is stopping: then the call was cut off,
+// not refused, and the deployment is left for the next start, which
+// re-applies the weights saved before the call.
+func (r *runner) routerFailure(ctx context.Context, d *Deployment, msg string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.failure(d, CodeInternal, msg)
+}
+
 func (r *runner) stopByRequest(d *Deployment) error {
 	msg := "stopped by request"
 	if d.StopNoRollback {

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,48 @@ func TestApprovalBeforeReadyDeadlineWins(t *testing.T) {
 		got := e.waitDone(d.ID)
 		if got.Status != StatusSucceeded {
 			t.Fatalf("approved before the ready wait ended, the deployment ended %s: %+v", got.Status, got.Error)
+		}
+	})
+}
+
+// TestShutdownDuringTrafficShiftIsNotAFailure stops the controller while
+// the router is being told to shift 10% to green, as a SIGTERM did in
+// TestDaemonRestartsDropNoRequest: the router call fails because the stop
+// cancelled it, not because the router refused. The deployment must be
+// left for the next start, which re-applies the saved weights and goes on
+// to succeed, never end Failed with the cancellation as its reason.
+func TestShutdownDuringTrafficShiftIsNotAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		baseline(e)
+		entered := make(chan struct{})
+		var once sync.Once
+		e.tr.mu.Lock()
+		e.tr.onSetWeights = func(ctx context.Context, w Weights) error {
+			if w.GreenPercent != 10 {
+				return nil
+			}
+			first := false
+			once.Do(func() { first = true })
+			if !first {
+				return nil
+			}
+			close(entered)
+			<-ctx.Done() // the router call is cut off by the stop
+			return ctx.Err()
+		}
+		e.tr.mu.Unlock()
+		s := baseSettings()
+		s.Hooks = nil
+		d := e.create(e.register("v2"), s)
+		<-entered
+		e.close()
+
+		e.open(0)
+		defer e.close()
+		got := e.waitDone(d.ID)
+		if got.Status != StatusSucceeded {
+			t.Fatalf("after a stop during the shift to 10%%: deployment %s %+v, want Succeeded", got.Status, got.Error)
 		}
 	})
 }

@@ -25,7 +25,7 @@ func (r *runner) allowTestTraffic(ctx context.Context, _ *Deployment) error {
 		return err
 	}
 	if err := r.c.opts.Traffic.SetTestTarget(ctx, d.Service, d.GreenTaskSet); err != nil {
-		return r.failure(d, CodeInternal, fmt.Sprintf("point test listener at %s: %v", d.GreenTaskSet, err))
+		return r.routerFailure(ctx, d, fmt.Sprintf("point test listener at %s: %v", d.GreenTaskSet, err))
 	}
 	_, err = r.update(func(tx *store.Tx, d *Deployment) error {
 		d.Step = EventAfterAllowTestTraffic
@@ -107,7 +107,7 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 			return err
 		}
 		if err := r.c.opts.Traffic.SetWeights(ctx, w); err != nil {
-			return r.failure(d, CodeInternal, fmt.Sprintf("shift %d%% to green: %v", p, err))
+			return r.routerFailure(ctx, d, fmt.Sprintf("shift %d%% to green: %v", p, err))
 		}
 		r.c.log.Info("traffic shifted", "id", d.ID, "greenPercent", p)
 		if i < last {

@@ -2,8 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -65,27 +63,15 @@ func (b Bump) Apply(v *semver.Version) (semver.Version, error) {
 	return base, nil
 }
 
-// conventional matches a Conventional Commits subject: type(scope)!: text.
-var conventional = regexp.MustCompile(`^([A-Za-z]+)(\([^()\r\n]*\))?(!)?: \S`)
-
 // CommitBump classifies one commit message: "!" after the type or a
 // BREAKING CHANGE footer is major, feat is minor, and anything else is a
 // patch — a change was made, so a release of it is at least a patch.
 func CommitBump(message string) Bump {
-	subject, body, _ := strings.Cut(message, "\n")
-	m := conventional.FindStringSubmatch(strings.TrimSpace(subject))
-	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, "BREAKING CHANGE:") || strings.HasPrefix(line, "BREAKING-CHANGE:") {
-			return BumpMajor
-		}
-	}
-	if m == nil {
-		return BumpPatch
-	}
-	if m[3] == "!" {
+	c := parseChange("", message)
+	switch {
+	case c.Breaking:
 		return BumpMajor
-	}
-	if strings.EqualFold(m[1], "feat") {
+	case c.Type == "feat":
 		return BumpMinor
 	}
 	return BumpPatch

@@ -151,6 +151,18 @@ func (st *finishState) steps() []step {
 			s = append(s, deleteLocal)
 		}
 	case "release finish", "hotfix finish":
+		if st.Changelog != "" {
+			s = append(s, step{
+				name: fmt.Sprintf("updating %s on %s", st.Changelog, st.Branch),
+				run: func(ctx context.Context, f *Flow, st *finishState) error {
+					changed, err := f.refreshChangelog(ctx, st.Changelog, st.Branch, st.Version)
+					if changed {
+						st.Done = append(st.Done, fmt.Sprintf("release notes of %s updated in %s", st.Version, st.Changelog))
+					}
+					return err
+				},
+			})
+		}
 		s = append(s,
 			merge(st.Main, st.Branch, fmt.Sprintf("Merge branch '%s'", st.Branch)),
 			tag,
@@ -165,14 +177,23 @@ func (st *finishState) steps() []step {
 				s = append(s, deleteRemote)
 			}
 		}
-	case "release tag":
+	case "release tag", "hotfix tag":
 		s = append(s,
 			step{name: fmt.Sprintf("updating %s from %s", st.Main, st.Remote), run: func(ctx context.Context, f *Flow, st *finishState) error { return f.syncMain(ctx, st) }},
 			tag,
 			push("refs/tags/"+st.Tag),
-			merge(st.Develop, st.Main, fmt.Sprintf("Merge branch '%s' into %s", st.Main, st.Develop)),
-			push(heads(st.Develop)),
 		)
+		if st.Host {
+			s = append(s, hostRelease(st))
+		}
+		if st.DevelopPR {
+			s = append(s, hostBackMergePR(st))
+		} else {
+			s = append(s,
+				merge(st.Develop, st.Main, fmt.Sprintf("Merge branch '%s' into %s", st.Main, st.Develop)),
+				push(heads(st.Develop)),
+			)
+		}
 		if !st.Keep {
 			s = append(s, deleteLocal, deleteRemote)
 		}
@@ -375,7 +396,8 @@ func restoredNames(st *finishState) []string {
 }
 
 // resolveVersionConflicts settles a merge whose only conflicts are in
-// version files that differ in nothing but the version — the usual clash
+// the changelog (both sides added a version's section: see
+// MergeChangelogs) and in version files that differ in nothing but the version — the usual clash
 // after a hotfix, when main says 1.2.4 and the release says 1.3.0. Both
 // sides get the version being released; if they are then identical the
 // file is resolved and staged. It reports whether every conflict was.
@@ -389,6 +411,22 @@ func (f *Flow) resolveVersionConflicts(ctx context.Context, version string, file
 	}
 	settled := map[string][]byte{}
 	for _, p := range files {
+		if p == f.opts.Changelog && p != "" {
+			var sides [2][]byte
+			for i, stage := range []string{":2", ":3"} {
+				data, ok, err := f.repo.ShowFile(ctx, stage, p)
+				if err != nil || !ok {
+					return false, err
+				}
+				sides[i] = data
+			}
+			merged, ok := MergeChangelogs(sides[0], sides[1])
+			if !ok {
+				return false, nil
+			}
+			settled[p] = merged
+			continue
+		}
 		if !isVersionFile[p] {
 			return false, nil
 		}

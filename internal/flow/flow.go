@@ -33,6 +33,9 @@ type Options struct {
 	TagPrefix     string
 	Remote        string
 	VersionFiles  []string
+	// Changelog is the file release and hotfix start add the version's
+	// notes to (Keep a Changelog layout); empty turns this off.
+	Changelog string
 }
 
 // Validate reports options that cannot work.
@@ -55,6 +58,8 @@ type Flow struct {
 	opts Options
 	// out receives progress and summaries meant for a person.
 	out io.Writer
+	// host opens pull requests and publishes releases; nil: none.
+	host Host
 }
 
 // New returns a Flow over repo. out may be nil to discard progress.

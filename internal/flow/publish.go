@@ -7,11 +7,14 @@ import (
 )
 
 // ReleasePublish pushes the release branch to the remote, for teams whose
-// main is protected: the merge happens in a pull request, then ReleaseTag
-// finishes the release on the merged main.
-func (f *Flow) ReleasePublish(ctx context.Context, version string) error {
-	k := f.releaseKind()
-	name, err := f.currentOrNamed(ctx, k.name, k.prefix, version)
+// main is protected: the merge happens in a pull request (opened here with
+// o.PR), then ReleaseTag finishes the release on the merged main.
+func (f *Flow) ReleasePublish(ctx context.Context, o PublishOptions) error {
+	return f.publish(ctx, f.releaseKind(), o)
+}
+
+func (f *Flow) publish(ctx context.Context, k kind, o PublishOptions) error {
+	name, err := f.currentOrNamed(ctx, k.name, k.prefix, o.Version)
 	if err != nil {
 		return err
 	}
@@ -37,25 +40,74 @@ func (f *Flow) ReleasePublish(ctx context.Context, version string) error {
 	} else if !ok {
 		return refuse("add it with `git remote add "+f.opts.Remote+" URL`", "remote %q does not exist", f.opts.Remote)
 	}
+	if o.PR && f.host == nil {
+		return refuse("drop --pr and open the pull request on your host", "--pr: remote %s is not on GitHub", f.opts.Remote)
+	}
+	if f.opts.Changelog != "" {
+		prev, _ := f.repo.CurrentBranch(ctx)
+		changed, err := f.refreshChangelog(ctx, f.opts.Changelog, branch, name)
+		if err != nil {
+			return err
+		}
+		if changed {
+			f.printf("Updated the release notes of %s in %s on %s.\n", name, f.opts.Changelog, branch)
+		}
+		if prev != "" && prev != branch {
+			if err := f.repo.Switch(ctx, prev); err != nil {
+				return err
+			}
+		}
+	}
 	if err := f.repo.PushUpstream(ctx, f.opts.Remote, branch); err != nil {
 		return fmt.Errorf("publish %s: %w", branch, err)
 	}
-	f.printf("Pushed %s to %s.\nOpen a pull request %s → %s titled \"Release %s%s\"; once it is merged, run:\n    canaryflow flow release tag %s\n",
-		branch, f.opts.Remote, branch, f.opts.MainBranch, f.opts.TagPrefix, name, name)
+	f.printf("Pushed %s to %s.\n", branch, f.opts.Remote)
+	if o.PR {
+		if err := f.switchTo(ctx, branch); err != nil {
+			return err
+		}
+		if err := f.openReleasePR(ctx, branch, name); err != nil {
+			return err
+		}
+	} else {
+		f.printf("Open a pull request %s → %s titled \"Release %s%s\" (or run this again with --pr).\n", branch, f.opts.MainBranch, f.opts.TagPrefix, name)
+	}
+	f.printf("Once it is merged, run:\n    canaryflow flow %s tag %s\n", k.name, name)
 	return nil
+}
+
+// switchTo checks out branch unless it is already checked out.
+func (f *Flow) switchTo(ctx context.Context, branch string) error {
+	if cur, err := f.repo.CurrentBranch(ctx); err == nil && cur == branch {
+		return nil
+	}
+	return f.repo.Switch(ctx, branch)
 }
 
 // ReleaseTag finishes a release whose merge into main happened on the
 // hosting side: it brings main up to date, checks its version files, tags
 // it, pushes the tag, merges main back into develop, pushes develop and
 // deletes the release branch.
+//
+// With a Host it also publishes the release there with its notes, and when
+// develop is protected it opens the pull request main → develop instead of
+// merging and pushing develop itself.
 func (f *Flow) ReleaseTag(ctx context.Context, o FinishOptions) error {
+	return f.tagMerged(ctx, f.releaseKind(), o)
+}
+
+// HotfixTag does for a hotfix merged by pull request what ReleaseTag does
+// for a release.
+func (f *Flow) HotfixTag(ctx context.Context, o FinishOptions) error {
+	return f.tagMerged(ctx, f.hotfixKind(), o)
+}
+
+func (f *Flow) tagMerged(ctx context.Context, k kind, o FinishOptions) error {
 	if o.Version != "" {
 		if _, err := ParseVersion(o.Version); err != nil {
 			return err
 		}
 	}
-	k := f.releaseKind()
 	name, err := f.currentOrNamed(ctx, k.name, k.prefix, o.Version)
 	if err != nil {
 		return err
@@ -97,12 +149,20 @@ func (f *Flow) ReleaseTag(ctx context.Context, o FinishOptions) error {
 	}
 	msg := o.Message
 	if msg == "" {
-		msg = "Release " + v.String()
+		msg = titleWord(k.name) + " " + v.String()
 	}
-	return f.begin(ctx, &finishState{
-		Op: "release tag", Kind: "release", Version: v.String(), Branch: k.prefix + v.String(),
-		Tag: tag, Message: msg, Push: true, Keep: o.Keep,
-	})
+	st := &finishState{
+		Op: k.name + " tag", Kind: k.name, Version: v.String(), Branch: k.prefix + v.String(),
+		Tag: tag, Message: msg, Push: true, Keep: o.Keep, Host: f.host != nil,
+	}
+	if f.host != nil {
+		protected, err := f.host.Protected(ctx, f.opts.DevelopBranch)
+		if err != nil {
+			return fmt.Errorf("is %s protected: %w", f.opts.DevelopBranch, err)
+		}
+		st.DevelopPR = protected
+	}
+	return f.begin(ctx, st)
 }
 
 // syncMain is the first step of a release tag: fast-forward main to the
@@ -172,4 +232,12 @@ func (f *Flow) requireReleaseMerged(ctx context.Context, branch, version string)
 		return refuse(hint, "%s does not contain %s and has no version file that says %s", shown, branch, version)
 	}
 	return nil
+}
+
+// titleWord capitalises a branch kind for a tag message: "Release", "Hotfix".
+func titleWord(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

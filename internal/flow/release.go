@@ -117,6 +117,18 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 	if err := f.checkNewVersion(ctx, v); err != nil {
 		return err
 	}
+	var notes *Notes
+	if f.opts.Changelog != "" {
+		latest, err := f.latestTag(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := f.notesSince(ctx, v.String(), latest, "refs/heads/"+k.base)
+		if err != nil {
+			return err
+		}
+		notes = &n
+	}
 	prev, err := f.repo.CurrentBranch(ctx)
 	if err != nil {
 		prev = ""
@@ -124,7 +136,7 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 	if err := f.createAndSwitch(ctx, branch, k.base); err != nil {
 		return err
 	}
-	written, err := f.writeVersion(ctx, v.String())
+	written, err := f.writeVersion(ctx, v.String(), notes)
 	if err != nil {
 		// Put things back: nothing of this start may remain.
 		if prev != "" {
@@ -135,6 +147,9 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 		return err
 	}
 	f.printf("Switched to a new branch %s (from %s).\n", branch, k.base)
+	if notes != nil {
+		f.printf("Added the release notes of %s to %s.\n", v, f.opts.Changelog)
+	}
 	if len(written) == 0 {
 		f.printf("No version file found (looked for %s): the tag alone will carry %s.\n", strings.Join(f.opts.VersionFiles, ", "), v)
 	} else {
@@ -144,8 +159,9 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 	return nil
 }
 
-// writeVersion writes v into every version file present and commits them.
-func (f *Flow) writeVersion(ctx context.Context, v string) ([]string, error) {
+// writeVersion writes v into every version file present, adds notes (when
+// not nil) to the changelog, and commits them.
+func (f *Flow) writeVersion(ctx context.Context, v string, notes *Notes) ([]string, error) {
 	files := f.versionFiles()
 	var changed []string
 	for _, p := range files {
@@ -161,6 +177,12 @@ func (f *Flow) writeVersion(ctx context.Context, v string) ([]string, error) {
 			return nil, fmt.Errorf("write version file %s: %w", p, err)
 		}
 		changed = append(changed, p)
+	}
+	if notes != nil {
+		if err := f.writeChangelog(*notes); err != nil {
+			return nil, err
+		}
+		changed = append(changed, f.opts.Changelog)
 	}
 	if len(changed) > 0 {
 		if err := f.repo.Commit(ctx, "Bump version to "+v, changed...); err != nil {
@@ -210,7 +232,7 @@ func (f *Flow) finish(ctx context.Context, k kind, o FinishOptions) error {
 	}
 	return f.begin(ctx, &finishState{
 		Op: k.name + " finish", Kind: k.name, Version: v.String(), Branch: branch,
-		Tag: tag, Message: msg, Push: o.Push, Keep: o.Keep,
+		Tag: tag, Message: msg, Push: o.Push, Keep: o.Keep, Changelog: f.opts.Changelog,
 	})
 }
 

@@ -26,6 +26,14 @@ type finishState struct {
 	Message string `json:"message"`
 	Push    bool   `json:"push"`
 	Keep    bool   `json:"keep"`
+	// Host is set when a release tag began with a hosting side: it
+	// publishes the release there. DevelopPR replaces the local back-merge
+	// with a pull request, because develop was protected.
+	Host      bool `json:"host,omitempty"`
+	DevelopPR bool `json:"develop_pr,omitempty"`
+	// Changelog is the changelog a release or hotfix finish brings up to
+	// date on its branch first; empty: none.
+	Changelog string `json:"changelog,omitempty"`
 	// Step is the index of the next step to run, or of the step that stopped.
 	Step int `json:"step"`
 	// StartBranch was checked out when the finish began.
