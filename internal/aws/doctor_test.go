@@ -264,7 +264,7 @@ func TestDoctorOnTheGuidesDocumentsUnderOtherNames(t *testing.T) {
 func TestDoctorPlaceholders(t *testing.T) {
 	for _, tc := range []struct {
 		kind, line, account string
-		want               string // "" for none
+		want                string // "" for none
 	}{
 		{KindTaskDef, `"image": "your-account-id.dkr.ecr.us-west-2.amazonaws.com/app"`, "", "your-account-id"},
 		{KindService, `"targetGroupArn": "arn:aws:elasticloadbalancing:us-west-2:<account>:targetgroup/x/1"`, "", "<account>"},
