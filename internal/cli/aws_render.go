@@ -47,7 +47,7 @@ counterpart here (see README, AWS).`,
 				c, err := ac.clients(cmd.Context(), f)
 				if err != nil {
 					if !live {
-						return usageErrorf("render needs the region and account: set aws.region and aws.account in canaryflow.yaml, or give credentials (%v)", err)
+						return usageErrorf("render needs the region and account: set aws.region and aws.account in canaryflow.yaml, or give credentials (%v)", awsbackend.Explain(err, f.profile))
 					}
 					return err
 				}
