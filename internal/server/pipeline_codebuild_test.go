@@ -46,11 +46,7 @@ func codeBuildConfig(t *testing.T, name, container, origin, extra string) *confi
 // and its FROM scratch Dockerfile, plus files.
 func codeBuildRepo(t *testing.T, files map[string]string) (origin, work string) {
 	t.Helper()
-	root := t.TempDir()
-	origin, work = filepath.Join(root, "origin.git"), filepath.Join(root, "svc")
-	gitIn(t, root, "init", "-q", "--bare", origin)
-	gitIn(t, root, "init", "-q", "-b", "main", work)
-	gitIn(t, work, "remote", "add", "origin", origin)
+	origin, work = originAndWork(t, "svc")
 	for _, f := range []string{"main.go", "Dockerfile"} {
 		src, err := os.ReadFile("../../examples/hello/" + f)
 		if err != nil {
@@ -103,6 +99,31 @@ func removeRepoImagesAtEnd(t *testing.T, host *string, repo string) {
 			}
 		}
 	})
+}
+
+// released waits for the execution of tag, wants it Succeeded and
+// production answering version, and returns it with its log.
+func (d *daemon) released(tag, version string) (*pipeline.Execution, string) {
+	d.t.Helper()
+	e := d.waitExecution(tag)
+	log := d.executionLog(e.ID)
+	if e.Status != pipeline.Succeeded {
+		d.t.Fatalf("%s: %s %s\n%s", tag, e.Status, e.Error, log)
+	}
+	if code, body := getVersion(d.t, d.prod); code != 200 || body != "Version: "+version {
+		d.t.Errorf("production answers %d %q, want Version: %s", code, body, version)
+	}
+	return e, log
+}
+
+// logSays wants each of says in a build log.
+func logSays(t *testing.T, log string, says ...string) {
+	t.Helper()
+	for _, s := range says {
+		if !strings.Contains(log, s) {
+			t.Errorf("the build log does not say %q:\n%s", s, log)
+		}
+	}
 }
 
 // executionLog is the whole log of execution id.
@@ -168,28 +189,13 @@ func TestPipelineRenderedBuildspecLocally(t *testing.T) {
 	defer d.stopWithTasks(state, cfg)
 
 	pushRelease(t, work, "1.0.0", "1.0.0", nil)
-	e := d.waitExecution("v1.0.0")
-	log := d.executionLog(e.ID)
-	if e.Status != pipeline.Succeeded {
-		t.Fatalf("v1.0.0: %s %s\n%s", e.Status, e.Error, log)
-	}
-	if code, body := getVersion(t, d.prod); code != 200 || body != "Version: 1.0.0" {
-		t.Errorf("production answers %d %q", code, body)
-	}
+	e, log := d.released("v1.0.0", "1.0.0")
 	want := host + "/" + name + ":" + e.Commit[:12] + "@sha256:"
 	if !strings.HasPrefix(e.Image, want) {
 		t.Errorf("deployed image %q, want the one the buildspec pushed, %s…", e.Image, want)
 	}
-	for _, s := range []string{
-		"project variables from the variables aws render writes",
-		"REPOSITORY_URI=" + host + "/" + name,
-		"Login Succeeded",
-		"(from the build's imageDetail.json)",
-	} {
-		if !strings.Contains(log, s) {
-			t.Errorf("the build log does not say %q:\n%s", s, log)
-		}
-	}
+	logSays(t, log, "project variables from the variables aws render writes", "REPOSITORY_URI="+host+"/"+name,
+		"Login Succeeded", "(from the build's imageDetail.json)")
 	if strings.Contains(log, "canaryflow builds the image") || strings.Contains(log, "daemonless Go build") {
 		t.Errorf("canaryflow's own image builder ran after the buildspec pushed an image:\n%s", log)
 	}
@@ -260,29 +266,12 @@ func TestPipelineGuideBuildspecLocally(t *testing.T) {
 	gitIn(t, work, "tag", "-a", "-m", "Release 1.0.0", "v1.0.0")
 	gitIn(t, work, "push", "-q", "origin", "main", "v1.0.0")
 
-	e := d.waitExecution("v1.0.0")
-	log := d.executionLog(e.ID)
-	if e.Status != pipeline.Succeeded {
-		t.Fatalf("v1.0.0: %s %s\n%s", e.Status, e.Error, log)
-	}
-	if code, body := getVersion(t, d.prod); code != 200 || body != "Version: 1.0.0" {
-		t.Errorf("production answers %d %q", code, body)
-	}
+	e, log := d.released("v1.0.0", "1.0.0")
 	want := host + "/my-microservice:" + e.Commit[:7] + "@sha256:"
 	if !strings.HasPrefix(e.Image, want) {
 		t.Errorf("deployed image %q, want the one imagedefinitions.json names, %s…", e.Image, want)
 	}
-	for _, s := range []string{
-		"project variables from aws/codebuild-project.json",
-		"ECR_REGISTRY=" + host + " ",
-		"AWS_REGION=us-west-2",
-		"Repository URI: " + host + "/my-microservice",
-		"Login Succeeded",
-		"(from the build's imagedefinitions.json)",
-	} {
-		if !strings.Contains(log, s) {
-			t.Errorf("the build log does not say %q:\n%s", s, log)
-		}
-	}
+	logSays(t, log, "project variables from aws/codebuild-project.json", "ECR_REGISTRY="+host+" ", "AWS_REGION=us-west-2",
+		"Repository URI: "+host+"/my-microservice", "Login Succeeded", "(from the build's imagedefinitions.json)")
 	buildConfinement(t, log, state)
 }
