@@ -104,6 +104,12 @@ func TestDoctorFindsPlantedFailures(t *testing.T) {
     "events"`, CheckDeploymentGroup, "autoRollbackConfiguration"},
 		{"ECS mode V1", ecsSpec, "aws/pipeline.json", `"pipelineType": "V2"`, `"pipelineType": "V1"`, CheckPipelineTrigger, "V2"},
 		{"bad json", spec, "taskdef.json", `{`, `[`, CheckUnreadable, "render"},
+		{"build project", spec, "aws/pipeline.json", `"ProjectName": "hello-build"`, `"ProjectName": "my-microservice-build"`, CheckNamesMatch, `set ProjectName to "hello-build"`},
+		{"alarm name", spec, "aws/alarm-green-5xx.json", `"AlarmName": "hello-green-5xx"`, `"AlarmName": "green-errors"`, CheckNamesMatch, `alarm "hello-green-5xx", which no alarm document defines`},
+		{"target group name", spec, "aws/target-group-green.json", `"Name": "hello-green"`, `"Name": "my-target-group-green"`, CheckNamesMatch, `target group "hello-green", which no target group document defines`},
+		{"account placeholder", spec, "taskdef.json", `arn:aws:iam::123456789012:`, `arn:aws:iam::your-account-id:`, CheckPlaceholder, "replace your-account-id with 123456789012"},
+		{"trust policy for anyone", spec, "aws/iam/hello-codebuild-trust.json", `"Action": "sts:AssumeRole"`, `"Action": ["sts:AssumeRole", "sts:TagSession"]`, CheckLeastPrivilege, "sts:AssumeRole"},
+		{"buildspec command map", spec, ".buildspec.yml", `      - IMAGE_TAG=`, `      - echo "Tag: $IMAGE_TAG"` + "\n" + `      - IMAGE_TAG=`, CheckBuildspecCommands, `quote the whole command: - 'echo "Tag: $IMAGE_TAG"'`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _ := renderTo(t, tc.spec, testLive())
