@@ -68,6 +68,10 @@ type DoctorOptions struct {
 	// AWSConfig is the text of the AWS CLI config file (~/.aws/config),
 	// empty when there is none.
 	AWSConfig string
+	// Account is the account the documents are for, when known (aws.account);
+	// zero means Spec's, if any. Knowing it, doctor flags AWS's sample
+	// account 123456789012 left in the documents.
+	Account string
 }
 
 var placeholderRE = regexp.MustCompile(`^<[^<>]+>$`)
@@ -78,8 +82,8 @@ func Diagnose(d *Documents, o DoctorOptions) []Finding {
 	add := func(check, file, field, fix, format string, a ...any) {
 		out = append(out, Finding{Check: check, File: file, Line: d.lineOf(file, field), Problem: fmt.Sprintf(format, a...), Fix: fix})
 	}
-	account := ""
-	if o.Spec != nil {
+	account := o.Account
+	if account == "" && o.Spec != nil {
 		account = o.Spec.Account
 	}
 	for _, doc := range d.All {

@@ -45,9 +45,10 @@ check.`,
 				return err
 			}
 			var spec *awsbackend.Spec
+			knownAccount := ""
 			ac, lerr := loadAWS(cmd, f)
 			if lerr == nil {
-				spec = &ac.spec
+				spec, knownAccount = &ac.spec, ac.spec.Account
 				if spec.Region == "" || spec.Account == "" {
 					spec = nil // ARNs unknown offline: check actions only
 				}
@@ -73,7 +74,7 @@ check.`,
 				return nothingToCheck(dir, files, docs.Read)
 			}
 			cfgText, _ := os.ReadFile(awsConfigPath())
-			findings := awsbackend.Diagnose(docs, awsbackend.DoctorOptions{Spec: spec, LookupEnv: os.LookupEnv, AWSConfig: string(cfgText)})
+			findings := awsbackend.Diagnose(docs, awsbackend.DoctorOptions{Spec: spec, Account: knownAccount, LookupEnv: os.LookupEnv, AWSConfig: string(cfgText)})
 			if account {
 				if lerr != nil {
 					return lerr
