@@ -115,7 +115,7 @@ func Diagnose(d *Documents, o DoctorOptions) []Finding {
 	d.checkDeploymentGroup(add)
 	if p := d.CodeDeployPolicy; p != nil {
 		for _, nd := range d.missingNeeds(o.Spec) {
-			add(CheckCodeDeployRole, d.CodeDeployPolicyPath, "", fmt.Sprintf("add %q to the CodeDeploy role's policy", nd.Action),
+			add(CheckCodeDeployRole, d.CodeDeployPolicyPath, "Statement", fmt.Sprintf("add %q to the CodeDeploy role's policy", nd.Action),
 				"the CodeDeploy role may not %s: %s", nd.Action, nd.Why)
 		}
 	} else if d.DeploymentGroup != nil && d.Policies != nil && len(d.Policies) > 0 {
@@ -166,12 +166,16 @@ func statementField(p *PolicyDocument, problem string) string {
 	return ""
 }
 
-// deployActionField is the path of the deploy action's provider, or "".
-func (d *Documents) deployActionField() string {
+// appSpecContainerField is where the AppSpec names the container.
+const appSpecContainerField = "Resources[0].TargetService.Properties.LoadBalancerInfo.ContainerName"
+
+// deployActionField is the path of field in the pipeline's deploy action,
+// or "".
+func (d *Documents) deployActionField(field string) string {
 	for i, st := range d.Pipeline.list("pipeline.stages") {
 		for j, a := range st.list("actions") {
 			if a.str("actionTypeId.category") == "Deploy" {
-				return fmt.Sprintf("pipeline.stages[%d].actions[%d].actionTypeId.provider", i, j)
+				return fmt.Sprintf("pipeline.stages[%d].actions[%d].%s", i, j, field)
 			}
 		}
 	}
@@ -217,38 +221,38 @@ func (d *Documents) checkNames(add addFunc) {
 			containers[c.str("name")] = container{ports}
 		}
 	}
-	checkContainer := func(file, what, name string, port int) {
+	checkContainer := func(file, field, what, name string, port int) {
 		if d.TaskDef == nil || name == "" {
 			return
 		}
 		c, ok := containers[name]
 		switch {
 		case !ok:
-			add(CheckNamesMatch, file, "", fmt.Sprintf("use one of the task definition's container names (%s)", strings.Join(sortedKeys(containers), ", ")),
+			add(CheckNamesMatch, file, field, fmt.Sprintf("use one of the task definition's container names (%s)", strings.Join(sortedKeys(containers), ", ")),
 				"%s names container %q, which %s does not define", what, name, d.TaskDefPath)
 		case port != 0 && !slices.Contains(c.ports, port):
-			add(CheckNamesMatch, file, "", fmt.Sprintf("use port %v, or add a portMapping for %d to container %q", c.ports, port, name),
+			add(CheckNamesMatch, file, field, fmt.Sprintf("use port %v, or add a portMapping for %d to container %q", c.ports, port, name),
 				"%s sends traffic to %s:%d, but the container maps ports %v", what, name, port, c.ports)
 		}
 	}
 	if a := d.AppSpec; a != nil {
-		checkContainer(d.AppSpecPath, "LoadBalancerInfo", a.ContainerName, a.ContainerPort)
+		checkContainer(d.AppSpecPath, appSpecContainerField, "LoadBalancerInfo", a.ContainerName, a.ContainerPort)
 	}
 	svc := d.Service
 	if svc != nil {
-		for _, lb := range svc.list("loadBalancers") {
+		for i, lb := range svc.list("loadBalancers") {
 			p, _ := strconv.Atoi(lb.str("containerPort"))
-			checkContainer(d.ServicePath, "loadBalancers", lb.str("containerName"), p)
+			checkContainer(d.ServicePath, fmt.Sprintf("loadBalancers[%d].containerName", i), "loadBalancers", lb.str("containerName"), p)
 		}
 		if td := svc.str("taskDefinition"); family != "" && td != "" && !strings.Contains(td, family) {
-			add(CheckNamesMatch, d.ServicePath, "", fmt.Sprintf("set taskDefinition to %q", family),
+			add(CheckNamesMatch, d.ServicePath, "taskDefinition", fmt.Sprintf("set taskDefinition to %q", family),
 				"taskDefinition is %q but the task definition family is %q", td, family)
 		}
 	}
 	if a, svc := d.AppSpec, d.Service; a != nil && svc != nil {
 		for _, lb := range svc.list("loadBalancers") {
 			if n := lb.str("containerName"); n != "" && n != a.ContainerName {
-				add(CheckNamesMatch, d.AppSpecPath, "", fmt.Sprintf("set LoadBalancerInfo.ContainerName to %q", n),
+				add(CheckNamesMatch, d.AppSpecPath, appSpecContainerField, fmt.Sprintf("set LoadBalancerInfo.ContainerName to %q", n),
 					"the AppSpec routes to container %q, the service to %q", a.ContainerName, n)
 			}
 		}
@@ -263,15 +267,15 @@ func (d *Documents) checkNames(add addFunc) {
 	}
 	es := g.list("ecsServices")
 	if len(es) != 1 {
-		add(CheckNamesMatch, d.DeploymentGroupPath, "", fmt.Sprintf(`set "ecsServices": [{"serviceName": %q, "clusterName": %q}]`, name, cluster),
+		add(CheckNamesMatch, d.DeploymentGroupPath, "ecsServices", fmt.Sprintf(`set "ecsServices": [{"serviceName": %q, "clusterName": %q}]`, name, cluster),
 			"ecsServices has %d entries; an ECS deployment group has exactly one", len(es))
 	} else {
 		if s := es[0].str("serviceName"); s != name {
-			add(CheckNamesMatch, d.DeploymentGroupPath, "", fmt.Sprintf("set ecsServices[0].serviceName to %q", name),
+			add(CheckNamesMatch, d.DeploymentGroupPath, "ecsServices[0].serviceName", fmt.Sprintf("set ecsServices[0].serviceName to %q", name),
 				"the deployment group deploys service %q but %s defines %q", s, d.ServicePath, name)
 		}
 		if c := es[0].str("clusterName"); c != cluster {
-			add(CheckNamesMatch, d.DeploymentGroupPath, "", fmt.Sprintf("set ecsServices[0].clusterName to %q", cluster),
+			add(CheckNamesMatch, d.DeploymentGroupPath, "ecsServices[0].clusterName", fmt.Sprintf("set ecsServices[0].clusterName to %q", cluster),
 				"the deployment group's cluster is %q but the service runs in %q", c, cluster)
 		}
 	}
@@ -281,24 +285,24 @@ func (d *Documents) checkNames(add addFunc) {
 			tgNames = append(tgNames, tg.str("name"))
 		}
 	}
-	for _, lb := range svc.list("loadBalancers") {
+	for i, lb := range svc.list("loadBalancers") {
 		arn := lb.str("targetGroupArn")
 		if placeholderRE.MatchString(arn) || arn == "" || len(tgNames) == 0 {
 			continue
 		}
 		if !slices.ContainsFunc(tgNames, func(n string) bool { return strings.Contains(arn, ":targetgroup/"+n+"/") }) {
-			add(CheckNamesMatch, d.ServicePath, "", fmt.Sprintf("point loadBalancers[].targetGroupArn at one of the deployment group's target groups (%s)", strings.Join(tgNames, ", ")),
+			add(CheckNamesMatch, d.ServicePath, fmt.Sprintf("loadBalancers[%d].targetGroupArn", i), fmt.Sprintf("point loadBalancers[].targetGroupArn at one of the deployment group's target groups (%s)", strings.Join(tgNames, ", ")),
 				"the service's target group %s is not one of the deployment group's %v", arn, tgNames)
 		}
 	}
 	if d.Pipeline != nil {
 		a := d.deployAction()
 		if app := a.str("configuration.ApplicationName"); app != "" && app != g.str("applicationName") {
-			add(CheckNamesMatch, d.PipelinePath, "", fmt.Sprintf("set ApplicationName to %q", g.str("applicationName")),
+			add(CheckNamesMatch, d.PipelinePath, d.deployActionField("configuration.ApplicationName"), fmt.Sprintf("set ApplicationName to %q", g.str("applicationName")),
 				"the deploy action's ApplicationName is %q, the deployment group's application is %q", app, g.str("applicationName"))
 		}
 		if dg := a.str("configuration.DeploymentGroupName"); dg != "" && dg != g.str("deploymentGroupName") {
-			add(CheckNamesMatch, d.PipelinePath, "", fmt.Sprintf("set DeploymentGroupName to %q", g.str("deploymentGroupName")),
+			add(CheckNamesMatch, d.PipelinePath, d.deployActionField("configuration.DeploymentGroupName"), fmt.Sprintf("set DeploymentGroupName to %q", g.str("deploymentGroupName")),
 				"the deploy action's DeploymentGroupName is %q, the group is %q", dg, g.str("deploymentGroupName"))
 		}
 	}
@@ -330,7 +334,7 @@ func (d *Documents) checkPipeline(add addFunc, deploy obj, provider string) {
 		add(CheckPipelineTrigger, d.PipelinePath, "pipeline.name", `add "triggers": [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Source", "push": [{"tags": {"includes": ["v*"]}}]}}]`,
 			"no trigger on Git tags: pushing vX.Y.Z does not start a release")
 	}
-	deployField := d.deployActionField()
+	deployField := d.deployActionField("actionTypeId.provider")
 	blueGreen := d.DeploymentGroup != nil || d.Service.str("deploymentController.type") == ControllerCodeDeploy || d.AppSpec != nil
 	switch {
 	case provider == "ECS" && blueGreen && d.Service.str("deploymentController.type") != ControllerECS:
@@ -343,7 +347,7 @@ func (d *Documents) checkPipeline(add addFunc, deploy obj, provider string) {
 		c := deploy
 		for _, k := range []string{"TaskDefinitionTemplateArtifact", "AppSpecTemplateArtifact", "Image1ArtifactName", "Image1ContainerName"} {
 			if c.str("configuration."+k) == "" {
-				add(CheckDeployAction, d.PipelinePath, "", "set "+k+" in the CodeDeployToECS action's configuration", "the CodeDeployToECS action has no %s", k)
+				add(CheckDeployAction, d.PipelinePath, d.deployActionField("configuration"), "set "+k+" in the CodeDeployToECS action's configuration", "the CodeDeployToECS action has no %s", k)
 			}
 		}
 		if img := c.str("configuration.Image1ContainerName"); img != "" && d.TaskDef != nil {
@@ -354,12 +358,12 @@ func (d *Documents) checkPipeline(add addFunc, deploy obj, provider string) {
 				}
 			}
 			if !found {
-				add(CheckNamesMatch, d.TaskDefPath, "", fmt.Sprintf(`set the container's image to "<%s>"`, img),
+				add(CheckNamesMatch, d.TaskDefPath, "containerDefinitions", fmt.Sprintf(`set the container's image to "<%s>"`, img),
 					"Image1ContainerName is %s but no container's image is the placeholder <%s>, so the built image is never used", img, img)
 			}
 		}
 		if d.Buildspec != nil && !strings.Contains(string(d.Buildspec), awsfmt.ImageDetailFileName) {
-			add(CheckBuildOutput, d.BuildspecPath, "", `write imageDetail.json ({"ImageURI": "<repository>:<tag>"}) in post_build and list it, taskdef.json and appspec.yaml under artifacts.files`,
+			add(CheckBuildOutput, d.BuildspecPath, "artifacts", `write imageDetail.json ({"ImageURI": "<repository>:<tag>"}) in post_build and list it, taskdef.json and appspec.yaml under artifacts.files`,
 				"the build does not write %s, which CodeDeployToECS reads the image from", awsfmt.ImageDetailFileName)
 		}
 	}
@@ -373,17 +377,17 @@ func (d *Documents) checkDeploymentGroup(add addFunc) {
 	}
 	f := d.DeploymentGroupPath
 	if g.str("deploymentStyle.deploymentType") != "BLUE_GREEN" || g.str("deploymentStyle.deploymentOption") != "WITH_TRAFFIC_CONTROL" {
-		add(CheckDeploymentGroup, f, "", `set "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}`,
+		add(CheckDeploymentGroup, f, "deploymentStyle", `set "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}`,
 			"ECS deployments must be blue/green with traffic control")
 	}
 	if g.get("blueGreenDeploymentConfiguration.greenFleetProvisioningOption") != nil {
-		add(CheckDeploymentGroup, f, "", "remove blueGreenDeploymentConfiguration.greenFleetProvisioningOption", "greenFleetProvisioningOption is for EC2 and ECS rejects it")
+		add(CheckDeploymentGroup, f, "blueGreenDeploymentConfiguration.greenFleetProvisioningOption", "remove blueGreenDeploymentConfiguration.greenFleetProvisioningOption", "greenFleetProvisioningOption is for EC2 and ECS rejects it")
 	}
 	pairs := g.list("loadBalancerInfo.targetGroupPairInfoList")
 	if len(pairs) != 1 || len(pairs[0].list("targetGroups")) != 2 {
-		add(CheckDeploymentGroup, f, "", "give one targetGroupPairInfoList entry with two targetGroups (blue and green)", "blue/green needs exactly two target groups")
+		add(CheckDeploymentGroup, f, "loadBalancerInfo", "give one targetGroupPairInfoList entry with two targetGroups (blue and green)", "blue/green needs exactly two target groups")
 	} else if len(pairs[0].arr("prodTrafficRoute.listenerArns")) == 0 {
-		add(CheckDeploymentGroup, f, "", "set prodTrafficRoute.listenerArns to the ALB production listener's ARN", "no production listener")
+		add(CheckDeploymentGroup, f, "loadBalancerInfo.targetGroupPairInfoList[0]", "set prodTrafficRoute.listenerArns to the ALB production listener's ARN", "no production listener")
 	}
 	if ar := g.get("autoRollbackConfiguration.enabled"); ar != true {
 		add(CheckDeploymentGroup, f, "deploymentGroupName", `set "autoRollbackConfiguration": {"enabled": true, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}`,

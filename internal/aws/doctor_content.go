@@ -143,13 +143,13 @@ func (d *Documents) checkNamesAcross(add addFunc) {
 			"imagedefinitions.json names container %q, which %s does not define: the deploy updates no container", m[1], d.TaskDefPath)
 	}
 	if d.Pipeline != nil && d.BuildProject != nil {
-		for _, st := range d.Pipeline.list("pipeline.stages") {
-			for _, a := range st.list("actions") {
+		for i, st := range d.Pipeline.list("pipeline.stages") {
+			for j, a := range st.list("actions") {
 				if a.str("actionTypeId.provider") != "CodeBuild" {
 					continue
 				}
 				if p, want := a.str("configuration.ProjectName"), d.BuildProject.str("name"); p != "" && want != "" && p != want {
-					add(CheckNamesMatch, d.PipelinePath, "", fmt.Sprintf("set ProjectName to %q", want),
+					add(CheckNamesMatch, d.PipelinePath, fmt.Sprintf("pipeline.stages[%d].actions[%d].configuration.ProjectName", i, j), fmt.Sprintf("set ProjectName to %q", want),
 						"the build action runs project %q but %s defines %q", p, d.BuildProjectPath, want)
 				}
 			}
@@ -167,14 +167,14 @@ func (d *Documents) checkNamesAcross(add addFunc) {
 	if g := d.DeploymentGroup; g != nil {
 		for _, a := range g.list("alarmConfiguration.alarms") {
 			if n := a.str("name"); len(alarms) > 0 && n != "" && !slices.Contains(alarms, n) {
-				add(CheckNamesMatch, d.DeploymentGroupPath, "", fmt.Sprintf("name one of the alarms defined (%s)", strings.Join(alarms, ", ")),
+				add(CheckNamesMatch, d.DeploymentGroupPath, "alarmConfiguration.alarms", fmt.Sprintf("name one of the alarms defined (%s)", strings.Join(alarms, ", ")),
 					"the deployment group watches alarm %q, which no alarm document defines", n)
 			}
 		}
 		for _, p := range g.list("loadBalancerInfo.targetGroupPairInfoList") {
 			for _, tg := range p.list("targetGroups") {
 				if n := tg.str("name"); len(groups) > 0 && n != "" && !slices.Contains(groups, n) {
-					add(CheckNamesMatch, d.DeploymentGroupPath, "", fmt.Sprintf("name one of the target groups defined (%s)", strings.Join(groups, ", ")),
+					add(CheckNamesMatch, d.DeploymentGroupPath, "loadBalancerInfo.targetGroupPairInfoList", fmt.Sprintf("name one of the target groups defined (%s)", strings.Join(groups, ", ")),
 						"the deployment group shifts traffic to target group %q, which no target group document defines", n)
 				}
 			}
