@@ -326,3 +326,37 @@ func FuzzRecognise(f *testing.F) {
 		}
 	})
 }
+
+// TestDoctorByContentAcrossDocuments: a policy granting ECS task sets is
+// the CodeDeploy role's whatever its name, and the container the
+// buildspec's imagedefinitions.json names must be the task definition's.
+func TestDoctorByContentAcrossDocuments(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"p3.json": `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ecs:CreateTaskSet"], "Resource": "*"}]}`,
+		"t.json":  `{"family": "app", "containerDefinitions": [{"name": "app", "image": "x"}]}`,
+		"ci/b.yml": "version: 0.2\nphases:\n  post_build:\n    commands:\n" +
+			`      - printf '[{"name":"web","imageUri":"%s"}]' $REPOSITORY_URI:$IMAGE_TAG > imagedefinitions.json` + "\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := ReadDocuments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.CodeDeployPolicyPath != "p3.json" || d.BuildspecPath != "ci/b.yml" || d.TaskDefPath != "t.json" {
+		t.Errorf("recognised: codedeploy %q buildspec %q taskdef %q", d.CodeDeployPolicyPath, d.BuildspecPath, d.TaskDefPath)
+	}
+	found := false
+	for _, f := range Diagnose(d, DoctorOptions{}) {
+		if f.Check == CheckNamesMatch && f.File == "ci/b.yml" && strings.Contains(f.Problem, `imagedefinitions.json names container "web", which t.json does not define`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no finding for the image definition's container")
+	}
+}
