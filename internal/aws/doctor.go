@@ -111,6 +111,7 @@ func Diagnose(d *Documents, o DoctorOptions) []Finding {
 	}
 	d.checkNames(add)
 	d.checkNamesAcross(add)
+	out = append(out, d.checkImageDefinitionName()...)
 	d.checkPipeline(add, deploy, provider)
 	d.checkDeploymentGroup(add)
 	if p := d.CodeDeployPolicy; p != nil {

@@ -128,20 +128,31 @@ func checkBuildspecCommands(doc *Document) []Finding {
 // imagedefinitions.json names, or "".
 var imageDefinitionName = regexp.MustCompile(`"name"\s*:\s*"([^"$%]+)"[^\n]*imagedefinitions\.json`)
 
-// checkNamesAcross compares what the documents say of one another beyond
-// the service, deployment group, task definition and AppSpec (checkNames):
-// the buildspec's image definition and the task definition's containers,
-// the pipeline's build project, the deployment group's alarms and target
-// groups and the documents that define them.
-func (d *Documents) checkNamesAcross(add addFunc) {
+// checkImageDefinitionName reports a buildspec whose imagedefinitions.json
+// names a container the task definition does not define.
+func (d *Documents) checkImageDefinitionName() []Finding {
+	m := imageDefinitionName.FindSubmatchIndex(d.Buildspec)
+	if m == nil || d.TaskDef == nil {
+		return nil
+	}
+	name := string(d.Buildspec[m[2]:m[3]])
 	containers := map[string]bool{}
 	for _, c := range d.TaskDef.list("containerDefinitions") {
 		containers[c.str("name")] = true
 	}
-	if m := imageDefinitionName.FindSubmatch(d.Buildspec); m != nil && d.TaskDef != nil && !containers[string(m[1])] {
-		add(CheckNamesMatch, d.BuildspecPath, "", fmt.Sprintf("name one of the task definition's containers (%s) in imagedefinitions.json", strings.Join(sortedKeys(containers), ", ")),
-			"imagedefinitions.json names container %q, which %s does not define: the deploy updates no container", m[1], d.TaskDefPath)
+	if containers[name] {
+		return nil
 	}
+	return []Finding{{Check: CheckNamesMatch, File: d.BuildspecPath, Line: bytes.Count(d.Buildspec[:m[0]], []byte("\n")) + 1,
+		Problem: fmt.Sprintf("imagedefinitions.json names container %q, which %s does not define: the deploy updates no container", name, d.TaskDefPath),
+		Fix:     fmt.Sprintf("name one of the task definition's containers (%s) in imagedefinitions.json", strings.Join(sortedKeys(containers), ", "))}}
+}
+
+// checkNamesAcross compares what the documents say of one another beyond
+// the service, deployment group, task definition and AppSpec (checkNames):
+// the pipeline's build project, the deployment group's alarms and target
+// groups and the documents that define them.
+func (d *Documents) checkNamesAcross(add addFunc) {
 	if d.Pipeline != nil && d.BuildProject != nil {
 		for i, st := range d.Pipeline.list("pipeline.stages") {
 			for j, a := range st.list("actions") {

@@ -352,7 +352,7 @@ func TestDoctorByContentAcrossDocuments(t *testing.T) {
 	}
 	found := false
 	for _, f := range Diagnose(d, DoctorOptions{}) {
-		if f.Check == CheckNamesMatch && f.File == "ci/b.yml" && strings.Contains(f.Problem, `imagedefinitions.json names container "web", which t.json does not define`) {
+		if f.Check == CheckNamesMatch && f.File == "ci/b.yml" && f.Line == 5 && strings.Contains(f.Problem, `imagedefinitions.json names container "web", which t.json does not define`) {
 			found = true
 		}
 	}
