@@ -56,10 +56,13 @@ check.`,
 					dir = ac.dir
 				}
 			}
+			// Files are named in findings as given; with --chdir they are
+			// read from that directory.
 			files := make([]string, len(args))
+			chdir, _ := cmd.Flags().GetString("chdir")
 			for i, a := range args {
 				files[i] = a
-				if !filepath.IsAbs(a) {
+				if chdir != "" && !filepath.IsAbs(a) {
 					files[i] = filepath.Join(wd, a)
 				}
 			}
