@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -50,6 +51,12 @@ func TestExplainAPIErrors(t *testing.T) {
 		if strings.Contains(got.Error(), "\n") {
 			t.Errorf("%s: more than one line", tc.code)
 		}
+	}
+	// A region that does not exist: its endpoints have no address.
+	dns := &net.DNSError{Name: "sts.us-west-9.amazonaws.com", Err: "no such host", IsNotFound: true}
+	if err := Explain(fmt.Errorf("get caller identity: %w", dns), ""); err == nil ||
+		err.Error() != "cannot reach sts.us-west-9.amazonaws.com (no such host): the region is probably wrong; check aws.region in canaryflow.yaml, AWS_REGION or --region" {
+		t.Errorf("unknown region: %v", err)
 	}
 	if err := Explain(fmt.Errorf("plan: %w", os.ErrNotExist), ""); err.Error() != "plan: file does not exist" {
 		t.Errorf("another error was changed: %v", err)
