@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ClientOptions choose the account and endpoint. Zero fields defer to the
@@ -54,7 +55,10 @@ type Clients struct {
 // NewClients loads the AWS configuration the way every AWS SDK does and
 // builds the clients.
 func NewClients(ctx context.Context, o ClientOptions) (*Clients, error) {
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own log lines (such as "WARN falling back to IMDSv1") never
+	// reach the terminal: what goes wrong comes back as an error, which
+	// Explain puts in one line.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{}), config.WithClientLogMode(0)}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
 	}

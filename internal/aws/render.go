@@ -1,7 +1,10 @@
 package aws
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -122,6 +125,26 @@ func Render(s Spec, live Live) (*Bundle, error) {
 		out.Placeholders = append(out.Placeholders, "<"+p+">")
 	}
 	sort.Strings(out.Placeholders)
+	return out, nil
+}
+
+// Differing lists the files of the bundle that exist under dir with other
+// content than the bundle's: a file a team committed and edited by hand,
+// which Write would overwrite.
+func (b *Bundle) Differing(dir string) ([]string, error) {
+	var out []string
+	for _, f := range b.Files {
+		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		if !bytes.Equal(have, f.Data) {
+			out = append(out, f.Path)
+		}
+	}
 	return out, nil
 }
 

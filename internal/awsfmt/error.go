@@ -20,6 +20,11 @@ import (
 // the one file:line error type of package fileerr, which config shares.
 type Error = fileerr.Error
 
+// LineOf is the line of a field of a YAML or JSON document, given as a
+// dotted path such as "pipeline.stages[2].actions[0]"; 0 when the field
+// is not there.
+func LineOf(data []byte, field string) int { return lineOf(data, field) }
+
 // lineOf finds the line of a field given as a dotted path such as
 // "Resources[0].TargetService.Type"; 0 when the field is not there. It also
 // works on JSON documents, which are YAML flow documents.

@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/canaryflow/canaryflow/internal/awsfmt"
 )
 
 // Buildspec is a CodeBuild buildspec (version 0.2), read as CodeBuild
@@ -129,6 +131,11 @@ func ParseBuildspec(name string, data []byte) (*Buildspec, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &BuildspecError{File: name, Msg: "empty file: want at least `version: 0.2` and phases"}
+	}
+	// CodeBuild's own check, before the decoder's message about Go types.
+	if bad := awsfmt.BuildspecCommandsNotStrings(data); len(bad) > 0 {
+		e := bad[0].Error(name)
+		return nil, &BuildspecError{File: name, Line: e.Line, Field: e.Field, Msg: e.Msg}
 	}
 	var raw rawBuildspec
 	if err := decodeStrict(data, &raw); err != nil {

@@ -32,6 +32,10 @@ func TestParseBuildspecErrors(t *testing.T) {
 		{"no artifact files", "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  name: x\n", "artifacts.files: missing"},
 		{"bad yaml", "version: 0.2\nphases: [\n", "b.yml:"},
 		{"bad shell", "version: 0.2\nenv:\n  shell: zsh\nphases:\n  build:\n    commands: [x]\n", "b.yml:3: env.shell"},
+		// The guide's slip: an unquoted command holding ": " is a map to YAML.
+		{"command is a map", "version: 0.2\nphases:\n  pre_build:\n    commands:\n      - echo start\n      - echo \"Image Tag: $IMAGE_TAG\"\n",
+			`b.yml:6: phases.pre_build.commands[1]: YAML_FILE_ERROR: Expected Commands[1] to be of string type: found subkeys instead at line 6 (YAML reads an unquoted command holding ": " as a map): quote the whole command: - 'echo "Image Tag: $IMAGE_TAG"'`},
+		{"finally is a list", "version: 0.2\nphases:\n  build:\n    commands: [x]\n    finally:\n      - [a, b]\n", "phases.build.finally[0]: YAML_FILE_ERROR: Expected Commands[0] to be of string type: found a list instead at line 6"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseBuildspec("b.yml", []byte(tc.doc))
@@ -379,6 +383,7 @@ func FuzzParseBuildspec(f *testing.F) {
 	f.Add([]byte("version: 0.2\nphases:\n  build:\n    commands: [make]\n"))
 	f.Add([]byte("version: 0.2\nenv:\n  variables: {A: b}\nphases:\n  install:\n    commands: [x]\n    finally: [y]\nartifacts:\n  files: ['**/*']\n"))
 	f.Add([]byte("version: '0.2'\nphases: {build: {commands: [a], on-failure: CONTINUE}}"))
+	f.Add([]byte("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"A: $B\"\n    finally:\n      - [x]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		bs, err := ParseBuildspec("f.yml", data)
 		if err != nil {

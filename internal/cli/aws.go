@@ -49,6 +49,7 @@ Credentials, region and endpoint come from the usual AWS settings
 	pf.StringVar(&f.githubRepo, "github-repo", "", "OWNER/NAME (default: the origin remote on GitHub, then aws.github_repo)")
 	cmd.AddCommand(newAWSRenderCommand(f), newAWSDoctorCommand(f), newAWSPlanCommand(f), newAWSApplyCommand(f), newAWSDestroyCommand(f),
 		newAWSDeployCommand(f), newAWSStatusCommand(f), newAWSApproveCommand(f), newAWSStopCommand(f), newAWSRollbackCommand(f))
+	explainAWSErrors(cmd, f)
 	return cmd
 }
 

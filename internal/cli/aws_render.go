@@ -11,7 +11,7 @@ import (
 
 func newAWSRenderCommand(f *awsFlags) *cobra.Command {
 	var out string
-	var live bool
+	var live, force bool
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Write taskdef.json, appspec.yaml, .buildspec.yml and every AWS document",
@@ -22,6 +22,10 @@ deployment group definitions, the pipeline, the CodeBuild project, target
 groups, alarms, the ECR lifecycle policy and every IAM role's trust and
 permission policy. Each JSON file is accepted by the AWS CLI command named
 in the output (--cli-input-json file://...).
+
+A file that already exists with other content (a hand-edited taskdef.json
+or appspec.yaml) is not overwritten: render lists such files and writes
+nothing unless given --force.
 
 Without --live, identifiers AWS assigns at creation (listener and target
 group ARNs, subnets) are written as named placeholders; apply fills them.
@@ -43,7 +47,7 @@ counterpart here (see README, AWS).`,
 				c, err := ac.clients(cmd.Context(), f)
 				if err != nil {
 					if !live {
-						return usageErrorf("render needs the region and account: set aws.region and aws.account in canaryflow.yaml, or give credentials (%v)", err)
+						return usageErrorf("render needs the region and account: set aws.region and aws.account in canaryflow.yaml, or give credentials (%v)", awsbackend.Explain(err, f.profile))
 					}
 					return err
 				}
@@ -65,6 +69,16 @@ counterpart here (see README, AWS).`,
 			if out == "" {
 				out = ac.dir
 			}
+			if !force {
+				differ, err := b.Differing(out)
+				if err != nil {
+					return err
+				}
+				if len(differ) > 0 {
+					return usageErrorf("render would overwrite %d file(s) in %s that differ from what it writes (edited by hand, or rendered from other settings): %s; nothing was written. Compare them (git diff after render --force, or render --out DIR elsewhere), then run render --force to overwrite",
+						len(differ), out, strings.Join(differ, ", "))
+				}
+			}
 			if err := b.Write(out); err != nil {
 				return err
 			}
@@ -85,5 +99,6 @@ counterpart here (see README, AWS).`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "directory to write to (default: the repository root)")
 	cmd.Flags().BoolVar(&live, "live", false, "read ARNs and network IDs from the account")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite files that differ from what render writes")
 	return cmd
 }

@@ -111,7 +111,7 @@ var nameCleaner = regexp.MustCompile(`[^a-z0-9-]+`)
 
 func newInitCommand() *cobra.Command {
 	var name string
-	var force bool
+	var force, withAWS, withPipeline bool
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented canaryflow.yaml, appspec.yaml and taskdef.json",
@@ -120,8 +120,14 @@ every setting commented, and an appspec.yaml and taskdef.json in AWS's ECS
 formats that canaryflow reads as they are. Existing files are kept unless
 --force.
 
+--pipeline adds the local pipeline section (a tag on main → build → deploy)
+and --aws the aws section (the same release on AWS), both commented; given
+alone, to a repository that has a canaryflow.yaml, they add their sections
+to it and touch nothing else.
+
 Example:
-  canaryflow init --name hello`,
+  canaryflow init --name hello
+  canaryflow init --pipeline --aws`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := workDir(cmd)
@@ -132,8 +138,40 @@ Example:
 				abs, _ := filepath.Abs(dir)
 				name = strings.Trim(nameCleaner.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-")
 			}
+			cfgPath := filepath.Join(dir, config.FileName)
+			if existing, err := os.ReadFile(cfgPath); err == nil && !force && (withAWS || withPipeline) {
+				add, err := initSections(string(existing), withAWS, withPipeline)
+				if err != nil {
+					return err
+				}
+				text := string(existing)
+				if !strings.HasSuffix(text, "\n") {
+					text += "\n"
+				}
+				text += add
+				if _, err := config.Parse(config.FileName, []byte(text)); err != nil {
+					return usageErrorf("init: canaryflow.yaml with the new sections does not read back (%v); nothing was changed", err)
+				}
+				if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+					return fmt.Errorf("init: %w", err)
+				}
+				var added []string
+				if withAWS {
+					added = append(added, "the aws section")
+				}
+				if withPipeline {
+					added = append(added, "the pipeline section")
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "added %s to %s\n", strings.Join(added, " and "), config.FileName)
+				fmt.Fprint(cmd.OutOrStdout(), initHint(withAWS, withPipeline))
+				return nil
+			}
+			add, err := initSections("", withAWS, withPipeline)
+			if err != nil {
+				return err
+			}
 			files := []struct{ name, text string }{
-				{config.FileName, fmt.Sprintf(starterConfig, name)},
+				{config.FileName, fmt.Sprintf(starterConfig, name) + add},
 				{awsfmt.AppSpecFileName, fmt.Sprintf(starterAppSpec, name)},
 				{awsfmt.TaskDefFileName, fmt.Sprintf(starterTaskDef, name)},
 			}
@@ -154,10 +192,13 @@ Example:
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f.name)
 			}
+			fmt.Fprint(cmd.OutOrStdout(), initHint(withAWS, withPipeline))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "service name (default: the directory's name)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	cmd.Flags().BoolVar(&withAWS, "aws", false, "add the aws section (the same release on AWS)")
+	cmd.Flags().BoolVar(&withPipeline, "pipeline", false, "add the local pipeline section (tag → build → deploy)")
 	return cmd
 }

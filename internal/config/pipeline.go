@@ -80,6 +80,11 @@ type PipelineBuild struct {
 	// token, the webhook secret or the user's cloud and GitHub tokens
 	// unless listed here (a secret belongs in secret_env, which redacts it).
 	PassEnv []string `yaml:"pass_env"`
+	// AWSPassthrough hands the AWS CLI commands a build runs, other than the
+	// two the local build answers itself (ecr get-login-password, sts
+	// get-caller-identity), to the real AWS CLI on PATH. Zero refuses them
+	// with a message naming the command.
+	AWSPassthrough bool `yaml:"aws_passthrough"`
 	// Timeout bounds a build. Zero means 30m.
 	Timeout Duration `yaml:"timeout"`
 	// MaxLogBytes bounds each stage's stored log, in bytes; past it one

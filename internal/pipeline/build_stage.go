@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/build"
 	"github.com/canaryflow/canaryflow/internal/flow"
 	"github.com/canaryflow/canaryflow/internal/git"
@@ -48,6 +50,13 @@ type BuildStageOptions struct {
 	// Image builds the image from the workspace and pushes it, returning its
 	// reference with digest. Required.
 	Image func(ctx context.Context, workspace string, e *Execution, log io.Writer) (string, error)
+	// CodeBuild, when set, gives the buildspec what CodeBuild would (the
+	// project's variables, an aws command, docker aimed at the embedded
+	// registry), and the image the buildspec pushes and names in
+	// imageDetail.json or imagedefinitions.json is the one deployed: Image
+	// runs only when the build writes neither. Zero runs the buildspec
+	// with the variables above only.
+	CodeBuild *build.LocalCodeBuild
 	// Keep leaves workspaces on disk after the build (for debugging).
 	Keep bool
 }
@@ -109,8 +118,25 @@ func BuildStage(o BuildStageOptions) Stage {
 		}
 		fmt.Fprintf(log, "[canaryflow] version check ok (%d files)\n", len(res.Files))
 
-		if err := runBuildspec(ctx, o, ws, e, log); err != nil {
+		artifacts, err := runBuildspec(ctx, o, ws, e, log)
+		if err != nil {
 			return err
+		}
+		if o.CodeBuild != nil && artifacts != "" {
+			image, file, err := o.CodeBuild.DeployedImage(artifacts)
+			if err != nil {
+				return err
+			}
+			if image != "" {
+				ref, err := o.CodeBuild.Pin(file, image)
+				if err != nil {
+					return err
+				}
+				e.Image = ref
+				fmt.Fprintf(log, "[canaryflow] image %s (from the build's %s)\n", ref, file)
+				return nil
+			}
+			fmt.Fprintf(log, "[canaryflow] the build wrote neither %s nor %s: canaryflow builds the image\n", awsfmt.ImageDetailFileName, awsfmt.ImageDefinitionsFileName)
 		}
 		if o.Image == nil {
 			return errors.New("build stage: no image builder")
@@ -126,8 +152,9 @@ func BuildStage(o BuildStageOptions) Stage {
 }
 
 // runBuildspec runs the repository's buildspec, if it has one, with
-// CodeBuild's variables where they make sense locally.
-func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execution, log io.Writer) error {
+// CodeBuild's variables where they make sense locally, and returns the
+// directory its artifacts were copied to ("" without a buildspec).
+func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execution, log io.Writer) (string, error) {
 	var name string
 	for _, n := range []string{".buildspec.yml", "buildspec.yml", ".buildspec.yaml", "buildspec.yaml"} {
 		if _, err := os.Stat(filepath.Join(ws, n)); err == nil {
@@ -137,15 +164,15 @@ func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execut
 	}
 	if name == "" {
 		fmt.Fprintln(log, "[canaryflow] no buildspec in the repository: building the image only")
-		return nil
+		return "", nil
 	}
 	data, err := userfile.Read(filepath.Join(ws, name))
 	if err != nil {
-		return err
+		return "", err
 	}
 	bs, err := build.ParseBuildspec(name, data)
 	if err != nil {
-		return err
+		return "", err
 	}
 	env := map[string]string{
 		"CODEBUILD_BUILD_ID":                o.Project + ":" + e.ID,
@@ -162,20 +189,47 @@ func runBuildspec(ctx context.Context, o BuildStageOptions, ws string, e *Execut
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	secrets := o.Secrets
+	if o.CodeBuild != nil {
+		if err := o.CodeBuild.CheckDocker(ctx, name, bs); err != nil {
+			return "", err
+		}
+		cb, err := o.CodeBuild.Prepare(ws, os.Getenv("PATH"))
+		if err != nil {
+			return "", err
+		}
+		defer cb.Close()
+		for k, v := range cb.Env {
+			env[k] = v
+		}
+		secrets = append(slices.Clone(secrets), cb.Secrets...)
+		if len(cb.SecretRefs) > 0 {
+			copied := *bs
+			copied.Env.Secrets = maps.Clone(bs.Env.Secrets)
+			if copied.Env.Secrets == nil {
+				copied.Env.Secrets = map[string]string{}
+			}
+			maps.Copy(copied.Env.Secrets, cb.SecretRefs)
+			bs = &copied
+		}
+		fmt.Fprintf(log, "[canaryflow] local CodeBuild: project variables from %s; ECR_REGISTRY=%s REPOSITORY_URI=%s AWS_REGION=%s\n",
+			cb.Source, cb.Env["ECR_REGISTRY"], cb.Env["REPOSITORY_URI"], cb.Env["AWS_REGION"])
+	}
+	artifacts := filepath.Join(ws, ".canaryflow", "artifacts")
 	fmt.Fprintf(log, "[canaryflow] running %s\n", name)
 	res, err := build.RunBuildspec(ctx, bs, build.RunOptions{
-		Dir: ws, Env: env, PassEnv: o.PassEnv, Secrets: o.Secrets, Log: log,
+		Dir: ws, Env: env, PassEnv: o.PassEnv, Secrets: secrets, Log: log,
 		Getenv: func(name string) string {
 			if !slices.Contains(o.SecretEnv, name) {
 				return ""
 			}
 			return o.Getenv(name)
 		},
-		ArtifactsDir: filepath.Join(ws, ".canaryflow", "artifacts"),
+		ArtifactsDir: artifacts,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	fmt.Fprintf(log, "[canaryflow] %s %s, %d artifact files\n", name, res.Status, len(res.Artifacts))
-	return nil
+	return artifacts, nil
 }

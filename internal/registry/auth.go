@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
 
 	"github.com/canaryflow/canaryflow/internal/secretfile"
 )
@@ -30,18 +29,16 @@ func LoadOrCreateToken(dir string) (string, error) {
 }
 
 // authorized reports whether req carries the token, as a basic-auth password
-// (any user name) or as a bearer token.
-func authorized(req *http.Request, token string) bool {
-	if token == "" {
+// (any user name) or as a bearer token, or a grant still in force.
+func (r *Registry) authorized(req *http.Request) bool {
+	secret, ok := presented(req)
+	if !ok || secret == "" {
 		return false
 	}
-	if _, pass, ok := req.BasicAuth(); ok {
-		return subtle.ConstantTimeCompare([]byte(pass), []byte(token)) == 1
+	if r.token != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(r.token)) == 1 {
+		return true
 	}
-	if bearer, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
-		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(bearer)), []byte(token)) == 1
-	}
-	return false
+	return r.grants.granted(secret, r.opts.Now())
 }
 
 // writeUnauthorized answers 401 with the challenge Docker and

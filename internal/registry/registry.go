@@ -89,6 +89,7 @@ type Registry struct {
 	manifests *manifestStore
 	uploads   *uploadSessions
 	inner     http.Handler
+	grants    grants // short-lived credentials (Grant)
 	// mu orders manifest writes, deletes and lifecycle sweeps.
 	mu sync.Mutex
 }
@@ -191,7 +192,7 @@ func (r *Registry) Serve(ctx context.Context, ln net.Listener) error {
 // ServeHTTP authenticates, validates and routes one registry request.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	pull := req.Method == http.MethodGet || req.Method == http.MethodHead
-	if !(pull && r.opts.AnonymousPull) && !authorized(req, r.token) {
+	if !(pull && r.opts.AnonymousPull) && !r.authorized(req) {
 		writeUnauthorized(w)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/git"
 	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/store"
 )
@@ -37,6 +39,7 @@ type pipelineDeps struct {
 	stateDir string
 	st       *store.Store
 	rel      *release.Releaser // deploys what the Build stage built, as POST /v1/deployments does
+	reg      *registry.Registry
 	regHost  string
 	regToken string
 	getenv   func(string) string
@@ -96,12 +99,16 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		repo = svc.Name
 	}
 	img := &imageStep{mode: pc.Build.Image, pkg: pc.Build.Package, repo: repo, regHost: d.regHost, regToken: d.regToken, timeout: pc.Build.Timeout.D()}
+	codeBuild, err := localCodeBuild(d, repo, img)
+	if err != nil {
+		return nil, err
+	}
 	stages := []pipeline.Stage{
 		pipeline.BuildStage(pipeline.BuildStageOptions{
 			MirrorDir: src.MirrorDir(), WorkRoot: filepath.Join(d.stateDir, "pipeline", "work"),
 			Project: svc.Name, Flow: d.cfg.Release.FlowOptions(), Env: env, Secrets: secrets, Getenv: getenv,
 			SecretEnv: pc.Build.SecretEnv, PassEnv: pc.Build.PassEnv,
-			Image: img.build,
+			Image: img.build, CodeBuild: codeBuild,
 		}),
 		pipeline.DeployStage(d.rel, src.MirrorDir()),
 	}
@@ -133,6 +140,39 @@ func newPipeline(ctx context.Context, d pipelineDeps) (*localPipeline, error) {
 		}
 	}
 	return p, nil
+}
+
+// localCodeBuild is the Build stage's stand-in for CodeBuild: the
+// embedded registry as ECR, the Docker engine the image step uses, the
+// aws section's region and account.
+func localCodeBuild(d pipelineDeps, repo string, img *imageStep) (*build.LocalCodeBuild, error) {
+	pc := d.cfg.Pipeline
+	cb := &build.LocalCodeBuild{
+		Registry: d.regHost, Repository: repo, Container: d.cfg.Service.Container.Name,
+		Region: d.cfg.AWS.Region, Account: d.cfg.AWS.Account,
+		Grant: d.reg.Grant, TTL: pc.Build.Timeout.D(),
+		Resolve: func(repo, ref string) (string, error) {
+			im, err := d.reg.Resolve(repo, ref)
+			return im.Digest, err
+		},
+		DockerReady: func(ctx context.Context) error {
+			if img.engine.Client(ctx) == nil {
+				return errors.New("no engine at DOCKER_HOST or the default socket")
+			}
+			return nil
+		},
+	}
+	if pc.Build.AWSPassthrough {
+		p, err := exec.LookPath("aws")
+		if err != nil {
+			return nil, errors.New("pipeline.build.aws_passthrough is on, but no aws command is on PATH: install the AWS CLI or turn it off")
+		}
+		cb.AWSCLI = p
+	}
+	if err := cb.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return cb, nil
 }
 
 // run polls the source until ctx is done and waits for executions to end.

@@ -34,11 +34,7 @@ func gitIn(t *testing.T, dir string, args ...string) {
 // its own module, with a canaryflow.yaml of testDeploySettings.
 func helloRepo(t *testing.T) (origin, work string) {
 	t.Helper()
-	root := t.TempDir()
-	origin, work = filepath.Join(root, "origin.git"), filepath.Join(root, "hello")
-	gitIn(t, root, "init", "-q", "--bare", origin)
-	gitIn(t, root, "init", "-q", "-b", "main", work)
-	gitIn(t, work, "remote", "add", "origin", origin)
+	origin, work = originAndWork(t, "hello")
 	src, err := os.ReadFile("../../examples/hello/main.go")
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +47,18 @@ func helloRepo(t *testing.T) (origin, work string) {
 	gitIn(t, work, "add", ".")
 	gitIn(t, work, "commit", "-q", "-m", "hello")
 	gitIn(t, work, "push", "-q", "origin", "main")
+	return origin, work
+}
+
+// originAndWork makes a bare origin and an empty work tree named name on
+// main, with the origin as its remote.
+func originAndWork(t *testing.T, name string) (origin, work string) {
+	t.Helper()
+	root := t.TempDir()
+	origin, work = filepath.Join(root, "origin.git"), filepath.Join(root, name)
+	gitIn(t, root, "init", "-q", "--bare", origin)
+	gitIn(t, root, "init", "-q", "-b", "main", work)
+	gitIn(t, work, "remote", "add", "origin", origin)
 	return origin, work
 }
 

@@ -277,7 +277,7 @@ func Run(ctx context.Context, opts Options) error {
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
 		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
-			regHost: info.Registry, regToken: regToken, getenv: opts.Getenv, log: log})
+			reg: reg, regHost: info.Registry, regToken: regToken, getenv: opts.Getenv, log: log})
 		if err != nil {
 			return err
 		}
