@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,6 +59,9 @@ type Options struct {
 // Store is an open database file. Its methods are safe for concurrent use.
 type Store struct {
 	db *bolt.DB
+
+	mu      sync.Mutex
+	changed chan struct{} // closed at the next committed Update; nil until first wanted
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -109,7 +113,29 @@ func (s *Store) Path() string { return s.db.Path() }
 // Update runs fn in one read-write transaction, durable on return.
 // If fn returns an error nothing it wrote is kept.
 func (s *Store) Update(fn func(*Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	err := s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	if err == nil {
+		s.mu.Lock()
+		if s.changed != nil {
+			close(s.changed)
+			s.changed = nil
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Changed returns a channel closed at the next committed Update, by any
+// writer. Take it before reading, so a write after the read closes it:
+// the daemon's event stream is woken this way by every write the
+// controller and the pipeline make, with no polling.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 // View runs fn in a read-only transaction over a consistent snapshot.
