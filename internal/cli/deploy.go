@@ -394,6 +394,11 @@ func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id stri
 		id = v.Deployment.ID
 		return localView(v), nil
 	}
-	return watchview.Watch(cmd.Context(), out, get, watchview.Options{
-		JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"})
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	opts := watchview.Options{JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"}
+	if opts.Changes = daemonChanges(ctx, c); opts.Changes != nil {
+		opts.Interval = counterRefresh
+	}
+	return watchview.Watch(ctx, out, get, opts)
 }

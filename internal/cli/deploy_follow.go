@@ -100,7 +100,10 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 	}
 	var ch followChoice
 	waited := "" // the execution last waited for
-	id, err := watchview.Await(ctx, note, func(ctx context.Context) (string, string, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wopts := watchview.Options{Changes: daemonChanges(wctx, c)}
+	id, err := watchview.Await(wctx, note, func(ctx context.Context) (string, string, error) {
 		var err error
 		if ch, err = lookNewest(ctx, c); err != nil {
 			return "", "", err
@@ -124,7 +127,8 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 			return "", waitingLine(ch.Execution), nil
 		}
 		return ch.ID + ch.Latest, "", nil
-	}, watchview.Options{})
+	}, wopts)
+	cancel()
 	if err != nil {
 		return err
 	}

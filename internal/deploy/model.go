@@ -141,6 +141,29 @@ type AlarmStatus struct {
 	NoTraffic    bool      `json:"noTraffic"` // true while green has served no request
 	EvaluatedAt  time.Time `json:"evaluatedAt,omitzero"`
 	BreachedName string    `json:"breached,omitempty"` // error_rate, p99_latency, unhealthy_targets, missing_data
+	// Last is the latest period's datapoint against its thresholds, so a
+	// reader sees why the alarm is in its state; nil before the first
+	// evaluation.
+	Last *Evaluation `json:"last,omitempty"`
+}
+
+// Evaluation is one alarm period's datapoint and the thresholds it was
+// judged against.
+type Evaluation struct {
+	At                 time.Time `json:"at"`
+	Requests           uint64    `json:"requests"`
+	Errors             uint64    `json:"errors"`
+	ErrorRatePercent   float64   `json:"errorRatePercent"`
+	ErrorRateThreshold float64   `json:"errorRateThreshold"`
+	P99Seconds         float64   `json:"p99Seconds"`
+	P99Threshold       float64   `json:"p99ThresholdSeconds,omitempty"` // zero: no latency alarm
+	Unhealthy          int       `json:"unhealthy"`
+	UnhealthyThreshold int       `json:"unhealthyThreshold"`
+	// Missing is true when the period had fewer requests than the alarm
+	// needs to judge it.
+	Missing bool `json:"missing"`
+	// Breached names what the period breached, "" for none.
+	Breached string `json:"breached,omitempty"`
 }
 
 // Hook is what runs at a hook event: a command (argv, never a shell) or

@@ -127,12 +127,15 @@ func (r *runner) evaluate(ctx context.Context, d *Deployment) (Verdict, error) {
 	r.alarm.NoTraffic = r.alarm.Requests == 0
 	r.alarm.EvaluatedAt = r.now()
 	v := Evaluate(policy, r.samples)
+	r.alarm.Last = evaluationOf(policy, s, r.alarm.EvaluatedAt)
 	if v.State != r.alarm.State || v.Reason != r.alarm.Reason && v.State == AlarmActive {
 		r.alarm.State, r.alarm.Reason, r.alarm.BreachedName = v.State, v.Reason, v.Breached
 		r.c.log.Info("alarm state", "id", d.ID, "state", v.State, "reason", v.Reason)
-		if _, err := r.update(func(_ *store.Tx, _ *Deployment) error { return nil }); err != nil {
-			return v, err
-		}
+	}
+	// Every period is saved, not only a change of state: the page and
+	// /metrics show each datapoint against its thresholds.
+	if _, err := r.update(func(_ *store.Tx, _ *Deployment) error { return nil }); err != nil {
+		return v, err
 	}
 	return v, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	eventstream "github.com/canaryflow/canaryflow/internal/events"
 )
 
 // Client talks to a running daemon's API.
@@ -139,4 +140,35 @@ func (c *Client) Status(ctx context.Context) (*StatusView, error) {
 func IsNotFound(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+// Events subscribes to the daemon's event stream (GET /v1/events), from
+// after lastID when it is not "". The stream lasts until ctx ends or the
+// daemon stops; close the returned body when done.
+func (c *Client) Events(ctx context.Context, lastID string) (*eventstream.Decoder, io.Closer, error) {
+	u := url.URL{Scheme: "http", Host: c.Addr, Path: "/v1/events"}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("canaryflow daemon at %s: %w", c.Addr, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, nil, &APIError{Status: resp.StatusCode, Msg: "GET /v1/events: " + resp.Status}
+	}
+	return eventstream.NewDecoder(resp.Body), resp.Body, nil
 }

@@ -34,7 +34,9 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/config"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	eventstream "github.com/canaryflow/canaryflow/internal/events"
 	"github.com/canaryflow/canaryflow/internal/loopback"
+	"github.com/canaryflow/canaryflow/internal/metrics"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 	"github.com/canaryflow/canaryflow/internal/routerproc"
@@ -274,6 +276,8 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
 	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
 	routes := api.routes()
+	bus := eventstream.NewBus(0, nil)
+	routes.Handle("GET /v1/events", &eventstream.Handler{Bus: bus})
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
 		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
@@ -283,6 +287,16 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		pipe.register(routes)
 	}
+	feed := eventstream.Source{Changed: st.Changed, Logger: log.With("component", "events"),
+		Deployments: func() ([]deploy.Deployment, error) { return ctl.List("") }}
+	scrape := metrics.Source{Router: rt.AdminClient.Snapshot, Services: ctl.Services, Revision: ctl.Revision,
+		Deployments: func() ([]deploy.Deployment, error) { return ctl.List("") }, Logger: log.With("component", "metrics")}
+	if pipe != nil {
+		feed.Executions, scrape.Executions = pipe.execs.List, pipe.execs.List
+	}
+	routes.Handle("GET /metrics", metrics.Handler(scrape))
+	wg.Add(1)
+	go func() { defer wg.Done(); eventstream.Feed(ctx, bus, feed) }()
 	var h http.Handler
 	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, routes, log.With("component", "api")); err != nil {
 		apiLn.Close()
