@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,15 +71,44 @@ const (
 // Revision is one registered task definition of a service: what a task
 // set runs.
 type Revision struct {
-	Service string            `json:"service"`
-	Number  int               `json:"number"` // 1, 2, … per service; assigned on registration
-	Image   string            `json:"image"`
+	Service string `json:"service"`
+	Number  int    `json:"number"` // 1, 2, … per service; assigned on registration
+	Image   string `json:"image"`
+	// Tag is the tag the image was asked for by, before it was pinned to
+	// its digest ("v1.2.0"); "" when it was named by digest.
+	Tag     string            `json:"tag,omitempty"`
 	Command []string          `json:"command,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Port    int               `json:"port"` // container port that takes traffic
 	CPU     int               `json:"cpu,omitempty"`
 	Memory  int               `json:"memory,omitempty"`
 	Created time.Time         `json:"created"`
+}
+
+// Version is what the revision is called: its VERSION setting, else the
+// tag its image was asked for by, else "revision N".
+func (r Revision) Version() string {
+	if v := r.Env["VERSION"]; v != "" {
+		return v
+	}
+	if r.Tag != "" {
+		return r.Tag
+	}
+	ref := r.Image
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
+		ref = ref[:at]
+	}
+	if colon := strings.LastIndexByte(ref, ':'); colon > strings.LastIndexByte(ref, '/') {
+		return ref[colon+1:]
+	}
+	return "revision " + strconv.Itoa(r.Number)
+}
+
+// Is reports whether the revision is the one a person names by version
+// (with or without a leading "v") or by number.
+func (r Revision) Is(name string) bool {
+	v := r.Version()
+	return name == v || strings.TrimPrefix(name, "v") == strings.TrimPrefix(v, "v") || name == strconv.Itoa(r.Number)
 }
 
 // Task set statuses. PRIMARY serves production; ACTIVE is a replacement
@@ -280,6 +310,7 @@ type Deployment struct {
 	Approved         bool        `json:"approved"`           // ready wait continued by hand
 	StopRequested    bool        `json:"stopRequested"`      // stop asked for by hand
 	StopNoRollback   bool        `json:"stopNoRollback"`     // … with --no-rollback
+	PromoteRequested bool        `json:"promoteRequested"`   // promote now: the rest of the traffic steps and waits skipped
 	RolledBack       bool        `json:"rolledBack"`         // production traffic was returned to blue
 	Error            *ErrorInfo  `json:"errorInformation,omitempty"`
 	Alarm            AlarmStatus `json:"alarm"`

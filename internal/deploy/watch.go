@@ -14,6 +14,7 @@ const (
 	wakeAlarm               // an alarm breached
 	wakeStop                // a stop was requested
 	wakeApproved            // the ready wait was approved
+	wakePromote             // promote now was asked for
 )
 
 type wake struct {
@@ -73,6 +74,9 @@ func (r *runner) watch(ctx context.Context, d *Deployment, until time.Time, done
 			}
 			if fresh.Approved && !d.Approved {
 				return wake{kind: wakeApproved, d: fresh}, nil
+			}
+			if fresh.PromoteRequested && !d.PromoteRequested && d.Step == EventAllowTraffic {
+				return wake{kind: wakePromote, d: fresh}, nil
 			}
 		case <-tc:
 			if watching && !clock.Now().Before(r.nextEval) {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,7 +148,7 @@ func (c *collector) taskSets(ds []deploy.Deployment) map[string]taskSetLabels {
 		}
 		v := "revision " + strconv.Itoa(rev)
 		if r, err := c.src.Revision(service, rev); err == nil {
-			v = VersionOf(r)
+			v = r.Version()
 		}
 		version[key] = v
 		return v
@@ -163,22 +162,6 @@ func (c *collector) taskSets(ds []deploy.Deployment) map[string]taskSetLabels {
 		}
 	}
 	return out
-}
-
-// VersionOf is what a revision is called: its VERSION setting, else its
-// image's tag, else its number.
-func VersionOf(r *deploy.Revision) string {
-	if v := r.Env["VERSION"]; v != "" {
-		return v
-	}
-	ref := r.Image
-	if at := strings.IndexByte(ref, '@'); at >= 0 {
-		ref = ref[:at]
-	}
-	if colon := strings.LastIndexByte(ref, ':'); colon > strings.LastIndexByte(ref, '/') {
-		return ref[colon+1:]
-	}
-	return "revision " + strconv.Itoa(r.Number)
 }
 
 func (c *collector) deploymentMetrics(ch chan<- prometheus.Metric, ds []deploy.Deployment) {

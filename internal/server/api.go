@@ -34,6 +34,14 @@ type StopRequest struct {
 	Rollback bool `json:"rollback"`
 }
 
+// RollbackRequest is the body of POST /v1/rollback; without one the
+// service goes back to its previous good revision.
+type RollbackRequest struct {
+	// To is the version to go back to ("1.2.0" or "v1.2.0", or a
+	// revision number).
+	To string `json:"to,omitempty"`
+}
+
 // DeploymentView is what GET /v1/deployments/{id} answers.
 type DeploymentView struct {
 	Deployment deploy.Deployment       `json:"deployment"`
@@ -100,6 +108,7 @@ func (a *api) routes() *http.ServeMux {
 	mux.HandleFunc("GET /v1/deployments/{id}", a.get)
 	mux.HandleFunc("POST /v1/deployments/{id}/approve", a.approve)
 	mux.HandleFunc("POST /v1/deployments/{id}/stop", a.stop)
+	mux.HandleFunc("POST /v1/deployments/{id}/promote", a.promote)
 	mux.HandleFunc("POST /v1/rollback", a.rollback)
 	return mux
 }
@@ -120,7 +129,8 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, deploy.ErrNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, deploy.ErrActive), errors.Is(err, deploy.ErrFinished), errors.Is(err, deploy.ErrNotWaiting):
+	case errors.Is(err, deploy.ErrActive), errors.Is(err, deploy.ErrFinished), errors.Is(err, deploy.ErrNotWaiting),
+		errors.Is(err, deploy.ErrNothingToPromote):
 		code = http.StatusConflict
 	case errors.As(err, &ae), errors.As(err, &invalid), errors.Is(err, errBadRequest), errors.Is(err, deploy.ErrNoPrevious):
 		code = http.StatusBadRequest
@@ -276,8 +286,23 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) {
 	a.get(w, r)
 }
 
+func (a *api) promote(w http.ResponseWriter, r *http.Request) {
+	if err := a.ctl.Promote(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.get(w, r)
+}
+
 func (a *api) rollback(w http.ResponseWriter, r *http.Request) {
-	d, err := a.rel.Rollback(r.Context())
+	var req RollbackRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
+			return
+		}
+	}
+	d, err := a.rel.Rollback(r.Context(), req.To)
 	if err != nil {
 		a.fail(w, err)
 		return

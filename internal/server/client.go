@@ -130,6 +130,18 @@ func (c *Client) Rollback(ctx context.Context) (*deploy.Deployment, error) {
 	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", nil, &d)
 }
 
+// Promote moves all of a deployment's production traffic to green now.
+func (c *Client) Promote(ctx context.Context, id string) (*DeploymentView, error) {
+	var v DeploymentView
+	return &v, c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/promote", nil, &v)
+}
+
+// RollbackTo deploys the service's revision of version, all at once.
+func (c *Client) RollbackTo(ctx context.Context, version string) (*deploy.Deployment, error) {
+	var d deploy.Deployment
+	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", RollbackRequest{To: version}, &d)
+}
+
 // Status returns the services and the router's split.
 func (c *Client) Status(ctx context.Context) (*StatusView, error) {
 	var v StatusView
