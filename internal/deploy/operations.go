@@ -171,6 +171,16 @@ func (c *Controller) Rollback(ctx context.Context, service, to string, settings 
 	return c.Create(ctx, CreateRequest{Service: service, Revision: target, Settings: settings, Creator: "rollback"})
 }
 
+// Revisions returns a service's registered revisions, oldest first.
+func (c *Controller) Revisions(service string) ([]Revision, error) {
+	var out []Revision
+	err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+		out, err = store.List[Revision](tx, store.Revisions, service+"/")
+		return err
+	})
+	return out, err
+}
+
 // Get returns a deployment.
 func (c *Controller) Get(id string) (*Deployment, error) {
 	var d *Deployment

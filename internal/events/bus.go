@@ -24,6 +24,7 @@ const (
 	TypeTraffic    = "traffic"    // a deployment's production split changed
 	TypeAlarm      = "alarm"      // a deployment's alarm state changed
 	TypePipeline   = "pipeline"   // a pipeline execution was created or changed
+	TypeSample     = "sample"     // a reading of a deployment's two sides, for charts (metrics.Sample)
 	TypeReset      = "reset"      // the events after the client's last ID are gone: read the state afresh
 )
 

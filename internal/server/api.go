@@ -11,6 +11,7 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/metrics"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
 	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/router"
@@ -98,6 +99,8 @@ type api struct {
 	rt      *router.AdminClient // the router process
 	config  *reloader
 	log     *slog.Logger
+	// samples returns a deployment's chart readings (metrics.Sampler).
+	samples func(id string) []metrics.Sample
 }
 
 func (a *api) routes() *http.ServeMux {
@@ -110,6 +113,8 @@ func (a *api) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v1/deployments/{id}/stop", a.stop)
 	mux.HandleFunc("POST /v1/deployments/{id}/promote", a.promote)
 	mux.HandleFunc("POST /v1/rollback", a.rollback)
+	mux.HandleFunc("GET /v1/revisions", a.revisions)
+	mux.HandleFunc("GET /v1/deployments/{id}/samples", a.deploymentSamples)
 	return mux
 }
 
@@ -284,6 +289,40 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.get(w, r)
+}
+
+// RevisionView is one revision as GET /v1/revisions lists it.
+type RevisionView struct {
+	deploy.Revision
+	Version string `json:"version"`
+}
+
+func (a *api) revisions(w http.ResponseWriter, r *http.Request) {
+	revs, err := a.ctl.Revisions(a.service)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := make([]RevisionView, 0, len(revs))
+	for _, rev := range revs {
+		v := rev.Version()
+		rev.Env = nil // settings may hold what a page need not show
+		out = append(out, RevisionView{Revision: rev, Version: v})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) deploymentSamples(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.ctl.Get(id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	s := []metrics.Sample{}
+	if a.samples != nil {
+		s = append(s, a.samples(id)...)
+	}
+	writeJSON(w, http.StatusOK, s)
 }
 
 func (a *api) promote(w http.ResponseWriter, r *http.Request) {

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	eventstream "github.com/canaryflow/canaryflow/internal/events"
 	"github.com/canaryflow/canaryflow/internal/loopback"
@@ -295,10 +296,17 @@ func Run(ctx context.Context, opts Options) error {
 		feed.Executions, scrape.Executions = pipe.execs.List, pipe.execs.List
 	}
 	routes.Handle("GET /metrics", metrics.Handler(scrape))
+	sampler := &metrics.Sampler{Router: scrape.Router, Deployments: scrape.Deployments, Revision: ctl.Revision,
+		Logger: scrape.Logger, Publish: func(s metrics.Sample) { _, _ = bus.Publish(eventstream.TypeSample, s) }}
+	api.samples = sampler.History
+	wg.Add(1)
+	go func() { defer wg.Done(); sampler.Run(ctx) }()
+	dash := dashboard.New(dashboard.Options{})
+	dash.Register(routes)
 	wg.Add(1)
 	go func() { defer wg.Done(); eventstream.Feed(ctx, bus, feed) }()
 	var h http.Handler
-	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, routes, log.With("component", "api")); err != nil {
+	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, dash, routes, log.With("component", "api")); err != nil {
 		apiLn.Close()
 		return err
 	}
