@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	eventstream "github.com/canaryflow/canaryflow/internal/events"
 )
@@ -140,6 +141,13 @@ func (c *Client) Promote(ctx context.Context, id string) (*DeploymentView, error
 func (c *Client) RollbackTo(ctx context.Context, version string) (*deploy.Deployment, error) {
 	var d deploy.Deployment
 	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", RollbackRequest{To: version}, &d)
+}
+
+// DashboardLink asks for a one-time sign-in link to the dashboard and
+// returns its path and query, to put after the API's address.
+func (c *Client) DashboardLink(ctx context.Context) (string, error) {
+	var l dashboard.Link
+	return l.Path, c.do(ctx, http.MethodPost, "/v1/dashboard/login", nil, &l)
 }
 
 // Status returns the services and the router's split.
