@@ -38,6 +38,7 @@ import (
 	eventstream "github.com/canaryflow/canaryflow/internal/events"
 	"github.com/canaryflow/canaryflow/internal/loopback"
 	"github.com/canaryflow/canaryflow/internal/metrics"
+	"github.com/canaryflow/canaryflow/internal/notify"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 	"github.com/canaryflow/canaryflow/internal/routerproc"
@@ -303,6 +304,13 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { defer wg.Done(); sampler.Run(ctx) }()
 	dash := dashboard.New(dashboard.Options{})
 	dash.Register(routes)
+	if len(opts.Config.Notifications) > 0 {
+		// Built before the feed starts, so it sees every event.
+		n := notify.New(notify.Options{Store: st, Bus: bus, Targets: NotifyTargets(opts.Config.Notifications, opts.Getenv, log),
+			Clock: opts.Clock, Logger: log.With("component", "notify")})
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Run(ctx) }()
+	}
 	wg.Add(1)
 	go func() { defer wg.Done(); eventstream.Feed(ctx, bus, feed) }()
 	var h http.Handler
@@ -353,6 +361,27 @@ func Run(ctx context.Context, opts Options) error {
 		stopAll(sctx, rtm, svc.Name, log)
 	}
 	return nil
+}
+
+// NotifyTargets are the notification targets of canaryflow.yaml with
+// their signing keys read from the environment.
+func NotifyTargets(ns []config.Notification, getenv func(string) string, log *slog.Logger) []notify.Target {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	out := make([]notify.Target, 0, len(ns))
+	for _, n := range ns {
+		t := notify.Target{URL: n.URL, Format: n.Format, Events: n.Events}
+		if n.SecretEnv != "" {
+			if v := getenv(n.SecretEnv); v != "" {
+				t.Secret = []byte(v)
+			} else if n.Format == config.FormatJSON {
+				log.Warn("notifications to this target are not signed: its secret variable is not set", "target", t.Host(), "variable", n.SecretEnv)
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // stopAll stops the service's tasks and removes their records.

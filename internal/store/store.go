@@ -35,9 +35,10 @@ const (
 	Executions  Collection = "executions"  // pipeline executions, key e-NNNNNN
 	Logs        Collection = "logs"        // stage logs, key executionID/stage/NNNNNN
 	Sources     Collection = "sources"     // what each pipeline source has seen, key source name
+	Outbox      Collection = "outbox"      // notifications not yet delivered, key n-NNNNNN
 )
 
-var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta, Executions, Logs, Sources}
+var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta, Executions, Logs, Sources, Outbox}
 
 // schemaVersion is written into Meta; a file from a newer canaryflow is
 // refused rather than misread.
