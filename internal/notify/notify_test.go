@@ -63,7 +63,7 @@ func (c *manualClock) Advance(d time.Duration) {
 // received is one request the receiver got.
 type received struct {
 	delivery, signature, contentType string
-	body                                []byte
+	body                             []byte
 }
 
 // receiver answers each request with the next of its answers (200 when
