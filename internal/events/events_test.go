@@ -189,3 +189,14 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+func TestStreamsEndWhenDone(t *testing.T) {
+	done := make(chan struct{})
+	srv := httptest.NewServer(&Handler{Bus: NewBus(0, nil), Done: done})
+	t.Cleanup(srv.Close)
+	d := stream(t, srv, "", "")
+	close(done)
+	if _, err := d.Next(); err != io.EOF {
+		t.Fatalf("after Done the stream gave %v, want its end", err)
+	}
+}

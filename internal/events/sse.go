@@ -20,6 +20,10 @@ type Handler struct {
 	Heartbeat time.Duration
 	// WriteTimeout bounds one write to a slow client. Zero means 30s.
 	WriteTimeout time.Duration
+	// Done ends every stream when closed: a server's Shutdown waits for
+	// its handlers, and a stream would otherwise last until its client
+	// leaves. Nil: streams end with their requests only.
+	Done <-chan struct{}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +85,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cur = next
 		select {
 		case <-r.Context().Done():
+			return
+		case <-h.Done:
 			return
 		case <-wake:
 		case <-tick.C:

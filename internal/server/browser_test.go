@@ -257,6 +257,7 @@ func TestDashboardInChromium(t *testing.T) {
 			(x.data.deployment.step === 'RollingBack' || x.data.deployment.rolledBack));
 		return alarm && rb ? rb.at - Date.parse(alarm.time) : -1;
 	})()`)
+	t.Logf("the page showed the rollback %v ms after the alarm event's time", lag)
 	if lag < 0 || lag > 250 {
 		t.Errorf("the rollback showed %v ms after the alarm event (want 0-250; -1: an event is missing)", lag)
 	}

@@ -279,7 +279,7 @@ func Run(ctx context.Context, opts Options) error {
 	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
 	routes := api.routes()
 	bus := eventstream.NewBus(0, nil)
-	routes.Handle("GET /v1/events", &eventstream.Handler{Bus: bus})
+	routes.Handle("GET /v1/events", &eventstream.Handler{Bus: bus, Done: ctx.Done()})
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
 		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
