@@ -166,29 +166,13 @@ func IsNotFound(err error) bool {
 // after lastID when it is not "". The stream lasts until ctx ends or the
 // daemon stops; close the returned body when done.
 func (c *Client) Events(ctx context.Context, lastID string) (*eventstream.Decoder, io.Closer, error) {
-	u := url.URL{Scheme: "http", Host: c.Addr, Path: "/v1/events"}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	body, err := c.stream(ctx, url.URL{Scheme: "http", Host: c.Addr, Path: "/v1/events"}, "GET /v1/events", h)
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("canaryflow daemon at %s: %w", c.Addr, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, nil, &APIError{Status: resp.StatusCode, Msg: "GET /v1/events: " + resp.Status}
-	}
-	return eventstream.NewDecoder(resp.Body), resp.Body, nil
+	return eventstream.NewDecoder(body), body, nil
 }
