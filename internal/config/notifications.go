@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/url"
 	"slices"
@@ -39,6 +40,14 @@ type Notification struct {
 	// HMAC-SHA256 key (the signature is X-Canaryflow-Signature). Zero:
 	// CANARYFLOW_NOTIFY_SECRET. The key is never written in the file.
 	SecretEnv string `yaml:"secret_env"`
+}
+
+// String says the target without its URL's path, which is often its
+// secret (a Slack webhook's is): the host and a digest of the whole URL,
+// so a change of the path still shows as a change (SIGHUP's report).
+func (n Notification) String() string {
+	sum := sha256.Sum256([]byte(n.URL))
+	return fmt.Sprintf("%s (url digest %x) %s %v", redactURL(n.URL), sum[:4], n.Format, n.Events)
 }
 
 // Wants reports whether the target asked for kind.

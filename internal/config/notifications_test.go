@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,23 @@ func TestNotificationsDefaultsAndErrors(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secretpath") {
 		t.Errorf("the error shows the webhook's secret path: %v", err)
+	}
+}
+
+func TestNotificationChangesHideTheURL(t *testing.T) {
+	a, err := Parse("a.yaml", []byte("notifications:\n  - url: https://hooks.example.com/services/T0/B0/old-secret\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse("b.yaml", []byte("notifications:\n  - url: https://hooks.example.com/services/T0/B0/new-secret\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := Changes(a, b)
+	if len(cs) != 1 || cs[0].Key != "notifications" || cs[0].Live {
+		t.Fatalf("changes %+v: want one change of notifications, applied at restart", cs)
+	}
+	if s := fmt.Sprint(cs[0]); strings.Contains(s, "secret") {
+		t.Errorf("the change shows the URL's secret path: %s", s)
 	}
 }

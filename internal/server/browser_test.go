@@ -148,12 +148,12 @@ func row(id string) string {
 
 // signIn opens the page, checks that it asks for a sign-in, and signs in
 // with a one-time link as `canaryflow dashboard` prints it.
-func signIn(t *testing.T, b *browser, e *e2e) {
+func signIn(t *testing.T, b *browser, d *daemon) {
 	t.Helper()
-	base := "http://" + e.d.info.API
+	base := "http://" + d.info.API
 	b.do("open the page", chromedp.Navigate(base+"/"))
 	b.until("the sign-in note", `!document.getElementById('signin').hidden`)
-	path, err := e.d.client.DashboardLink(context.Background())
+	path, err := d.client.DashboardLink(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestDashboardInChromium(t *testing.T) {
 	b := newBrowser(t)
 	e := newE2E(t, canary5m+"  ready: {action: STOP_DEPLOYMENT, wait: 1h}\n")
 	e.succeed("1.0.0")
-	signIn(t, b, e)
+	signIn(t, b, e.d)
 	b.until("the first deployment's row", row("d-000001")+`.includes('Succeeded')`)
 
 	// Approve from the page: the split moves to 10% in the table and the chart.
@@ -288,5 +288,34 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	if v := e.get(d4.ID); v.Deployment.StopRequested || v.Deployment.Done() {
 		t.Errorf("a cross-site post stopped %s: %+v", d4.ID, v.Deployment)
+	}
+}
+
+// TestDashboardPipelineInChromium: a pushed tag's execution appears in the
+// page with its stages, its build log streams into the page while it
+// runs, and starting the pipeline for a tag from the page shows the
+// answer.
+func TestDashboardPipelineInChromium(t *testing.T) {
+	b := newBrowser(t)
+	origin, work := helloRepo(t)
+	state := t.TempDir()
+	cfg := pipelineConfig(t, origin, "go")
+	d := startDaemon(t, state, cfg)
+	defer d.stopWithTasks(state, cfg)
+	signIn(t, b, d)
+
+	pushRelease(t, work, "1.0.0", "1.0.0", nil)
+	b.until("the execution's row", `!!document.querySelector('#executions tr[data-id="e-000001"]')`)
+	b.do("follow its log", chromedp.Click(chromedp.CSS(`#executions tr[data-id="e-000001"] button`)))
+	b.until("build output in the page", `document.getElementById('log').textContent.includes('[canaryflow] daemonless Go build')`)
+	b.until("the execution's success", `document.querySelector('#executions tr[data-id="e-000001"]').innerText.includes('Succeeded') &&
+		/Build Succeeded \d/.test(document.querySelector('#executions tr[data-id="e-000001"]').innerText)`)
+	b.until("its deployment in the table", row("d-000001")+`.includes('1.0.0')`)
+
+	b.do("type a tag", chromedp.SendKeys(chromedp.CSS("#pipeline-tag"), "v1.0.0"))
+	b.confirm("pipeline-start")
+	b.until("the start's answer", `document.getElementById('result').textContent.includes('e-000001 of v1.0.0: Succeeded')`)
+	if e := d.waitExecution("v1.0.0"); e.ID != "e-000001" {
+		t.Errorf("starting a tag that already succeeded made %s", e.ID)
 	}
 }
