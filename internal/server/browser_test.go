@@ -308,8 +308,8 @@ func TestDashboardPipelineInChromium(t *testing.T) {
 	b.until("the execution's row", `!!document.querySelector('#executions tr[data-id="e-000001"]')`)
 	b.do("follow its log", chromedp.Click(chromedp.CSS(`#executions tr[data-id="e-000001"] button`)))
 	b.until("build output in the page", `document.getElementById('log').textContent.includes('[canaryflow] daemonless Go build')`)
-	b.until("the execution's success", `document.querySelector('#executions tr[data-id="e-000001"]').innerText.includes('Succeeded') &&
-		/Build Succeeded \d/.test(document.querySelector('#executions tr[data-id="e-000001"]').innerText)`)
+	b.until("the execution's success", `document.querySelector('#executions tr[data-id="e-000001"]').cells[2].innerText === 'Succeeded' &&
+		/Build Succeeded \d/.test(document.querySelector('#executions tr[data-id="e-000001"]').cells[3].innerText)`)
 	b.until("its deployment in the table", row("d-000001")+`.includes('1.0.0')`)
 
 	b.do("type a tag", chromedp.SendKeys(chromedp.CSS("#pipeline-tag"), "v1.0.0"))
