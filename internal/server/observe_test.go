@@ -14,6 +14,7 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	eventstream "github.com/canaryflow/canaryflow/internal/events"
+	"github.com/canaryflow/canaryflow/internal/metrics"
 )
 
 // scrape reads the daemon's /metrics with its token and parses it with
@@ -98,6 +99,21 @@ func TestEventsAndMetricsDuringACanary(t *testing.T) {
 	for range sent {
 		if got := e.production(); !strings.HasPrefix(got, "Version: 1.") {
 			t.Fatalf("production answered %q", got)
+		}
+	}
+	// The charts' samples come on the same stream: both sides, named by
+	// version, counting what was sent.
+	for {
+		ev := nextOf(t, dec, eventstream.TypeSample, `"deploymentId":"`+d.ID+`"`)
+		var s metrics.Sample
+		if err := json.Unmarshal(ev.Data, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Blue.Version != "1.0.0" || s.Green.Version != "1.1.0" || s.GreenPercent != 10 {
+			t.Fatalf("sample %s", ev.Data)
+		}
+		if s.Blue.Requests+s.Green.Requests >= sent {
+			break
 		}
 	}
 	fams := e.scrape()

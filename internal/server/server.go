@@ -97,6 +97,9 @@ type Options struct {
 	// termination waits, alarm periods). Zero: the system clock. Tests
 	// give a clock they can move forward.
 	Clock deploy.Clock
+	// SampleInterval is how often the dashboard's charts read the router
+	// while a deployment runs. Zero: 1s.
+	SampleInterval time.Duration
 	// Logger receives structured logs. Zero: discarded.
 	Logger *slog.Logger
 	// Ready, if set, is called once everything listens.
@@ -298,7 +301,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	routes.Handle("GET /metrics", metrics.Handler(scrape))
 	sampler := &metrics.Sampler{Router: scrape.Router, Deployments: scrape.Deployments, Revision: ctl.Revision,
-		Logger: scrape.Logger, Publish: func(s metrics.Sample) { _, _ = bus.Publish(eventstream.TypeSample, s) }}
+		Interval: opts.SampleInterval, Logger: scrape.Logger, Publish: func(s metrics.Sample) { _, _ = bus.Publish(eventstream.TypeSample, s) }}
 	api.samples = sampler.History
 	wg.Add(1)
 	go func() { defer wg.Done(); sampler.Run(ctx) }()
