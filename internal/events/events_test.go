@@ -119,7 +119,7 @@ func TestFeedPublishesTheStoresChanges(t *testing.T) {
 	looked := make(chan struct{}, 16)
 	go func() {
 		defer close(done)
-		Feed(ctx, bus, Source{Changed: st.Changed, Deployments: func() ([]deploy.Deployment, error) {
+		Feed(ctx, bus, Source{DeploymentsChanged: func() <-chan struct{} { return st.Changed(store.Deployments) }, Deployments: func() ([]deploy.Deployment, error) {
 			defer func() { looked <- struct{}{} }()
 			var ds []deploy.Deployment
 			err := st.View(func(tx *store.Tx) (err error) {

@@ -41,15 +41,18 @@ type PipelineData struct {
 	PreviousStatus string             `json:"previousStatus"`
 }
 
-// Source is what Feed reads. Changed and Deployments are required.
+// Source is what Feed reads. Deployments and DeploymentsChanged are
+// required; the Executions pair is nil without a pipeline.
 type Source struct {
-	// Changed returns a channel closed at the next write (store.Changed).
-	Changed func() <-chan struct{}
-	// Deployments lists every deployment.
-	Deployments func() ([]deploy.Deployment, error)
-	// Executions lists the pipeline's executions; nil without a pipeline.
-	Executions func() ([]pipeline.Execution, error)
-	Logger     *slog.Logger
+	// Deployments lists every deployment; DeploymentsChanged returns a
+	// channel closed at the next write of one (store.Changed).
+	Deployments        func() ([]deploy.Deployment, error)
+	DeploymentsChanged func() <-chan struct{}
+	// Executions lists the pipeline's executions; ExecutionsChanged
+	// returns a channel closed at the next write of one.
+	Executions        func() ([]pipeline.Execution, error)
+	ExecutionsChanged func() <-chan struct{}
+	Logger            *slog.Logger
 }
 
 // Feed publishes to bus what changed in src at each of its writes, until
@@ -59,13 +62,19 @@ func Feed(ctx context.Context, bus *Bus, src Source) {
 		execs: map[string]pipeline.Execution{}, execJSON: map[string][]byte{}}
 	first := true
 	for {
-		changed := src.Changed() // before the read: a write after it closes it
+		// Taken before the read: a write after it closes them.
+		deps := src.DeploymentsChanged()
+		var execs <-chan struct{}
+		if src.ExecutionsChanged != nil {
+			execs = src.ExecutionsChanged()
+		}
 		f.look(first)
 		first = false
 		select {
 		case <-ctx.Done():
 			return
-		case <-changed:
+		case <-deps:
+		case <-execs:
 		}
 	}
 }
@@ -93,8 +102,16 @@ func (f *feeder) look(baseline bool) {
 	if es, err := f.src.Executions(); err != nil {
 		f.warn("list executions", err)
 	} else {
+		kept := make(map[string]bool, len(es))
 		for _, e := range es {
+			kept[e.ID] = true
 			f.execution(e, baseline)
+		}
+		for id := range f.execs { // pruned by the pipeline: forget them too
+			if !kept[id] {
+				delete(f.execs, id)
+				delete(f.execJSON, id)
+			}
 		}
 	}
 }

@@ -205,7 +205,7 @@ func waitStore(t *testing.T, st *store.Store, ok func() bool) {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
-		changed := st.Changed()
+		changed := st.Changed(store.Outbox)
 		if ok() {
 			return
 		}

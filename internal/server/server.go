@@ -292,12 +292,14 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		pipe.register(routes)
 	}
-	feed := eventstream.Source{Changed: st.Changed, Logger: log.With("component", "events"),
-		Deployments: func() ([]deploy.Deployment, error) { return ctl.List("") }}
+	feed := eventstream.Source{Logger: log.With("component", "events"),
+		Deployments:        func() ([]deploy.Deployment, error) { return ctl.List("") },
+		DeploymentsChanged: func() <-chan struct{} { return st.Changed(store.Deployments) }}
 	scrape := metrics.Source{Router: rt.AdminClient.Snapshot, Services: ctl.Services, Revision: ctl.Revision,
 		Deployments: func() ([]deploy.Deployment, error) { return ctl.List("") }, Logger: log.With("component", "metrics")}
 	if pipe != nil {
 		feed.Executions, scrape.Executions = pipe.execs.List, pipe.execs.List
+		feed.ExecutionsChanged = func() <-chan struct{} { return st.Changed(store.Executions) }
 	}
 	routes.Handle("GET /metrics", metrics.Handler(scrape))
 	sampler := &metrics.Sampler{Router: scrape.Router, Deployments: scrape.Deployments, Revision: ctl.Revision,
