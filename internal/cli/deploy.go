@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/server"
 	"github.com/canaryflow/canaryflow/internal/userfile"
 	"github.com/canaryflow/canaryflow/internal/watchview"
@@ -108,7 +109,7 @@ func newDeployCommand() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
 		Use:   "deploy",
-		Short: "Create, watch, approve, stop and roll back blue/green deployments",
+		Short: "Create, watch, approve, promote, stop and roll back blue/green deployments",
 		Long: `deploy talks to the running daemon (canaryflow up). A deployment starts a
 green task set beside blue, runs the hooks, opens the test listener, shifts
 production traffic by the service's deployment config, watches the alarms
@@ -121,7 +122,8 @@ Example:
 	}
 	af.register(cmd)
 	cmd.AddCommand(newDeployCreateCommand(&af), newDeployListCommand(&af), newDeployStatusCommand(&af),
-		newDeployApproveCommand(&af), newDeployStopCommand(&af), newDeployRollbackCommand(&af))
+		newDeployApproveCommand(&af), newDeployStopCommand(&af), newDeployPromoteCommand(&af),
+		newDeployRollbackCommand(&af))
 	return cmd
 }
 
@@ -346,28 +348,69 @@ Example:
 }
 
 func newDeployRollbackCommand(af *apiFlags) *cobra.Command {
-	return &cobra.Command{
+	var to string
+	cmd := &cobra.Command{
 		Use:   "rollback",
-		Short: "Go back to the previous good revision at once, skipping the bake",
+		Short: "Go back to the previous good revision (or --to a version) at once, skipping the bake",
 		Long: `rollback stops the deployment in progress with rollback, or, when none
 runs, deploys the revision that succeeded before the live one all at once
 (no ready wait, no termination wait).
 
+With --to VERSION it deploys that earlier version instead (as its
+revision's VERSION or image tag says it, with or without a leading "v",
+or a revision number), all at once; it is refused while a deployment is
+in progress and when that version is the live one.
+
 Example:
-  canaryflow deploy rollback`,
+  canaryflow deploy rollback
+  canaryflow deploy rollback --to 1.2.0`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
 				return err
 			}
-			d, err := c.Rollback(cmd.Context())
+			var d *deploy.Deployment
+			if to != "" {
+				d, err = c.RollbackTo(cmd.Context(), to)
+			} else {
+				d, err = c.Rollback(cmd.Context())
+			}
 			if err != nil {
 				return err
 			}
 			return af.print(cmd.OutOrStdout(), d, func() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trevision %d\n", d.ID, d.Status, d.Revision)
 			})
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the earlier version to go back to (default: the previous good revision)")
+	return cmd
+}
+
+func newDeployPromoteCommand(af *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "promote ID",
+		Short: "Move all production traffic to the new version now, skipping the rest of the canary",
+		Long: `promote approves a ready wait and skips the canary or linear steps left
+and their waits: production traffic moves to the new version at once (as
+CodeDeploy's "reroute traffic" and kubectl argo rollouts promote --full).
+Alarms are still watched and the termination wait still keeps the old
+version, so a rollback stays a weight change.
+
+Example:
+  canaryflow deploy promote d-000004`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := af.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.Promote(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return af.print(cmd.OutOrStdout(), v, func() { fmt.Fprintf(cmd.OutOrStdout(), "promoted %s\n", args[0]) })
 		},
 	}
 }
@@ -394,6 +437,11 @@ func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id stri
 		id = v.Deployment.ID
 		return localView(v), nil
 	}
-	return watchview.Watch(cmd.Context(), out, get, watchview.Options{
-		JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"})
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	opts := watchview.Options{JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"}
+	if opts.Changes = daemonChanges(ctx, c); opts.Changes != nil {
+		opts.Interval = counterRefresh
+	}
+	return watchview.Watch(ctx, out, get, opts)
 }

@@ -33,15 +33,20 @@ type followChoice struct {
 // chooseFollow decides what to follow from the daemon's deployments (oldest
 // first, as List returns them) and executions (newest first). A deployment
 // in progress wins; then a running execution, by its deployment once its
-// Deploy stage created one; then, with no deployment ever, waiting.
+// Deploy stage created one; then, with no deployment ever, waiting. An
+// execution whose deployment has already ended is over but for its own
+// last write (the event stream tells a watch of the deployment's end first):
+// it is not waited for.
 func chooseFollow(ds []deploy.Deployment, es []pipeline.Execution) followChoice {
+	ended := map[string]bool{}
 	for i := len(ds) - 1; i >= 0; i-- {
 		if !ds[i].Done() {
 			return followChoice{ID: ds[i].ID}
 		}
+		ended[ds[i].ID] = true
 	}
 	for i := range es {
-		if es[i].Status.Done() {
+		if es[i].Status.Done() || ended[es[i].DeploymentID] {
 			continue
 		}
 		if es[i].DeploymentID != "" {
@@ -100,7 +105,10 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 	}
 	var ch followChoice
 	waited := "" // the execution last waited for
-	id, err := watchview.Await(ctx, note, func(ctx context.Context) (string, string, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wopts := watchview.Options{Changes: daemonChanges(wctx, c)}
+	id, err := watchview.Await(wctx, note, func(ctx context.Context) (string, string, error) {
 		var err error
 		if ch, err = lookNewest(ctx, c); err != nil {
 			return "", "", err
@@ -124,7 +132,8 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 			return "", waitingLine(ch.Execution), nil
 		}
 		return ch.ID + ch.Latest, "", nil
-	}, watchview.Options{})
+	}, wopts)
+	cancel()
 	if err != nil {
 		return err
 	}

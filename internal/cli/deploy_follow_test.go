@@ -30,6 +30,7 @@ func TestChooseFollow(t *testing.T) {
 		{"newest unfinished wins", []deploy.Deployment{running("d-1"), {ID: "d-2", Status: deploy.StatusQueued}}, nil, followChoice{ID: "d-2"}},
 		{"a build waits, not the finished one", []deploy.Deployment{done("d-1")}, []pipeline.Execution{build, finished}, followChoice{Waiting: true, Execution: &build}},
 		{"an execution's deployment is followed", []deploy.Deployment{done("d-1")}, []pipeline.Execution{deploying, finished}, followChoice{ID: "d-2"}},
+		{"an execution whose deployment ended is not waited for", []deploy.Deployment{done("d-1"), done("d-2")}, []pipeline.Execution{deploying, finished}, followChoice{Latest: "d-2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := chooseFollow(tc.ds, tc.es)

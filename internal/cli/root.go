@@ -93,6 +93,7 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newProxyCommand(),
 		newImageCommand(), newTaskCommand(),
 		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(), newDemoCommand(),
+		newDashboardCommand(), newNotifyCommand(),
 		newAWSCommand(),
 		newProtectCommand(), newHookCommand(),
 	)

@@ -45,6 +45,10 @@ type Config struct {
 	// Pipeline is the local tag → build → deploy pipeline; nil when the
 	// file has no pipeline section.
 	Pipeline *Pipeline `yaml:"pipeline"`
+
+	// Notifications are where the daemon posts pipeline and deployment
+	// events; nil sends none.
+	Notifications []Notification `yaml:"notifications"`
 }
 
 // Error is a configuration problem with the place it was found. It is the
@@ -196,6 +200,7 @@ func (c *Config) validate(data []byte) error {
 		c.Pipeline.applyDefaults(c.Release)
 		errs = append(errs, c.Pipeline.validate(c.Path, data, c.Service)...)
 	}
+	errs = append(errs, validateNotifications(c.Path, data, c.Notifications)...)
 	return errors.Join(errs...)
 }
 

@@ -87,7 +87,8 @@ func Changes(a, b *Config) []Change {
 	for _, s := range []struct {
 		key  string
 		a, b any
-	}{{"service", a.Service, b.Service}, {"release", a.Release, b.Release}, {"pipeline", a.Pipeline, b.Pipeline}} {
+	}{{"service", a.Service, b.Service}, {"release", a.Release, b.Release}, {"pipeline", a.Pipeline, b.Pipeline},
+		{"notifications", a.Notifications, b.Notifications}} {
 		flatten(s.key, reflect.ValueOf(s.a), av)
 		flatten(s.key, reflect.ValueOf(s.b), bv)
 	}

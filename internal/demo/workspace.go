@@ -136,7 +136,11 @@ func (d *session) startDaemon(ctx context.Context) (stop func(), err error) {
 	case info := <-ready:
 		d.client = &server.Client{Addr: info.API, Token: info.Token}
 		d.reg = info.Registry
-		fmt.Fprintf(d.out, "  daemon      API %s, registry %s (log: daemon.log)\n\n", info.API, info.Registry)
+		fmt.Fprintf(d.out, "  daemon      API %s, registry %s (log: daemon.log)\n", info.API, info.Registry)
+		if path, err := d.client.DashboardLink(ctx); err == nil {
+			fmt.Fprintf(d.out, "  dashboard   http://%s%s (a sign-in link for one browser, for two minutes)\n", info.API, path)
+		}
+		fmt.Fprintln(d.out)
 		return stop, nil
 	case err := <-done:
 		logf.Close()

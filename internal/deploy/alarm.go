@@ -135,3 +135,25 @@ func judge(p AlarmPolicy, s Sample) (breach bool, why, what string) {
 	}
 	return false, "", ""
 }
+
+// evaluationOf is the evaluation of one period's sample s against p, as the
+// page and /metrics show it.
+func evaluationOf(p AlarmPolicy, s Sample, at time.Time) *Evaluation {
+	p.applyDefaults()
+	e := &Evaluation{At: at, Requests: s.Requests, Errors: s.Errors, ErrorRateThreshold: p.ErrorRatePercent,
+		P99Seconds: s.P99.Seconds(), P99Threshold: p.P99Latency.Seconds(), Unhealthy: s.Unhealthy,
+		UnhealthyThreshold: p.UnhealthyTargets}
+	if s.Requests > 0 {
+		e.ErrorRatePercent = float64(s.Errors) * 100 / float64(s.Requests)
+	}
+	breach, _, what := judge(p, s)
+	if what == "missing" {
+		e.Missing = true
+		if p.MissingIsBreaching {
+			e.Breached = "missing_data"
+		}
+	} else if breach {
+		e.Breached = what
+	}
+	return e
+}

@@ -33,6 +33,9 @@ var (
 	ErrNotWaiting = errors.New("deployment is not waiting for approval")
 	// ErrFinished means the deployment already reached a final status.
 	ErrFinished = errors.New("deployment already finished")
+	// ErrNothingToPromote means Promote was called on a deployment whose
+	// production traffic has already all moved to green.
+	ErrNothingToPromote = errors.New("all production traffic is already on green")
 	// ErrNoPrevious means there is no earlier good revision to roll back to.
 	ErrNoPrevious = errors.New("no previous good revision")
 )

@@ -458,7 +458,7 @@ func TestManualRollbackSkipsBake(t *testing.T) {
 		s := baseSettings()
 		e.waitDone(e.create(e.register("v2"), s).ID)
 		start := time.Now()
-		d, err := e.c.Rollback(e.ctx, "hello", s)
+		d, err := e.c.Rollback(e.ctx, "hello", "", s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -475,7 +475,7 @@ func TestManualRollbackSkipsBake(t *testing.T) {
 		// Rolling back during a deployment stops it with rollback.
 		d3 := e.create(e.register("v3"), s)
 		e.wait(d3.ID, func(d *Deployment) bool { return d.GreenPercent == 10 })
-		if _, err := e.c.Rollback(e.ctx, "hello", s); err != nil {
+		if _, err := e.c.Rollback(e.ctx, "hello", "", s); err != nil {
 			t.Fatal(err)
 		}
 		d3 = e.waitDone(d3.ID)
@@ -510,7 +510,7 @@ func TestFirstDeploymentHasNoRollbackTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		e := newEnv(t)
 		defer e.close()
-		if _, err := e.c.Rollback(e.ctx, "hello", Settings{}); !errors.Is(err, ErrNoPrevious) {
+		if _, err := e.c.Rollback(e.ctx, "hello", "", Settings{}); !errors.Is(err, ErrNoPrevious) {
 			t.Errorf("rollback with nothing live: %v", err)
 		}
 		e.hooks.fail[EventAfterInstall] = true

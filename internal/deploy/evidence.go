@@ -89,7 +89,7 @@ func (r *runner) awaitEvidence(ctx context.Context, d *Deployment) (*Deployment,
 			return d, w, err
 		}
 		switch w.kind {
-		case wakeAlarm, wakeStop:
+		case wakeAlarm, wakeStop, wakePromote:
 			return d, w, nil
 		}
 	}

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,15 +71,44 @@ const (
 // Revision is one registered task definition of a service: what a task
 // set runs.
 type Revision struct {
-	Service string            `json:"service"`
-	Number  int               `json:"number"` // 1, 2, … per service; assigned on registration
-	Image   string            `json:"image"`
+	Service string `json:"service"`
+	Number  int    `json:"number"` // 1, 2, … per service; assigned on registration
+	Image   string `json:"image"`
+	// Tag is the tag the image was asked for by, before it was pinned to
+	// its digest ("v1.2.0"); "" when it was named by digest.
+	Tag     string            `json:"tag,omitempty"`
 	Command []string          `json:"command,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Port    int               `json:"port"` // container port that takes traffic
 	CPU     int               `json:"cpu,omitempty"`
 	Memory  int               `json:"memory,omitempty"`
 	Created time.Time         `json:"created"`
+}
+
+// Version is what the revision is called: its VERSION setting, else the
+// tag its image was asked for by, else "revision N".
+func (r Revision) Version() string {
+	if v := r.Env["VERSION"]; v != "" {
+		return v
+	}
+	if r.Tag != "" {
+		return r.Tag
+	}
+	ref := r.Image
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
+		ref = ref[:at]
+	}
+	if colon := strings.LastIndexByte(ref, ':'); colon > strings.LastIndexByte(ref, '/') {
+		return ref[colon+1:]
+	}
+	return "revision " + strconv.Itoa(r.Number)
+}
+
+// Is reports whether the revision is the one a person names by version
+// (with or without a leading "v") or by number.
+func (r Revision) Is(name string) bool {
+	v := r.Version()
+	return name == v || strings.TrimPrefix(name, "v") == strings.TrimPrefix(v, "v") || name == strconv.Itoa(r.Number)
 }
 
 // Task set statuses. PRIMARY serves production; ACTIVE is a replacement
@@ -141,6 +171,29 @@ type AlarmStatus struct {
 	NoTraffic    bool      `json:"noTraffic"` // true while green has served no request
 	EvaluatedAt  time.Time `json:"evaluatedAt,omitzero"`
 	BreachedName string    `json:"breached,omitempty"` // error_rate, p99_latency, unhealthy_targets, missing_data
+	// Last is the latest period's datapoint against its thresholds, so a
+	// reader sees why the alarm is in its state; nil before the first
+	// evaluation.
+	Last *Evaluation `json:"last,omitempty"`
+}
+
+// Evaluation is one alarm period's datapoint and the thresholds it was
+// judged against.
+type Evaluation struct {
+	At                 time.Time `json:"at"`
+	Requests           uint64    `json:"requests"`
+	Errors             uint64    `json:"errors"`
+	ErrorRatePercent   float64   `json:"errorRatePercent"`
+	ErrorRateThreshold float64   `json:"errorRateThreshold"`
+	P99Seconds         float64   `json:"p99Seconds"`
+	P99Threshold       float64   `json:"p99ThresholdSeconds,omitempty"` // zero: no latency alarm
+	Unhealthy          int       `json:"unhealthy"`
+	UnhealthyThreshold int       `json:"unhealthyThreshold"`
+	// Missing is true when the period had fewer requests than the alarm
+	// needs to judge it.
+	Missing bool `json:"missing"`
+	// Breached names what the period breached, "" for none.
+	Breached string `json:"breached,omitempty"`
 }
 
 // Hook is what runs at a hook event: a command (argv, never a shell) or
@@ -257,6 +310,7 @@ type Deployment struct {
 	Approved         bool        `json:"approved"`           // ready wait continued by hand
 	StopRequested    bool        `json:"stopRequested"`      // stop asked for by hand
 	StopNoRollback   bool        `json:"stopNoRollback"`     // … with --no-rollback
+	PromoteRequested bool        `json:"promoteRequested"`   // promote now: the rest of the traffic steps and waits skipped
 	RolledBack       bool        `json:"rolledBack"`         // production traffic was returned to blue
 	Error            *ErrorInfo  `json:"errorInformation,omitempty"`
 	Alarm            AlarmStatus `json:"alarm"`

@@ -33,6 +33,39 @@ func (c *Controller) Approve(ctx context.Context, id string) error {
 	return nil
 }
 
+// Promote moves all production traffic to green now: the ready wait is
+// approved (CodeDeploy's "reroute traffic"), and the canary or linear
+// steps left and their waits are skipped, as `kubectl argo rollouts
+// promote --full` does. Alarms are still watched and the termination wait
+// still keeps blue, so a rollback stays a weight change.
+func (c *Controller) Promote(ctx context.Context, id string) error {
+	err := c.update(func(tx *store.Tx) error {
+		d, err := getDeployment(tx, id)
+		if err != nil {
+			return err
+		}
+		if d.Done() {
+			return ErrFinished
+		}
+		if stepOrder[d.Step] > stepOrder[EventAllowTraffic] || d.Status == StatusQueued {
+			if d.Status == StatusQueued {
+				return fmt.Errorf("%w: it is queued", ErrNotWaiting)
+			}
+			return ErrNothingToPromote
+		}
+		d.PromoteRequested = true
+		if d.Settings.ReadyAction == "STOP_DEPLOYMENT" {
+			d.Approved = true
+		}
+		return putDeployment(tx, d)
+	})
+	if err != nil {
+		return fmt.Errorf("promote %s: %w", id, err)
+	}
+	c.wake(id)
+	return nil
+}
+
 // Stop stops a deployment (CodeDeploy's StopDeployment). With rollback it
 // returns production traffic to blue and removes green; without, it leaves
 // traffic and task sets as they are. A queued deployment is just stopped.
@@ -69,7 +102,12 @@ func (c *Controller) Stop(ctx context.Context, id string, rollback bool) error {
 // succeeded before the live one is created, all at once, with no ready
 // wait and no termination wait. settings supplies the rest (hooks,
 // alarms, desired count).
-func (c *Controller) Rollback(ctx context.Context, service string, settings Settings) (*Deployment, error) {
+//
+// With to set, the service goes back to that version instead (the newest
+// revision whose Version is to, with or without a leading "v", or whose
+// number is to): refused while a deployment is in progress, and when
+// that version is the live one.
+func (c *Controller) Rollback(ctx context.Context, service, to string, settings Settings) (*Deployment, error) {
 	var active *Deployment
 	target := 0
 	err := c.opts.Store.View(func(tx *store.Tx) error {
@@ -79,6 +117,9 @@ func (c *Controller) Rollback(ctx context.Context, service string, settings Sett
 		}
 		for i := range all {
 			if all[i].Active() {
+				if to != "" {
+					return &ActiveError{Service: service, ID: all[i].ID}
+				}
 				active = &all[i]
 				return nil
 			}
@@ -89,6 +130,24 @@ func (c *Controller) Rollback(ctx context.Context, service string, settings Sett
 		}
 		if live == nil {
 			return fmt.Errorf("service %s has no live revision: %w", service, ErrNoPrevious)
+		}
+		if to != "" {
+			revs, err := store.List[Revision](tx, store.Revisions, service+"/")
+			if err != nil {
+				return err
+			}
+			for i := len(revs) - 1; i >= 0 && target == 0; i-- {
+				if revs[i].Is(to) {
+					target = revs[i].Number
+				}
+			}
+			switch {
+			case target == 0:
+				return fmt.Errorf("service %s has no revision of version %q: %w", service, to, ErrNotFound)
+			case target == live.Revision:
+				return fmt.Errorf("service %s: version %s (revision %d) is the live one: %w", service, to, target, ErrNoPrevious)
+			}
+			return nil
 		}
 		for i := len(all) - 1; i >= 0; i-- {
 			if all[i].Status == StatusSucceeded && all[i].Revision != live.Revision {
@@ -110,6 +169,16 @@ func (c *Controller) Rollback(ctx context.Context, service string, settings Sett
 	settings.Strategy = awsfmt.TrafficRouting{Type: awsfmt.AllAtOnce}
 	settings.ReadyAction, settings.TerminationWait = "CONTINUE_DEPLOYMENT", 0
 	return c.Create(ctx, CreateRequest{Service: service, Revision: target, Settings: settings, Creator: "rollback"})
+}
+
+// Revisions returns a service's registered revisions, oldest first.
+func (c *Controller) Revisions(service string) ([]Revision, error) {
+	var out []Revision
+	err := c.opts.Store.View(func(tx *store.Tx) (err error) {
+		out, err = store.List[Revision](tx, store.Revisions, service+"/")
+		return err
+	})
+	return out, err
 }
 
 // Get returns a deployment.

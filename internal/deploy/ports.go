@@ -62,6 +62,10 @@ type Timer interface {
 	Stop() bool
 }
 
+// SystemClock is the wall clock, for a part that takes a Clock and was
+// given none.
+func SystemClock() Clock { return systemClock{} }
+
 type systemClock struct{}
 
 func (systemClock) Now() time.Time                 { return time.Now() }

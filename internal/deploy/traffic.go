@@ -84,6 +84,17 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 	steps := d.Settings.Strategy.Steps()
 	last := len(steps) - 1
 	for d.ShiftIndex <= last {
+		if d.PromoteRequested && d.ShiftIndex < last {
+			// Promote now: straight to the last step, no more waits.
+			var err error
+			if d, err = r.update(func(_ *store.Tx, d *Deployment) error {
+				d.ShiftIndex, d.WaitUntil, d.StepTraffic = last, time.Time{}, nil
+				return nil
+			}); err != nil {
+				return err
+			}
+			r.c.log.Info("promoted now", "id", d.ID)
+		}
 		i, p := d.ShiftIndex, steps[d.ShiftIndex]
 		var w Weights
 		var err error
@@ -128,6 +139,9 @@ func (r *runner) allowTraffic(ctx context.Context, d *Deployment) error {
 				return r.interrupted(d, wk)
 			case wakeApproved:
 				continue // nothing to approve here; keep waiting
+			case wakePromote:
+				d = wk.d
+				continue // the loop's top jumps to the last step
 			}
 		}
 		d, err = r.update(func(_ *store.Tx, d *Deployment) error {

@@ -14,6 +14,7 @@ const (
 	wakeAlarm               // an alarm breached
 	wakeStop                // a stop was requested
 	wakeApproved            // the ready wait was approved
+	wakePromote             // promote now was asked for
 )
 
 type wake struct {
@@ -74,6 +75,9 @@ func (r *runner) watch(ctx context.Context, d *Deployment, until time.Time, done
 			if fresh.Approved && !d.Approved {
 				return wake{kind: wakeApproved, d: fresh}, nil
 			}
+			if fresh.PromoteRequested && !d.PromoteRequested && d.Step == EventAllowTraffic {
+				return wake{kind: wakePromote, d: fresh}, nil
+			}
 		case <-tc:
 			if watching && !clock.Now().Before(r.nextEval) {
 				v, err := r.evaluate(ctx, d)
@@ -127,12 +131,15 @@ func (r *runner) evaluate(ctx context.Context, d *Deployment) (Verdict, error) {
 	r.alarm.NoTraffic = r.alarm.Requests == 0
 	r.alarm.EvaluatedAt = r.now()
 	v := Evaluate(policy, r.samples)
+	r.alarm.Last = evaluationOf(policy, s, r.alarm.EvaluatedAt)
 	if v.State != r.alarm.State || v.Reason != r.alarm.Reason && v.State == AlarmActive {
 		r.alarm.State, r.alarm.Reason, r.alarm.BreachedName = v.State, v.Reason, v.Breached
 		r.c.log.Info("alarm state", "id", d.ID, "state", v.State, "reason", v.Reason)
-		if _, err := r.update(func(_ *store.Tx, _ *Deployment) error { return nil }); err != nil {
-			return v, err
-		}
+	}
+	// Every period is saved, not only a change of state: the page and
+	// /metrics show each datapoint against its thresholds.
+	if _, err := r.update(func(_ *store.Tx, _ *Deployment) error { return nil }); err != nil {
+		return v, err
 	}
 	return v, nil
 }

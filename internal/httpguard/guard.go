@@ -54,6 +54,16 @@ type Options struct {
 	TokenFirst bool
 	// Logger logs every refusal (never the token). Nil logs nothing.
 	Logger *slog.Logger
+	// Session, when set, is a second credential for a browser: it reports
+	// whether r carries a signed-in session (a cookie) and whether it
+	// carries that session's CSRF token. A request with a session needs no
+	// bearer token; one that changes state also needs the CSRF token.
+	// Nil: the bearer token is the only credential.
+	Session func(r *http.Request) (signedIn, csrf bool)
+	// Public, when set, reports the GET requests that need no credential
+	// at all (the dashboard's page and its sign-in link); the Host rule
+	// still holds for them. Nil: none.
+	Public func(r *http.Request) bool
 }
 
 // Guard wraps a handler with the checks of its Options. Build it with New.
@@ -110,6 +120,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changes := changesState(r.Method)
+	if !changes && g.opts.Public != nil && g.opts.Public(r) {
+		g.next.ServeHTTP(w, r)
+		return
+	}
 	if g.opts.TokenFirst && !g.tokenOK(w, r) {
 		return
 	}
@@ -131,6 +145,15 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Guard) tokenOK(w http.ResponseWriter, r *http.Request) bool {
 	if g.Authorized(r.Header.Get("Authorization")) {
 		return true
+	}
+	if g.opts.Session != nil {
+		if signedIn, csrf := g.opts.Session(r); signedIn {
+			if !changesState(r.Method) || csrf {
+				return true
+			}
+			g.refuse(w, r, http.StatusForbidden, "missing or wrong CSRF token: reload the dashboard")
+			return false
+		}
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="canaryflow"`)
 	g.refuse(w, r, http.StatusUnauthorized, "missing or wrong "+g.opts.TokenName+": send the header \"Authorization: Bearer TOKEN\""+g.opts.TokenHelp)

@@ -161,3 +161,53 @@ func FuzzAuthorized(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionAndPublic: a session stands in for the token on reads and,
+// with its CSRF token, on writes; public pages need neither but still
+// need the right Host.
+func TestSessionAndPublic(t *testing.T) {
+	reached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config.Handler = New(Options{Token: "tok", Addr: srv.Listener.Addr().String(), TokenFirst: true,
+		Session: func(r *http.Request) (bool, bool) {
+			return r.Header.Get("Cookie") == "s=good", r.Header.Get("X-CSRF-Token") == "c"
+		},
+		Public: func(r *http.Request) bool { return r.URL.Path == "/" },
+	}, reached)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		method, path, host, cookie, csrf string
+		want                             int
+	}{
+		{"GET", "/", "", "", "", http.StatusNoContent},
+		{"GET", "/", "evil.example:80", "", "", http.StatusMisdirectedRequest},
+		{"POST", "/", "", "", "", http.StatusUnauthorized}, // public is for reads only
+		{"GET", "/v1/status", "", "", "", http.StatusUnauthorized},
+		{"GET", "/v1/status", "", "s=bad", "", http.StatusUnauthorized},
+		{"GET", "/v1/status", "", "s=good", "", http.StatusNoContent},
+		{"POST", "/v1/x", "", "s=good", "", http.StatusForbidden},
+		{"POST", "/v1/x", "", "s=good", "wrong", http.StatusForbidden},
+		{"POST", "/v1/x", "", "s=good", "c", http.StatusNoContent},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		if tc.cookie != "" {
+			req.Header.Set("Cookie", tc.cookie)
+		}
+		if tc.csrf != "" {
+			req.Header.Set("X-CSRF-Token", tc.csrf)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s host %q cookie %q csrf %q: %d, want %d", tc.method, tc.path, tc.host, tc.cookie, tc.csrf, resp.StatusCode, tc.want)
+		}
+	}
+}

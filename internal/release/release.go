@@ -30,7 +30,7 @@ import (
 type Controller interface {
 	RegisterRevision(ctx context.Context, rev deploy.Revision) (deploy.Revision, error)
 	Create(ctx context.Context, req deploy.CreateRequest) (*deploy.Deployment, error)
-	Rollback(ctx context.Context, service string, settings deploy.Settings) (*deploy.Deployment, error)
+	Rollback(ctx context.Context, service, to string, settings deploy.Settings) (*deploy.Deployment, error)
 	List(service string) ([]deploy.Deployment, error)
 	Services() ([]deploy.ServiceStatus, error)
 	Follow(ctx context.Context, id string, onChange func(deploy.Deployment)) (deploy.Deployment, error)
@@ -146,6 +146,9 @@ func (r *Releaser) Deploy(ctx context.Context, req Request) (string, error) {
 	if err != nil {
 		return "", invalid(err)
 	}
+	if ref, err := registry.ParseRef(rev.Image); err == nil {
+		rev.Tag = ref.Tag
+	}
 	if rev.Image, err = r.pin(svc, rev.Image); err != nil {
 		return "", invalid(err)
 	}
@@ -201,16 +204,17 @@ func settingsOf(svc, from Service, spec *awsfmt.AppSpec, specName string) (deplo
 }
 
 // Rollback stops the deployment in progress with rollback or, when none
-// runs, deploys the revision that succeeded before the live one, with the
-// settings in force; it returns the deployment that does it.
-func (r *Releaser) Rollback(ctx context.Context) (*deploy.Deployment, error) {
+// runs, deploys the revision that succeeded before the live one — or, with
+// to set, the revision of that version — with the settings in force; it
+// returns the deployment that does it.
+func (r *Releaser) Rollback(ctx context.Context, to string) (*deploy.Deployment, error) {
 	svc := r.Service()
 	settings, err := svc.DeploymentSettings(nil)
 	if err != nil {
 		return nil, invalid(err)
 	}
 	settings.Source = &deploy.SettingsSource{Files: []string{configFile}}
-	return r.opts.Controller.Rollback(ctx, svc.Name, settings)
+	return r.opts.Controller.Rollback(ctx, svc.Name, to, settings)
 }
 
 // configFile is the name of canaryflow's configuration file, as a

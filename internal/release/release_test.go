@@ -41,7 +41,7 @@ func (c *recorder) Create(_ context.Context, req deploy.CreateRequest) (*deploy.
 		Settings: req.Settings, Creator: req.Creator}, nil
 }
 
-func (c *recorder) Rollback(context.Context, string, deploy.Settings) (*deploy.Deployment, error) {
+func (c *recorder) Rollback(context.Context, string, string, deploy.Settings) (*deploy.Deployment, error) {
 	return nil, deploy.ErrNoPrevious
 }
 func (c *recorder) List(string) ([]deploy.Deployment, error)  { return nil, nil }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/metrics"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
 	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/router"
@@ -32,6 +33,14 @@ type CreateRequest struct {
 // StopRequest is the body of POST /v1/deployments/{id}/stop.
 type StopRequest struct {
 	Rollback bool `json:"rollback"`
+}
+
+// RollbackRequest is the body of POST /v1/rollback; without one the
+// service goes back to its previous good revision.
+type RollbackRequest struct {
+	// To is the version to go back to ("1.2.0" or "v1.2.0", or a
+	// revision number).
+	To string `json:"to,omitempty"`
 }
 
 // DeploymentView is what GET /v1/deployments/{id} answers.
@@ -90,6 +99,8 @@ type api struct {
 	rt      *router.AdminClient // the router process
 	config  *reloader
 	log     *slog.Logger
+	// samples returns a deployment's chart readings (metrics.Sampler).
+	samples func(id string) []metrics.Sample
 }
 
 func (a *api) routes() *http.ServeMux {
@@ -100,7 +111,10 @@ func (a *api) routes() *http.ServeMux {
 	mux.HandleFunc("GET /v1/deployments/{id}", a.get)
 	mux.HandleFunc("POST /v1/deployments/{id}/approve", a.approve)
 	mux.HandleFunc("POST /v1/deployments/{id}/stop", a.stop)
+	mux.HandleFunc("POST /v1/deployments/{id}/promote", a.promote)
 	mux.HandleFunc("POST /v1/rollback", a.rollback)
+	mux.HandleFunc("GET /v1/revisions", a.revisions)
+	mux.HandleFunc("GET /v1/deployments/{id}/samples", a.deploymentSamples)
 	return mux
 }
 
@@ -120,7 +134,8 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, deploy.ErrNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, deploy.ErrActive), errors.Is(err, deploy.ErrFinished), errors.Is(err, deploy.ErrNotWaiting):
+	case errors.Is(err, deploy.ErrActive), errors.Is(err, deploy.ErrFinished), errors.Is(err, deploy.ErrNotWaiting),
+		errors.Is(err, deploy.ErrNothingToPromote):
 		code = http.StatusConflict
 	case errors.As(err, &ae), errors.As(err, &invalid), errors.Is(err, errBadRequest), errors.Is(err, deploy.ErrNoPrevious):
 		code = http.StatusBadRequest
@@ -276,8 +291,57 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) {
 	a.get(w, r)
 }
 
+// RevisionView is one revision as GET /v1/revisions lists it.
+type RevisionView struct {
+	deploy.Revision
+	Version string `json:"version"`
+}
+
+func (a *api) revisions(w http.ResponseWriter, r *http.Request) {
+	revs, err := a.ctl.Revisions(a.service)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := make([]RevisionView, 0, len(revs))
+	for _, rev := range revs {
+		v := rev.Version()
+		rev.Env = nil // settings may hold what a page need not show
+		out = append(out, RevisionView{Revision: rev, Version: v})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) deploymentSamples(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.ctl.Get(id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	s := []metrics.Sample{}
+	if a.samples != nil {
+		s = append(s, a.samples(id)...)
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func (a *api) promote(w http.ResponseWriter, r *http.Request) {
+	if err := a.ctl.Promote(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.get(w, r)
+}
+
 func (a *api) rollback(w http.ResponseWriter, r *http.Request) {
-	d, err := a.rel.Rollback(r.Context())
+	var req RollbackRequest
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+			a.fail(w, fmt.Errorf("%w: %v", errBadRequest, err))
+			return
+		}
+	}
+	d, err := a.rel.Rollback(r.Context(), req.To)
 	if err != nil {
 		a.fail(w, err)
 		return

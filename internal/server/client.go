@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	eventstream "github.com/canaryflow/canaryflow/internal/events"
 )
 
 // Client talks to a running daemon's API.
@@ -129,6 +131,25 @@ func (c *Client) Rollback(ctx context.Context) (*deploy.Deployment, error) {
 	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", nil, &d)
 }
 
+// Promote moves all of a deployment's production traffic to green now.
+func (c *Client) Promote(ctx context.Context, id string) (*DeploymentView, error) {
+	var v DeploymentView
+	return &v, c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/promote", nil, &v)
+}
+
+// RollbackTo deploys the service's revision of version, all at once.
+func (c *Client) RollbackTo(ctx context.Context, version string) (*deploy.Deployment, error) {
+	var d deploy.Deployment
+	return &d, c.do(ctx, http.MethodPost, "/v1/rollback", RollbackRequest{To: version}, &d)
+}
+
+// DashboardLink asks for a one-time sign-in link to the dashboard and
+// returns its path and query, to put after the API's address.
+func (c *Client) DashboardLink(ctx context.Context) (string, error) {
+	var l dashboard.Link
+	return l.Path, c.do(ctx, http.MethodPost, "/v1/dashboard/login", nil, &l)
+}
+
 // Status returns the services and the router's split.
 func (c *Client) Status(ctx context.Context) (*StatusView, error) {
 	var v StatusView
@@ -139,4 +160,19 @@ func (c *Client) Status(ctx context.Context) (*StatusView, error) {
 func IsNotFound(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+// Events subscribes to the daemon's event stream (GET /v1/events), from
+// after lastID when it is not "". The stream lasts until ctx ends or the
+// daemon stops; close the returned body when done.
+func (c *Client) Events(ctx context.Context, lastID string) (*eventstream.Decoder, io.Closer, error) {
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if lastID != "" {
+		h.Set("Last-Event-ID", lastID)
+	}
+	body, err := c.stream(ctx, url.URL{Scheme: "http", Host: c.Addr, Path: "/v1/events"}, "GET /v1/events", h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eventstream.NewDecoder(body), body, nil
 }

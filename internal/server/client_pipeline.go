@@ -37,9 +37,18 @@ func (c *Client) ExecutionLogs(ctx context.Context, id string, follow bool) (io.
 	if follow {
 		u.RawQuery = "follow=1"
 	}
+	return c.stream(ctx, u, "execution "+id, nil)
+}
+
+// stream opens a long GET (a followed log, the event stream) and returns
+// its body; an answer other than 200 is an *APIError named what.
+func (c *Client) stream(ctx context.Context, u url.URL, what string, header http.Header) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -54,10 +63,10 @@ func (c *Client) ExecutionLogs(ctx context.Context, id string, follow bool) (io.
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		msg := fmt.Sprintf("execution %s: %s", id, resp.Status)
+		msg := fmt.Sprintf("%s: %s", what, resp.Status)
 		var eb ErrorBody
 		if data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10)); err == nil && json.Unmarshal(data, &eb) == nil && eb.Error != "" {
-			msg = fmt.Sprintf("execution %s: %s", id, eb.Error)
+			msg = fmt.Sprintf("%s: %s", what, eb.Error)
 		}
 		return nil, &APIError{Status: resp.StatusCode, Msg: msg}
 	}

@@ -178,7 +178,8 @@ func (e *e2e) start() {
 	ready := make(chan Info, 1)
 	go func() {
 		d.done <- Run(ctx, Options{Config: cfg, StateDir: e.dir, APIAddr: "127.0.0.1:0", RegistryAddr: e.regAddr,
-			Clock: e.clock, Logger: slog.New(slog.NewTextHandler(logf, nil)), Ready: func(i Info) { ready <- i }})
+			Clock: e.clock, Logger: slog.New(slog.NewTextHandler(logf, nil)), Ready: func(i Info) { ready <- i },
+			SampleInterval: 100 * time.Millisecond})
 	}()
 	select {
 	case d.info = <-ready:

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 	"github.com/canaryflow/canaryflow/internal/httpguard"
 )
 
@@ -22,7 +23,11 @@ import (
 //   - A request that changes state is refused when a browser says it comes
 //     from another site (Origin, Sec-Fetch-Site: 403), or when its body is
 //     not declared application/json (415).
-func newGuard(token, addr string, extraHosts []string, next http.Handler, log *slog.Logger) (*httpguard.Guard, error) {
+//
+// The dashboard's page and sign-in link need no credential (the Host rule
+// still holds), and a browser signed in to it has its session cookie in
+// place of the token, with the session's CSRF token on every change.
+func newGuard(token, addr string, extraHosts []string, dash *dashboard.Dashboard, next http.Handler, log *slog.Logger) (*httpguard.Guard, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("API address %q: %w", addr, err)
 	}
@@ -35,6 +40,8 @@ func newGuard(token, addr string, extraHosts []string, next http.Handler, log *s
 		TokenHelp:  "; the CLI reads it from " + TokenFile + " in the state directory, or from --token or CANARYFLOW_TOKEN",
 		HostStatus: http.StatusMisdirectedRequest,
 		TokenFirst: true,
+		Session:    dash.Session,
+		Public:     dash.Public,
 		Logger:     log,
 	}, next), nil
 }

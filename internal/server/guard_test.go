@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 )
 
 // TestGuardRequests runs the guard on a real listener, in front of a
@@ -20,7 +22,7 @@ func TestGuardRequests(t *testing.T) {
 	addr := ln.Addr().String()
 	_, port, _ := net.SplitHostPort(addr)
 	reached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	g, err := newGuard("s3cret-token", addr, nil, reached, slog.New(slog.DiscardHandler))
+	g, err := newGuard("s3cret-token", addr, nil, dashboard.New(dashboard.Options{}), reached, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,8 +33,12 @@ import (
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/config"
+	"github.com/canaryflow/canaryflow/internal/dashboard"
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	eventstream "github.com/canaryflow/canaryflow/internal/events"
 	"github.com/canaryflow/canaryflow/internal/loopback"
+	"github.com/canaryflow/canaryflow/internal/metrics"
+	"github.com/canaryflow/canaryflow/internal/notify"
 	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/router"
 	"github.com/canaryflow/canaryflow/internal/routerproc"
@@ -93,6 +97,9 @@ type Options struct {
 	// termination waits, alarm periods). Zero: the system clock. Tests
 	// give a clock they can move forward.
 	Clock deploy.Clock
+	// SampleInterval is how often the dashboard's charts read the router
+	// while a deployment runs. Zero: 1s.
+	SampleInterval time.Duration
 	// Logger receives structured logs. Zero: discarded.
 	Logger *slog.Logger
 	// Ready, if set, is called once everything listens.
@@ -274,6 +281,8 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
 	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
 	routes := api.routes()
+	bus := eventstream.NewBus(0, nil)
+	routes.Handle("GET /v1/events", &eventstream.Handler{Bus: bus, Done: ctx.Done()})
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
 		pipe, err = newPipeline(ctx, pipelineDeps{cfg: opts.Config, dir: opts.Dir, stateDir: opts.StateDir, st: st, rel: rel,
@@ -283,8 +292,34 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		pipe.register(routes)
 	}
+	feed := eventstream.Source{Logger: log.With("component", "events"),
+		Deployments:        func() ([]deploy.Deployment, error) { return ctl.List("") },
+		DeploymentsChanged: func() <-chan struct{} { return st.Changed(store.Deployments) }}
+	scrape := metrics.Source{Router: rt.AdminClient.Snapshot, Services: ctl.Services, Revision: ctl.Revision,
+		Deployments: func() ([]deploy.Deployment, error) { return ctl.List("") }, Logger: log.With("component", "metrics")}
+	if pipe != nil {
+		feed.Executions, scrape.Executions = pipe.execs.List, pipe.execs.List
+		feed.ExecutionsChanged = func() <-chan struct{} { return st.Changed(store.Executions) }
+	}
+	routes.Handle("GET /metrics", metrics.Handler(scrape))
+	sampler := &metrics.Sampler{Router: scrape.Router, Deployments: scrape.Deployments, Revision: ctl.Revision,
+		Interval: opts.SampleInterval, Logger: scrape.Logger, Publish: func(s metrics.Sample) { _, _ = bus.Publish(eventstream.TypeSample, s) }}
+	api.samples = sampler.History
+	wg.Add(1)
+	go func() { defer wg.Done(); sampler.Run(ctx) }()
+	dash := dashboard.New(dashboard.Options{})
+	dash.Register(routes)
+	if len(opts.Config.Notifications) > 0 {
+		// Built before the feed starts, so it sees every event.
+		n := notify.New(notify.Options{Store: st, Bus: bus, Targets: NotifyTargets(opts.Config.Notifications, opts.Getenv, log),
+			Clock: opts.Clock, Logger: log.With("component", "notify")})
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Run(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); eventstream.Feed(ctx, bus, feed) }()
 	var h http.Handler
-	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, routes, log.With("component", "api")); err != nil {
+	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, dash, routes, log.With("component", "api")); err != nil {
 		apiLn.Close()
 		return err
 	}
@@ -331,6 +366,27 @@ func Run(ctx context.Context, opts Options) error {
 		stopAll(sctx, rtm, svc.Name, log)
 	}
 	return nil
+}
+
+// NotifyTargets are the notification targets of canaryflow.yaml with
+// their signing keys read from the environment.
+func NotifyTargets(ns []config.Notification, getenv func(string) string, log *slog.Logger) []notify.Target {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	out := make([]notify.Target, 0, len(ns))
+	for _, n := range ns {
+		t := notify.Target{URL: n.URL, Format: n.Format, Events: n.Events}
+		if n.SecretEnv != "" {
+			if v := getenv(n.SecretEnv); v != "" {
+				t.Secret = []byte(v)
+			} else if n.Format == config.FormatJSON {
+				log.Warn("notifications to this target are not signed: its secret variable is not set", "target", t.Host(), "variable", n.SecretEnv)
+			}
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // stopAll stops the service's tasks and removes their records.

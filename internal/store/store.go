@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -34,9 +35,10 @@ const (
 	Executions  Collection = "executions"  // pipeline executions, key e-NNNNNN
 	Logs        Collection = "logs"        // stage logs, key executionID/stage/NNNNNN
 	Sources     Collection = "sources"     // what each pipeline source has seen, key source name
+	Outbox      Collection = "outbox"      // notifications not yet delivered, key n-NNNNNN
 )
 
-var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta, Executions, Logs, Sources}
+var collections = []Collection{Revisions, Deployments, Events, TaskSets, Weights, Meta, Executions, Logs, Sources, Outbox}
 
 // schemaVersion is written into Meta; a file from a newer canaryflow is
 // refused rather than misread.
@@ -58,6 +60,9 @@ type Options struct {
 // Store is an open database file. Its methods are safe for concurrent use.
 type Store struct {
 	db *bolt.DB
+
+	mu      sync.Mutex
+	changed map[Collection]chan struct{} // closed at the next commit that writes the collection; made when first wanted
 }
 
 // Open opens (creating if needed) the database file at path.
@@ -109,7 +114,38 @@ func (s *Store) Path() string { return s.db.Path() }
 // Update runs fn in one read-write transaction, durable on return.
 // If fn returns an error nothing it wrote is kept.
 func (s *Store) Update(fn func(*Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	t := &Tx{}
+	err := s.db.Update(func(tx *bolt.Tx) error { t.tx = tx; return fn(t) })
+	if err == nil && len(t.wrote) > 0 {
+		s.mu.Lock()
+		for c := range t.wrote {
+			if ch := s.changed[c]; ch != nil {
+				close(ch)
+				delete(s.changed, c)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Changed returns a channel closed at the next committed Update that
+// writes collection c, by any writer. Take it before reading, so a write
+// after the read closes it: the daemon's event stream is woken this way by
+// the controller's and the pipeline's writes, with no polling (and not by
+// the many small writes of a build's log).
+func (s *Store) Changed(c Collection) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = map[Collection]chan struct{}{}
+	}
+	ch := s.changed[c]
+	if ch == nil {
+		ch = make(chan struct{})
+		s.changed[c] = ch
+	}
+	return ch
 }
 
 // View runs fn in a read-only transaction over a consistent snapshot.
@@ -119,7 +155,15 @@ func (s *Store) View(fn func(*Tx) error) error {
 
 // Tx is a transaction handed to Update or View.
 type Tx struct {
-	tx *bolt.Tx
+	tx    *bolt.Tx
+	wrote map[Collection]bool // the collections Put or Delete wrote
+}
+
+func (t *Tx) mark(c Collection) {
+	if t.wrote == nil {
+		t.wrote = map[Collection]bool{}
+	}
+	t.wrote[c] = true
 }
 
 func (t *Tx) bucket(c Collection) (*bolt.Bucket, error) {
@@ -143,6 +187,7 @@ func (t *Tx) Put(c Collection, key string, v any) error {
 	if err := b.Put([]byte(key), data); err != nil {
 		return fmt.Errorf("put %s/%s: %w", c, key, err)
 	}
+	t.mark(c)
 	return nil
 }
 
@@ -169,6 +214,7 @@ func (t *Tx) Delete(c Collection, key string) error {
 	if err != nil {
 		return err
 	}
+	t.mark(c)
 	return b.Delete([]byte(key))
 }
 

@@ -122,3 +122,41 @@ func TestUnknownCollection(t *testing.T) {
 		t.Fatal("Put into an unknown collection succeeded")
 	}
 }
+
+// TestChangedByCollection: a commit closes the channels of the
+// collections it wrote, and no other; a failed one closes none.
+func TestChangedByCollection(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	deps, logs := s.Changed(Deployments), s.Changed(Logs)
+	if err := s.Update(func(tx *Tx) error { return tx.Put(Logs, "e-1/Build/000001", "line") }); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(logs) || closed(deps) {
+		t.Fatalf("a log write: logs closed %v, deployments closed %v", closed(logs), closed(deps))
+	}
+	_ = s.Update(func(tx *Tx) error {
+		_ = tx.Put(Deployments, "d-1", "x")
+		return errors.New("rolled back")
+	})
+	if closed(deps) {
+		t.Fatal("a failed update woke the deployments' readers")
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.Delete(Deployments, "d-1") }); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(deps) || closed(s.Changed(Deployments)) {
+		t.Fatal("a delete did not wake the deployments' readers, or the next channel is already closed")
+	}
+}

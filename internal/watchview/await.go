@@ -13,7 +13,7 @@ import (
 // a deployment, and returns its ID. While look names none it returns a
 // note saying what it waits for ("waiting for a deployment…"); each new
 // note is printed to w once. Await returns ctx's error when ctx ends
-// first, as on Ctrl-C; only o.Interval and o.Clock are used.
+// first, as on Ctrl-C; only o.Interval, o.Clock and o.Changes are used.
 func Await(ctx context.Context, w io.Writer, look func(context.Context) (id, note string, err error), o Options) (string, error) {
 	clock, every := o.Clock, o.Interval
 	if clock == nil {
@@ -42,6 +42,7 @@ func Await(ctx context.Context, w io.Writer, look func(context.Context) (id, not
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-clock.After(every):
+		case <-o.Changes:
 		}
 	}
 }

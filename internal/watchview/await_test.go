@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +53,30 @@ func TestAwaitCanceled(t *testing.T) {
 	boom := errors.New("daemon gone")
 	if _, err := Await(context.Background(), &b, func(context.Context) (string, string, error) { return "", "", boom }, Options{Clock: stoppedClock{}}); !errors.Is(err, boom) {
 		t.Errorf("Await with a failing look = %v", err)
+	}
+}
+
+// TestWatchWakesOnChanges: with a change stream, Watch looks again at each
+// change though its clock never fires: the daemon's events drive it.
+func TestWatchWakesOnChanges(t *testing.T) {
+	changes := make(chan struct{})
+	states := []*Deployment{look("InProgress", "Install", 0, false, false), look("InProgress", "AllowTraffic", 10, false, false),
+		look("Succeeded", "Done", 100, true, true)}
+	looks := 0
+	get := func(context.Context) (*Deployment, error) {
+		d := states[min(looks, len(states)-1)]
+		looks++
+		return d, nil
+	}
+	done := make(chan error, 1)
+	var b bytes.Buffer
+	go func() { done <- Watch(context.Background(), &b, get, Options{Clock: stoppedClock{}, Changes: changes}) }()
+	changes <- struct{}{} // each send is taken only by a Watch waiting for the next change
+	changes <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if looks != 3 || !strings.Contains(b.String(), "green=10%") || !strings.Contains(b.String(), "Succeeded") {
+		t.Errorf("%d looks:\n%s", looks, b.String())
 	}
 }

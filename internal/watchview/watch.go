@@ -33,6 +33,11 @@ type Options struct {
 	Interval time.Duration
 	// Clock times the looks. Nil means the wall clock.
 	Clock Clock
+	// Changes, when set, receives a value at each change the daemon
+	// pushes (its event stream): Watch and Await look at once instead of
+	// at the next interval. The interval still refreshes what no event
+	// announces, the traffic counters.
+	Changes <-chan struct{}
 }
 
 // NotSucceededError is Watch's answer for a deployment that ended any
@@ -101,6 +106,7 @@ func Watch(ctx context.Context, w io.Writer, get func(context.Context) (*Deploym
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-clock.After(every):
+		case <-o.Changes:
 		}
 	}
 }
