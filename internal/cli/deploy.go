@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,10 +113,8 @@ func newDeployCommand() *cobra.Command {
 		Long: `deploy talks to the running daemon (canaryflow up). A deployment starts a
 green task set beside blue, runs the hooks, opens the test listener, shifts
 production traffic by the service's deployment config, watches the alarms
-and rolls back by itself, with CodeDeploy's lifecycle events and statuses.
-
-Example:
-  canaryflow deploy create --image hello:v1.2.3
+and rolls back by itself, with CodeDeploy's lifecycle events and statuses.`,
+		Example: `  canaryflow deploy create --image hello:v1.2.3
   canaryflow deploy status --watch
   canaryflow deploy stop d-000003`,
 	}
@@ -143,10 +142,8 @@ with --queue.
 Its settings (deployment config, ready wait, termination wait, alarms,
 hooks) come from canaryflow.yaml as canaryflow up loaded it (SIGHUP reads
 it again); a release the pipeline deploys takes them from its own tagged
-commit. deploy status shows which.
-
-Example:
-  canaryflow deploy create --image hello:v1.2.3
+commit. deploy status shows which.`,
+		Example: `  canaryflow deploy create --image hello:v1.2.3
   canaryflow deploy create --appspec appspec.yaml --taskdef taskdef.json --image hello:v1.2.3 --wait`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -207,10 +204,8 @@ func newDeployListCommand(af *apiFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the service's deployments, newest first",
-		Long: `list shows every deployment of the service with its status and revision.
-
-Example:
-  canaryflow deploy list
+		Long:  `list shows every deployment of the service with its status and revision.`,
+		Example: `  canaryflow deploy list
   canaryflow deploy list -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -256,10 +251,8 @@ runs yet but a pipeline execution is in Source or Build (as right after a
 tag push), or there is no deployment at all, it prints "waiting for a
 deployment…" with the execution's stage and follows the deployment once it
 starts. With nothing in progress and no execution running it says so and
-shows the latest deployment once.
-
-Example:
-  canaryflow deploy status
+shows the latest deployment once.`,
+		Example: `  canaryflow deploy status
   canaryflow deploy status d-000002 --watch`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -297,11 +290,9 @@ func newDeployApproveCommand(af *apiFlags) *cobra.Command {
 		Use:   "approve ID",
 		Short: "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
 		Long: `approve lets a deployment whose ready option is STOP_DEPLOYMENT shift
-production traffic. It may be given before the wait starts.
-
-Example:
-  canaryflow deploy approve d-000004`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+production traffic. It may be given before the wait starts.`,
+		Example: `  canaryflow deploy approve d-000004`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
@@ -323,10 +314,8 @@ func newDeployStopCommand(af *apiFlags) *cobra.Command {
 		Short: "Stop a deployment; production traffic returns to blue unless --no-rollback",
 		Long: `stop ends a deployment with status Stopped. By default it rolls back: all
 production traffic returns to blue in one router change and green is
-drained and stopped. --no-rollback leaves traffic and task sets as they are.
-
-Example:
-  canaryflow deploy stop d-000003
+drained and stopped. --no-rollback leaves traffic and task sets as they are.`,
+		Example: `  canaryflow deploy stop d-000003
   canaryflow deploy stop d-000003 --no-rollback`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -351,11 +340,9 @@ func newDeployRollbackCommand(af *apiFlags) *cobra.Command {
 		Short: "Go back to the previous good revision at once, skipping the bake",
 		Long: `rollback stops the deployment in progress with rollback, or, when none
 runs, deploys the revision that succeeded before the live one all at once
-(no ready wait, no termination wait).
-
-Example:
-  canaryflow deploy rollback`,
-		Args: usageArgs(cobra.NoArgs),
+(no ready wait, no termination wait).`,
+		Example: `  canaryflow deploy rollback`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
@@ -394,6 +381,12 @@ func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id stri
 		id = v.Deployment.ID
 		return localView(v), nil
 	}
-	return watchview.Watch(cmd.Context(), out, get, watchview.Options{
+	err := watchview.Watch(cmd.Context(), out, get, watchview.Options{
 		JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"})
+	if err != nil && cmd.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return &interruptedError{msg: fmt.Sprintf("interrupted; deployment %[1]s keeps running in the daemon.\n"+
+			"  Follow it again: canaryflow deploy status %[1]s --watch\n"+
+			"  Stop it:         canaryflow deploy stop %[1]s", id)}
+	}
+	return err
 }

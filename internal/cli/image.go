@@ -164,10 +164,8 @@ func newImageCommand() *cobra.Command {
 		Long: `image works on canaryflow's embedded OCI registry, stored under the state
 directory (registry/). Pushing to and pulling from it needs its token
 (registry/auth-token); the commands here use the store directly and serve
-the registry on loopback only while they need it.
-
-Example:
-  canaryflow image build --tag v1.2.3 examples/hello
+the registry on loopback only while they need it.`,
+		Example: `  canaryflow image build --tag v1.2.3 examples/hello
   canaryflow image ls hello
   canaryflow image rm hello:v1.2.3`,
 	}
@@ -202,10 +200,8 @@ revision label is --commit, else DIR's git HEAD when its work tree is clean.
 
 After the push the registry's lifecycle rule keeps the newest --keep-last
 images of the repository (default: service.keep_images in canaryflow.yaml,
-else 30) and deletes older ones, never one a running task uses.
-
-Example:
-  canaryflow image build --tag v1.2.3 examples/hello
+else 30) and deletes older ones, never one a running task uses.`,
+		Example: `  canaryflow image build --tag v1.2.3 examples/hello
   canaryflow image build --builder dockerfile --repo web --tag v2 ./web`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -301,10 +297,8 @@ func newImageLsCommand(lf *localFlags) *cobra.Command {
 		Use:   "ls [REPO]",
 		Short: "List images, newest first",
 		Long: `ls lists the images of REPO (or of every repository), newest push first,
-with their tags, digest, size and push time.
-
-Example:
-  canaryflow image ls
+with their tags, digest, size and push time.`,
+		Example: `  canaryflow image ls
   canaryflow image ls hello`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -343,11 +337,9 @@ func newImageRmCommand(lf *localFlags) *cobra.Command {
 		Short: "Delete an image (all its tags) unless a running task uses it",
 		Long: `rm deletes the image REF names (repo:tag or repo@sha256:…, with or without
 the registry host), with all its tags and the layers no other image uses.
-An image a running task uses is refused.
-
-Example:
-  canaryflow image rm hello:v1.2.3`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+An image a running task uses is refused.`,
+		Example: `  canaryflow image rm hello:v1.2.3`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := registry.ParseRef(args[0])
 			if err != nil {
@@ -359,7 +351,7 @@ Example:
 			}
 			img, err := l.reg.Delete(cmd.Context(), ref.Repository, ref.Reference())
 			if errors.Is(err, registry.ErrNotFound) {
-				return fmt.Errorf("image rm %s: no such image", args[0])
+				return &notFoundError{msg: fmt.Sprintf("image rm %s: no such image (canaryflow image ls lists them)", args[0])}
 			}
 			if err != nil {
 				return fmt.Errorf("image rm %s: %w", args[0], err)
@@ -378,10 +370,8 @@ func newImagePruneCommand(lf *localFlags) *cobra.Command {
 		Long: `prune keeps the newest --keep-last images of REPO (or of every repository)
 and deletes the older ones with the layers no other image uses, as an ECR
 lifecycle policy does. An image a running task uses (any runtime, daemon
-or task run) is never deleted, however old.
-
-Example:
-  canaryflow image prune
+or task run) is never deleted, however old.`,
+		Example: `  canaryflow image prune
   canaryflow image prune --keep-last 3 hello`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {

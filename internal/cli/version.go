@@ -11,14 +11,27 @@ import (
 )
 
 func newVersionCommand() *cobra.Command {
+	var tool bool
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "SemVer versions: the current release, the next one, and a consistency check",
-		Example: `  canaryflow version current
+		Long: `The version subcommands speak of the repository's release versions. The
+version of canaryflow itself is ` + "`canaryflow --version`" + ` (or ` + "`canaryflow version --tool`" + `):
+its release, the commit it was built from and the Go release that built it.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !tool {
+				return cmd.Help()
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "canaryflow %s\n", toolVersion())
+			return nil
+		},
+		Example: `  canaryflow version --tool           # canaryflow's own version, commit and Go release
+  canaryflow version current
   canaryflow version next            # from Conventional Commits since the latest tag
   canaryflow version next --pre rc   # 1.3.0-rc.1, then rc.2, …
   canaryflow version check           # version files equal the tag at HEAD`,
 	}
+	cmd.Flags().BoolVar(&tool, "tool", false, "print canaryflow's own version, commit and Go release (as canaryflow --version)")
 	cmd.AddCommand(newVersionCurrentCommand(), newVersionNextCommand(), newVersionCheckCommand())
 	return cmd
 }
@@ -26,7 +39,9 @@ func newVersionCommand() *cobra.Command {
 func newVersionCurrentCommand() *cobra.Command {
 	var tag bool
 	cmd := &cobra.Command{
-		Use:   "current",
+		Use: "current",
+		Example: `  canaryflow version current         # 1.2.3
+  canaryflow version current --tag   # v1.2.3`,
 		Short: "Print the latest SemVer tag reachable from main (0.0.0 when there is none)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,7 +78,10 @@ func newVersionNextCommand() *cobra.Command {
 	var pre string
 	var explain bool
 	cmd := &cobra.Command{
-		Use:   "next",
+		Use: "next",
+		Example: `  canaryflow version next
+  canaryflow version next --explain
+  canaryflow version next --pre rc   # 1.3.0-rc.1, then rc.2, …`,
 		Short: "Print the next version from the Conventional Commits since the latest tag",
 		Long: `Reads the commits on HEAD since the latest release tag (merge commits
 excluded): "!" after the type or a BREAKING CHANGE: footer bumps major, feat
@@ -94,7 +112,10 @@ pre-release of that version: X.Y.Z-ID.1, then ID.2 if that tag exists.`,
 func newVersionCheckCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "check [VERSION]",
+		Use: "check [VERSION]",
+		Example: `  canaryflow version check           # version files equal the tag at HEAD
+  canaryflow version check 1.2.3
+  canaryflow version check -o json`,
 		Short: "Check every version file equals the tag at HEAD (or the release/hotfix branch version)",
 		Long: `Checks the guide's version-consistency rule: every version file that exists
 (default package.json "version" and VERSION) must say the same version as the
