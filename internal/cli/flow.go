@@ -125,9 +125,10 @@ func newFeatureCommand() *cobra.Command {
   canaryflow flow feature delete add-login`,
 	}
 	start := &cobra.Command{
-		Use:   "start NAME",
-		Short: "Create feature/NAME from develop and switch to it",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Use:     "start NAME",
+		Example: `  canaryflow flow feature start add-login   # creates feature/add-login from develop`,
+		Short:   "Create feature/NAME from develop and switch to it",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flow.ValidateName("feature", args[0]); err != nil {
 				return err
@@ -140,7 +141,11 @@ func newFeatureCommand() *cobra.Command {
 		},
 	}
 	finish := &cobra.Command{
-		Use:   "finish [NAME]",
+		Use: "finish [NAME]",
+		Example: `  canaryflow flow feature finish             # the checked-out feature branch
+  canaryflow flow feature finish add-login --keep
+  canaryflow flow feature finish --continue  # after resolving a conflict
+  canaryflow flow feature finish --abort`,
 		Short: "Merge feature/NAME into develop (--no-ff) and delete it",
 		Long: `Merges the feature branch into develop with a merge commit and deletes it.
 Without NAME, the checked-out feature branch is finished. On a merge conflict
@@ -160,7 +165,9 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List feature branches",
-		Args:  usageArgs(cobra.NoArgs),
+		Example: `  canaryflow flow feature list
+  canaryflow flow feature list -o json`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, repo, err := openFlow(cmd.Context(), cmd)
 			if err != nil {
@@ -185,7 +192,9 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		},
 	}
 	del := &cobra.Command{
-		Use:   "delete NAME",
+		Use: "delete NAME",
+		Example: `  canaryflow flow feature delete add-login
+  canaryflow flow feature delete add-login --force   # even with unmerged commits`,
 		Short: "Delete feature/NAME (refused if unmerged, unless --force)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 	}
@@ -280,6 +289,8 @@ Without VERSION the version is the latest tag bumped by --bump (default %s;
 auto reads the Conventional Commits since the latest tag: fix → patch,
 feat → minor, "!" or BREAKING CHANGE → major). The version must be strict
 SemVer, greater than every existing tag, and the working tree clean.`, kind, base, def),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s start %[2]s
+  canaryflow flow %[1]s start --bump %[3]s`, kind, map[string]string{"release": "1.3.0", "hotfix": "1.2.4"}[kind], map[string]string{"release": "minor", "hotfix": "patch"}[kind]),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := firstArg(args)
@@ -316,6 +327,10 @@ develop are not behind origin.
 
 On a merge conflict it stops, says which branch and files, and how to go on:
 resolve, git add, then --continue; or --abort to put every branch back.`, kind),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s finish --push          # the checked-out %[1]s branch
+  canaryflow flow %[1]s finish %[2]s -m "%[3]s %[2]s"
+  canaryflow flow %[1]s finish --continue      # after resolving a conflict
+  canaryflow flow %[1]s finish --abort`, kind, map[string]string{"release": "1.3.0", "hotfix": "1.2.4"}[kind], titleCase(kind)),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 	}
 	push := cmd.Flags().Bool("push", false, "push main, develop and the tag, and delete the remote branch")
@@ -329,7 +344,9 @@ resolve, git add, then --continue; or --abort to put every branch back.`, kind),
 
 func newReleasePublishCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "publish [VERSION]",
+		Use: "publish [VERSION]",
+		Example: `  canaryflow flow release publish          # the checked-out release branch
+  canaryflow flow release publish 1.3.0`,
 		Short: "Push the release branch for a pull request into a protected main",
 		Long: `Pushes release/X.Y.Z to origin so a pull request into main can be opened
 (the guide's recommended path when main is protected). After the pull request
@@ -350,7 +367,9 @@ is merged, run ` + "`canaryflow flow release tag`" + `.`,
 
 func newReleaseTagCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "tag [VERSION]",
+		Use: "tag [VERSION]",
+		Example: `  canaryflow flow release tag 1.3.0
+  canaryflow flow release tag 1.3.0 --keep`,
 		Short: "After the release PR is merged: tag main, push the tag, back-merge into develop",
 		Long: `Completes a release whose pull request into main was merged on the hosting
 side: fast-forwards main from origin, checks its version files say X.Y.Z,

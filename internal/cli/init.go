@@ -118,11 +118,9 @@ func newInitCommand() *cobra.Command {
 		Long: `init writes starter files into the repository root: canaryflow.yaml with
 every setting commented, and an appspec.yaml and taskdef.json in AWS's ECS
 formats that canaryflow reads as they are. Existing files are kept unless
---force.
-
-Example:
-  canaryflow init --name hello`,
-		Args: usageArgs(cobra.NoArgs),
+--force.`,
+		Example: `  canaryflow init --name hello`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := workDir(cmd)
 			if err != nil {

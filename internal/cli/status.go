@@ -15,10 +15,8 @@ func newStatusCommand() *cobra.Command {
 		Short: "Show the services, their live versions and the production traffic split",
 		Long: `status asks the running daemon for each service's live revision, its task
 sets and the router's current weights, and the changes to
-canaryflow.yaml that wait for a restart of canaryflow up (after SIGHUP).
-
-Example:
-  canaryflow status
+canaryflow.yaml that wait for a restart of canaryflow up (after SIGHUP).`,
+		Example: `  canaryflow status
   canaryflow status -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
