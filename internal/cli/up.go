@@ -70,7 +70,7 @@ pipeline deploys takes these settings from its own tagged commit.`,
 				return err
 			}
 			if cfg.Service == nil {
-				return usageErrorf("up: %s has no service section; run `canaryflow init` to write one", cfg.Path)
+				return usageErrorf("up: %s", cfg.Missing("service"))
 			}
 			switch rtMode {
 			case "":
