@@ -275,6 +275,7 @@ func newHotfixCommand() *cobra.Command {
 
 func newStartCommand(kind, base string, start func(*flow.Flow, context.Context, flow.StartOptions) error) *cobra.Command {
 	var bump string
+	var force bool
 	def := "auto"
 	if kind == "hotfix" {
 		def = "patch"
@@ -288,7 +289,9 @@ func newStartCommand(kind, base string, start func(*flow.Flow, context.Context, 
 Without VERSION the version is the latest tag bumped by --bump (default %s;
 auto reads the Conventional Commits since the latest tag: fix → patch,
 feat → minor, "!" or BREAKING CHANGE → major). The version must be strict
-SemVer, greater than every existing tag, and the working tree clean.`, kind, base, def),
+SemVer without build metadata, greater than every existing tag and not
+lower than the version files say (unless --force), and the working tree
+clean.`, kind, base, def),
 		Example: fmt.Sprintf(`  canaryflow flow %[1]s start %[2]s
   canaryflow flow %[1]s start --bump %[3]s`, kind, map[string]string{"release": "1.3.0", "hotfix": "1.2.4"}[kind], map[string]string{"release": "minor", "hotfix": "patch"}[kind]),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
@@ -306,10 +309,11 @@ SemVer, greater than every existing tag, and the working tree clean.`, kind, bas
 			if err != nil {
 				return err
 			}
-			return start(f, cmd.Context(), flow.StartOptions{Version: v, Bump: bump})
+			return start(f, cmd.Context(), flow.StartOptions{Version: v, Bump: bump, Force: force})
 		},
 	}
 	cmd.Flags().StringVar(&bump, "bump", "", "major, minor, patch or auto, when no VERSION is given (default "+def+")")
+	cmd.Flags().BoolVar(&force, "force", false, "allow a version lower than the version files hold")
 	_ = cmd.RegisterFlagCompletionFunc("bump", cobra.FixedCompletions([]string{"major", "minor", "patch", "auto"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
