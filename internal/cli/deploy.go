@@ -353,10 +353,24 @@ runs, deploys the revision that succeeded before the live one all at once
 				return err
 			}
 			return af.print(cmd.OutOrStdout(), d, func() {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trevision %d\n", d.ID, d.Status, d.Revision)
+				// Name the versions, not only revision numbers.
+				to, from := fmt.Sprintf("revision %d", d.Revision), fmt.Sprintf("revision %d", d.PreviousRevision)
+				if v, err := c.Get(cmd.Context(), d.ID); err == nil {
+					to, from = withImage(to, v.Image), withImage(from, v.PreviousImage)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trolling back to %s, from %s\n", d.ID, d.Status, to, from)
+				fmt.Fprintf(cmd.OutOrStdout(), "Follow it: canaryflow deploy status %s --watch\n", d.ID)
 			})
 		},
 	}
+}
+
+// withImage adds an image to a revision: "revision 2 (hello:v1.0.0)".
+func withImage(rev, image string) string {
+	if image == "" {
+		return rev
+	}
+	return rev + " (" + image + ")"
 }
 
 // isTerminal reports whether w is a character device.

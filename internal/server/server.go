@@ -272,7 +272,7 @@ func Run(ctx context.Context, opts Options) error {
 	reload := newReloader(opts.Config, rel, opts.Reloaded, log.With("component", "config"))
 	wg.Add(1)
 	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
-	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
+	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api"), reg: reg}
 	routes := api.routes()
 	var pipe *localPipeline
 	if opts.Config.Pipeline != nil {
@@ -282,6 +282,9 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		pipe.register(routes)
+	} else {
+		routes.HandleFunc("/v1/executions", noPipeline)
+		routes.HandleFunc("/v1/executions/", noPipeline)
 	}
 	var h http.Handler
 	if h, err = newGuard(token, apiLn.Addr().String(), opts.APIHosts, routes, log.With("component", "api")); err != nil {
