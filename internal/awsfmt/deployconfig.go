@@ -1,9 +1,12 @@
 package awsfmt
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/durjson"
 )
 
 // Traffic routing types, by CodeDeploy's names.
@@ -17,9 +20,36 @@ const (
 // set: canary (Percent, then the rest after Interval), linear (Percent more
 // every Interval) or all at once.
 type TrafficRouting struct {
-	Type     string        // TimeBasedCanary, TimeBasedLinear or AllAtOnce
-	Percent  int           // canary or linear step, 1-99; 0 for AllAtOnce
-	Interval time.Duration // wait after each step; 0 for AllAtOnce
+	Type     string        `json:"type"`     // TimeBasedCanary, TimeBasedLinear or AllAtOnce
+	Percent  int           `json:"percent"`  // canary or linear step, 1-99; 0 for AllAtOnce
+	Interval time.Duration `json:"interval"` // wait after each step; 0 for AllAtOnce
+}
+
+// MarshalJSON writes camelCase keys and Interval as "5m0s" with
+// intervalSeconds (package durjson). Reading is encoding/json's own:
+// keys match in any case, so {"Type", "Percent"} stored before read back.
+func (r TrafficRouting) MarshalJSON() ([]byte, error) {
+	type plain TrafficRouting
+	return json.Marshal(struct {
+		plain
+		Interval        durjson.Duration `json:"interval"`
+		IntervalSeconds float64          `json:"intervalSeconds"`
+	}{plain(r), durjson.Duration(r.Interval), r.Interval.Seconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, and the older form (Interval
+// in nanoseconds).
+func (r *TrafficRouting) UnmarshalJSON(data []byte) error {
+	type plain TrafficRouting
+	v := struct {
+		*plain
+		Interval durjson.Duration `json:"interval"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	r.Interval = time.Duration(v.Interval)
+	return nil
 }
 
 // Validate reports a routing AWS would not accept. Intervals may be any
