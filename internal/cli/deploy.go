@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
+	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/server"
 	"github.com/canaryflow/canaryflow/internal/userfile"
 	"github.com/canaryflow/canaryflow/internal/watchview"
@@ -23,10 +23,10 @@ import (
 // $CANARYFLOW_TOKEN, the token is the daemon's (daemon.json, else the
 // state directory's api-token), and only for a daemon on loopback.
 type apiFlags struct {
-	local   localFlags
-	addr    string
-	token   string
-	output  string
+	local localFlags
+	addr  string
+	token string
+	output
 	connect time.Duration
 }
 
@@ -34,13 +34,13 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	f.local.register(cmd)
 	cmd.PersistentFlags().StringVar(&f.addr, "api", "", "daemon API address (default $CANARYFLOW_API, else daemon.json in the state directory)")
 	cmd.PersistentFlags().StringVar(&f.token, "token", "", "daemon API token (default $CANARYFLOW_TOKEN, else daemon.json)")
-	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	f.output.register(cmd, true)
 	cmd.PersistentFlags().DurationVar(&f.connect, "connect-timeout", 0, "wait up to this long for a daemon that is starting")
 }
 
 func (f *apiFlags) client() (*server.Client, error) {
-	if f.output != "text" && f.output != "json" {
-		return nil, usageErrorf("--output %q: want text or json", f.output)
+	if err := f.check(); err != nil {
+		return nil, err
 	}
 	c := &server.Client{Addr: f.addr, Token: f.token}
 	if c.Addr == "" {
@@ -92,17 +92,6 @@ func (f *apiFlags) client() (*server.Client, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// print writes v as indented JSON when --output json, else calls text.
-func (f *apiFlags) print(w io.Writer, v any, text func()) error {
-	if f.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	text()
-	return nil
 }
 
 func newDeployCommand() *cobra.Command {
@@ -217,6 +206,9 @@ func newDeployListCommand(af *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if ds == nil {
+				ds = []deploy.Deployment{} // a list is [], never null
+			}
 			return af.print(cmd.OutOrStdout(), ds, func() {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tSTATUS\tREVISION\tFROM\tGREEN\tCREATED\tERROR")
@@ -263,6 +255,9 @@ shows the latest deployment once.`,
 			c, err := af.client()
 			if err != nil {
 				return err
+			}
+			if watch && af.format == "yaml" {
+				return usageErrorf("--watch prints text or json (one JSON document a line); not yaml")
 			}
 			if watch && len(args) == 0 {
 				return watchNewest(cmd, af, c)
@@ -395,8 +390,11 @@ func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id stri
 		id = v.Deployment.ID
 		return localView(v), nil
 	}
+	if af.format == "yaml" {
+		return usageErrorf("--watch prints text or json (one JSON document a line); not yaml")
+	}
 	err := watchview.Watch(cmd.Context(), out, get, watchview.Options{
-		JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"})
+		JSON: af.format == "json", Redraw: isTerminal(out) && af.format == "text"})
 	if err != nil && cmd.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		return &interruptedError{msg: fmt.Sprintf("interrupted; deployment %[1]s keeps running in the daemon.\n"+
 			"  Follow it again: canaryflow deploy status %[1]s --watch\n"+

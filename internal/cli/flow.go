@@ -74,13 +74,39 @@ Running it again changes nothing. Branch names come from canaryflow.yaml;
 	return cmd
 }
 
+// flowStatusDoc is `flow status -o json`. A next version over the limit
+// is "" (null would make a reader check two ways).
+type flowStatusDoc struct {
+	Branch        string   `json:"branch"` // "" when HEAD is detached
+	BranchType    string   `json:"branchType"`
+	LatestRelease string   `json:"latestRelease"` // "" before the first release
+	NextPatch     string   `json:"nextPatch"`
+	NextMinor     string   `json:"nextMinor"`
+	NextMajor     string   `json:"nextMajor"`
+	SkippedTags   []string `json:"skippedTags"`
+	OpenBranches  []string `json:"openBranches"`
+	InProgress    string   `json:"inProgress"` // a finish that stopped; "" when none
+}
+
+func versionString(v *semver.Version) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
+}
+
 func newFlowStatusCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "status",
-		Short:   "Show the current branch, the latest release and the next versions",
-		Example: "  canaryflow flow status",
-		Args:    usageArgs(cobra.NoArgs),
+	var out output
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the current branch, the latest release and the next versions",
+		Example: `  canaryflow flow status
+  canaryflow flow status -o json`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			f, _, err := openFlow(cmd.Context(), cmd)
 			if err != nil {
 				return err
@@ -89,30 +115,36 @@ func newFlowStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			branch := s.Branch
-			if branch == "" {
-				branch = "(detached HEAD)"
-			}
-			fmt.Fprintf(out, "Branch:          %s (%s)\n", branch, s.BranchType)
-			latest := "none yet"
-			if s.Latest != nil {
-				latest = s.Latest.String()
-			}
-			fmt.Fprintf(out, "Latest release:  %s\n", latest)
-			fmt.Fprintf(out, "Next:            patch %s · minor %s · major %s\n", nextOrLimit(s.NextPatch), nextOrLimit(s.NextMinor), nextOrLimit(s.NextMajor))
-			if len(s.Skipped) > 0 {
-				fmt.Fprintf(out, "Skipped tags:    %s (a number over %d: not release tags)\n", joinComma(s.Skipped), flow.MaxVersionNumber)
-			}
-			if len(s.Open) > 0 {
-				fmt.Fprintf(out, "Open branches:   %s\n", joinComma(s.Open))
-			}
-			if s.InProgress != "" {
-				fmt.Fprintf(out, "In progress:     %s\n", s.InProgress)
-			}
-			return nil
+			doc := flowStatusDoc{Branch: s.Branch, BranchType: s.BranchType, LatestRelease: versionString(s.Latest),
+				NextPatch: versionString(s.NextPatch), NextMinor: versionString(s.NextMinor), NextMajor: versionString(s.NextMajor),
+				SkippedTags: append([]string{}, s.Skipped...), OpenBranches: append([]string{}, s.Open...), InProgress: s.InProgress}
+			return out.print(cmd.OutOrStdout(), doc, func() {
+				w := cmd.OutOrStdout()
+				branch := s.Branch
+				if branch == "" {
+					branch = "(detached HEAD)"
+				}
+				fmt.Fprintf(w, "Branch:          %s (%s)\n", branch, s.BranchType)
+				latest := "none yet"
+				if s.Latest != nil {
+					latest = s.Latest.String()
+				}
+				fmt.Fprintf(w, "Latest release:  %s\n", latest)
+				fmt.Fprintf(w, "Next:            patch %s · minor %s · major %s\n", nextOrLimit(s.NextPatch), nextOrLimit(s.NextMinor), nextOrLimit(s.NextMajor))
+				if len(s.Skipped) > 0 {
+					fmt.Fprintf(w, "Skipped tags:    %s (a number over %d: not release tags)\n", joinComma(s.Skipped), flow.MaxVersionNumber)
+				}
+				if len(s.Open) > 0 {
+					fmt.Fprintf(w, "Open branches:   %s\n", joinComma(s.Open))
+				}
+				if s.InProgress != "" {
+					fmt.Fprintf(w, "In progress:     %s\n", s.InProgress)
+				}
+			})
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newFeatureCommand() *cobra.Command {
@@ -162,6 +194,7 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		}
 		return nil
 	})
+	var listOut output
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List feature branches",
@@ -169,6 +202,9 @@ it stops and tells you what to do: resolve, git add, then --continue; or
   canaryflow flow feature list -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := listOut.check(); err != nil {
+				return err
+			}
 			f, repo, err := openFlow(cmd.Context(), cmd)
 			if err != nil {
 				return err
@@ -178,6 +214,17 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 				return err
 			}
 			cur, _ := repo.CurrentBranch(cmd.Context())
+			if listOut.structured() {
+				type branch struct {
+					Name    string `json:"name"`
+					Current bool   `json:"current"`
+				}
+				docs := []branch{}
+				for _, n := range names {
+					docs = append(docs, branch{Name: n, Current: n == cur})
+				}
+				return listOut.print(cmd.OutOrStdout(), docs, nil)
+			}
 			if len(names) == 0 {
 				fmt.Fprintln(cmd.ErrOrStderr(), "No feature branches. Start one with: canaryflow flow feature start NAME")
 			}
@@ -209,6 +256,7 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		}
 		return f.FeatureDelete(cmd.Context(), args[0], *force)
 	}
+	listOut.register(list, false)
 	cmd.AddCommand(start, finish, list, del)
 	return cmd
 }

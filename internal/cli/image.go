@@ -292,16 +292,29 @@ func versionFrom(tag, dir string) string {
 	return ""
 }
 
+// imageDoc is one image of `image ls -o json`.
+type imageDoc struct {
+	Repository string    `json:"repository"`
+	Tags       []string  `json:"tags"`
+	Digest     string    `json:"digest"`
+	SizeBytes  int64     `json:"sizeBytes"`
+	PushedAt   time.Time `json:"pushedAt"`
+}
+
 func newImageLsCommand(lf *localFlags) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:   "ls [REPO]",
 		Short: "List images, newest first",
 		Long: `ls lists the images of REPO (or of every repository), newest push first,
 with their tags, digest, size and push time.`,
 		Example: `  canaryflow image ls
-  canaryflow image ls hello`,
+  canaryflow image ls hello -o json`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			repo := ""
 			if len(args) == 1 {
 				repo = args[0]
@@ -317,6 +330,14 @@ with their tags, digest, size and push time.`,
 			if err != nil {
 				return err
 			}
+			if out.structured() {
+				docs := []imageDoc{}
+				for _, img := range imgs {
+					docs = append(docs, imageDoc{Repository: img.Repository, Tags: append([]string{}, img.Tags...),
+						Digest: img.Digest, SizeBytes: img.Size, PushedAt: img.PushedAt.UTC()})
+				}
+				return out.print(cmd.OutOrStdout(), docs, nil)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tSIZE\tPUSHED")
 			for _, img := range imgs {
@@ -329,6 +350,8 @@ with their tags, digest, size and push time.`,
 			return tw.Flush()
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newImageRmCommand(lf *localFlags) *cobra.Command {

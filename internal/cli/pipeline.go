@@ -43,6 +43,9 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 			if err != nil {
 				return err
 			}
+			if es == nil {
+				es = []pipeline.Execution{} // a list is [], never null
+			}
 			return af.print(cmd.OutOrStdout(), es, func() {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tTAG\tSTATUS\tSTAGES\tSTARTED\tDURATION\tDEPLOYMENT")

@@ -279,17 +279,33 @@ func oneTask(ctx context.Context, f *taskFlags, args []string) (found, error) {
 }
 
 func newTaskLsCommand(f *taskFlags) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List tasks, running and exited",
 		Long: `ls lists the tasks of both runtimes (or of --runtime), filtered by the label
 flags: ID, runtime, state, address, service/taskset/revision and image.`,
-		Example: `  canaryflow task ls --service hello --taskset green`,
-		Args:    usageArgs(cobra.NoArgs),
+		Example: `  canaryflow task ls --service hello --taskset green
+  canaryflow task ls -o json`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			fs, _, err := findTasks(cmd.Context(), f, nil)
 			if err != nil {
 				return err
+			}
+			if out.structured() {
+				tasks := []runtime.Task{}
+				for _, x := range fs {
+					t := x.task
+					if t.Labels == nil {
+						t.Labels = map[string]string{}
+					}
+					tasks = append(tasks, t)
+				}
+				return out.print(cmd.OutOrStdout(), tasks, nil)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tRUNTIME\tSTATE\tADDR\tSERVICE\tTASKSET\tREVISION\tIMAGE")
@@ -305,6 +321,8 @@ flags: ID, runtime, state, address, service/taskset/revision and image.`,
 			return tw.Flush()
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newTaskStopCommand(f *taskFlags) *cobra.Command {

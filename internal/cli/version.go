@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -110,6 +109,7 @@ pre-release of that version: X.Y.Z-ID.1, then ID.2 if that tag exists.`,
 }
 
 func newVersionCheckCommand() *cobra.Command {
+	var out output
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use: "check [VERSION]",
@@ -121,9 +121,16 @@ func newVersionCheckCommand() *cobra.Command {
 (default package.json "version" and VERSION) must say the same version as the
 release tag at HEAD, or, on a release or hotfix branch, the version in the
 branch name, or the VERSION given. Exits 1 and lists what differs otherwise.
-The pipeline runs this before it builds.`,
+The pipeline runs this before it builds. With -o json or yaml the result is
+printed as a document in either case.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				out.format = "json" // --json, kept as an alias of -o json for one release
+			}
+			if err := out.check(); err != nil {
+				return err
+			}
 			if err := flow.CheckVersionArg(firstArg(args)); err != nil {
 				return err
 			}
@@ -135,41 +142,19 @@ The pipeline runs this before it builds.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				type bad struct {
-					File  string `json:"file"`
-					Got   string `json:"got,omitempty"`
-					Error string `json:"error,omitempty"`
-				}
-				doc := struct {
-					Want   string   `json:"want"`
-					Source string   `json:"source"`
-					Files  []string `json:"files"`
-					OK     bool     `json:"ok"`
-					Bad    []bad    `json:"mismatches"`
-				}{Want: res.Want, Source: res.Source, Files: res.Files, OK: len(res.Bad) == 0, Bad: []bad{}}
-				for _, m := range res.Bad {
-					b := bad{File: m.File, Got: m.Got}
-					if m.Err != nil {
-						b.Error = m.Err.Error()
-					}
-					doc.Bad = append(doc.Bad, b)
-				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(doc); err != nil {
+			w := cmd.OutOrStdout()
+			if out.structured() {
+				if err := out.print(w, checkDoc(res), nil); err != nil {
 					return err
+				}
+			} else if len(res.Bad) == 0 {
+				if len(res.Files) == 0 {
+					fmt.Fprintf(w, "no version files found; nothing to check against %s (%s)\n", res.Want, res.Source)
+				} else {
+					fmt.Fprintf(w, "ok: %s say %s (%s)\n", joinComma(res.Files), res.Want, res.Source)
 				}
 			}
 			if len(res.Bad) == 0 {
-				if !asJSON {
-					if len(res.Files) == 0 {
-						fmt.Fprintf(out, "no version files found; nothing to check against %s (%s)\n", res.Want, res.Source)
-					} else {
-						fmt.Fprintf(out, "ok: %s say %s (%s)\n", joinComma(res.Files), res.Want, res.Source)
-					}
-				}
 				return nil
 			}
 			msg := fmt.Sprintf("version files disagree with %s (%s):", res.Want, res.Source)
@@ -183,8 +168,38 @@ The pipeline runs this before it builds.`,
 			return &flow.Error{Msg: msg, Hint: "set them to " + res.Want + " and commit, or tag the right version"}
 		},
 	}
+	out.register(cmd, false)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	_ = cmd.Flags().MarkDeprecated("json", "use -o json; --json goes in the next release")
 	return cmd
+}
+
+// checkDocument is `version check -o json`.
+type checkDocument struct {
+	Want       string          `json:"want"`
+	Source     string          `json:"source"`
+	Files      []string        `json:"files"`
+	OK         bool            `json:"ok"`
+	Mismatches []checkMismatch `json:"mismatches"`
+}
+
+type checkMismatch struct {
+	File  string `json:"file"`
+	Got   string `json:"got,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func checkDoc(res *flow.CheckResult) checkDocument {
+	doc := checkDocument{Want: res.Want, Source: res.Source, Files: append([]string{}, res.Files...),
+		OK: len(res.Bad) == 0, Mismatches: []checkMismatch{}}
+	for _, m := range res.Bad {
+		b := checkMismatch{File: m.File, Got: m.Got}
+		if m.Err != nil {
+			b.Error = m.Err.Error()
+		}
+		doc.Mismatches = append(doc.Mismatches, b)
+	}
+	return doc
 }
 
 func loadConfigForCmd(cmd *cobra.Command) (*config.Config, error) {
