@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	awsbackend "github.com/canaryflow/canaryflow/internal/aws"
+	"github.com/canaryflow/canaryflow/internal/watchview"
 )
 
 // A schema is a small description of a JSON document, checked by
@@ -296,4 +299,41 @@ func TestDaemonOutputSchemas(t *testing.T) {
 		"repository": "string", "tags": []any{"string"}, "digest": "string", "sizeBytes": "number", "pushedAt": "time"}})
 	checkSchema(t, "task ls", runDoc(t, d.ctx, "task", "ls", "--runtime", "process"), []any{map[string]any{
 		"id": "string", "runtime": "string", "image": "string", "addr": "string", "labels": "map", "state": "string", "startedAt": "time"}})
+}
+
+// TestAWSOutputSchemas checks the documents of aws plan -o json and aws
+// status -o json (their commands need an AWS endpoint, tested with
+// moto_server in internal/aws; here, the documents they print).
+func TestAWSOutputSchemas(t *testing.T) {
+	plan := &awsbackend.Plan{Items: []awsbackend.PlanItem{
+		{Kind: "ecr repository", Name: "hello", Change: awsbackend.ChangeCreate},
+		{Kind: "iam role", Name: "hello-task", Change: awsbackend.ChangeNone},
+	}}
+	doc := toJSONDoc(t, newPlanDoc(plan))
+	checkSchema(t, "aws plan", doc, map[string]any{"changes": "number",
+		"items": []any{map[string]any{"kind": "string", "name": "string", "change": "string"}}})
+	if doc.(map[string]any)["changes"] != 1.0 {
+		t.Errorf("aws plan: %v, want 1 change", doc)
+	}
+	checkSchema(t, "aws plan, nothing to do", toJSONDoc(t, newPlanDoc(&awsbackend.Plan{})), map[string]any{"items": []any{"any"}})
+
+	st := &watchview.Deployment{ID: "d-ABCDEF123", Service: "hello", Status: "InProgress", Step: "AllowTraffic", GreenPercent: 10,
+		Events: []watchview.Event{{Name: "Install", Status: "Succeeded", Start: time.Now(), End: time.Now()}},
+		Traffic: &watchview.Traffic{GreenPercent: 10}}
+	checkSchema(t, "aws status", toJSONDoc(t, st), map[string]any{"id": "string", "status": "string", "greenPercent": "number",
+		"lifecycleEvents": []any{map[string]any{"name": "string", "status": "string", "start": "time", "end": "time"}}})
+}
+
+func toJSONDoc(t *testing.T, v any) any {
+	t.Helper()
+	var buf bytes.Buffer
+	o := output{format: "json"}
+	if err := o.print(&buf, v, nil); err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
