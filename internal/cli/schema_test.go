@@ -318,7 +318,7 @@ func TestAWSOutputSchemas(t *testing.T) {
 	checkSchema(t, "aws plan, nothing to do", toJSONDoc(t, newPlanDoc(&awsbackend.Plan{})), map[string]any{"items": []any{"any"}})
 
 	st := &watchview.Deployment{ID: "d-ABCDEF123", Service: "hello", Status: "InProgress", Step: "AllowTraffic", GreenPercent: 10,
-		Events: []watchview.Event{{Name: "Install", Status: "Succeeded", Start: time.Now(), End: time.Now()}},
+		Events:  []watchview.Event{{Name: "Install", Status: "Succeeded", Start: time.Now(), End: time.Now()}},
 		Traffic: &watchview.Traffic{GreenPercent: 10}}
 	checkSchema(t, "aws status", toJSONDoc(t, st), map[string]any{"id": "string", "status": "string", "greenPercent": "number",
 		"lifecycleEvents": []any{map[string]any{"name": "string", "status": "string", "start": "time", "end": "time"}}})
