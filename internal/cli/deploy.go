@@ -230,8 +230,9 @@ func newDeployListCommand(af *apiFlags) *cobra.Command {
 func newDeployStatusCommand(af *apiFlags) *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "status [ID]",
-		Short: "Show a deployment: lifecycle events, traffic split, request and error rates",
+		Use:               "status [ID]",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Show a deployment: lifecycle events, traffic split, request and error rates",
 		Long: `status shows a deployment (default: the newest) with its lifecycle events,
 a bar of the production traffic split, each version's requests and errors,
 and the alarm state. --watch follows it until it ends: it redraws in a
@@ -282,8 +283,9 @@ shows the latest deployment once.`,
 
 func newDeployApproveCommand(af *apiFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "approve ID",
-		Short: "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
+		Use:               "approve ID",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
 		Long: `approve lets a deployment whose ready option is STOP_DEPLOYMENT shift
 production traffic. It may be given before the wait starts.`,
 		Example: `  canaryflow deploy approve d-000004`,
@@ -305,8 +307,9 @@ production traffic. It may be given before the wait starts.`,
 func newDeployStopCommand(af *apiFlags) *cobra.Command {
 	var noRollback bool
 	cmd := &cobra.Command{
-		Use:   "stop ID",
-		Short: "Stop a deployment; production traffic returns to blue unless --no-rollback",
+		Use:               "stop ID",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Stop a deployment; production traffic returns to blue unless --no-rollback",
 		Long: `stop ends a deployment with status Stopped. By default it rolls back: all
 production traffic returns to blue in one router change and green is
 drained and stopped. --no-rollback leaves traffic and task sets as they are.`,

@@ -15,14 +15,19 @@ import (
 )
 
 // fakeDaemon is an httptest server answering the daemon API's deployment
-// reads: d-000001 is in progress, anything else is 404 as the daemon says
-// it. got is closed once the first read of d-000001 has been answered.
+// reads: the list holds d-000001 (Succeeded) and d-000002, and d-000001
+// reads as in progress; anything else is 404 as the daemon says it. got is
+// closed once the first read of d-000001 has been answered.
 func fakeDaemon(t *testing.T) (addr string, got <-chan struct{}) {
 	t.Helper()
 	ch := make(chan struct{})
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/deployments" {
+			json.NewEncoder(w).Encode([]deploy.Deployment{{ID: "d-000001", Status: deploy.StatusSucceeded}, {ID: "d-000002", Status: deploy.StatusInProgress}})
+			return
+		}
 		if r.URL.Path != "/v1/deployments/d-000001" {
 			w.WriteHeader(http.StatusNotFound)
 			json.NewEncoder(w).Encode(server.ErrorBody{Error: "deployment " + strings.TrimPrefix(r.URL.Path, "/v1/deployments/") + ": not found"})

@@ -173,7 +173,8 @@ func newFeatureCommand() *cobra.Command {
 		},
 	}
 	finish := &cobra.Command{
-		Use: "finish [NAME]",
+		Use:               "finish [NAME]",
+		ValidArgsFunction: completeBranches(branchPrefix("feature")),
 		Example: `  canaryflow flow feature finish             # the checked-out feature branch
   canaryflow flow feature finish add-login --keep
   canaryflow flow feature finish --continue  # after resolving a conflict
@@ -239,7 +240,8 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		},
 	}
 	del := &cobra.Command{
-		Use: "delete NAME",
+		Use:               "delete NAME",
+		ValidArgsFunction: completeBranches(branchPrefix("feature")),
 		Example: `  canaryflow flow feature delete add-login
   canaryflow flow feature delete add-login --force   # even with unmerged commits`,
 		Short: "Delete feature/NAME (refused if unmerged, unless --force)",
@@ -368,8 +370,9 @@ clean.`, kind, base, def),
 
 func newFinishCommand(kind, op string, finish func(*flow.Flow, context.Context, flow.FinishOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "finish [VERSION]",
-		Short: fmt.Sprintf("Merge %s/X.Y.Z into main, tag it, merge main back into develop", kind),
+		Use:               "finish [VERSION]",
+		ValidArgsFunction: completeBranches(branchPrefix(kind)),
+		Short:             fmt.Sprintf("Merge %s/X.Y.Z into main, tag it, merge main back into develop", kind),
 		Long: fmt.Sprintf(`Finishes %[1]s/X.Y.Z: merges it into main (--no-ff), creates the annotated tag
 vX.Y.Z on main, merges main back into develop and deletes the branch (unless
 --keep). With --push it then pushes main, develop and the tag to origin in one
@@ -396,7 +399,8 @@ resolve, git add, then --continue; or --abort to put every branch back.`, kind),
 
 func newReleasePublishCommand() *cobra.Command {
 	return &cobra.Command{
-		Use: "publish [VERSION]",
+		Use:               "publish [VERSION]",
+		ValidArgsFunction: completeBranches(branchPrefix("release")),
 		Example: `  canaryflow flow release publish          # the checked-out release branch
   canaryflow flow release publish 1.3.0`,
 		Short: "Push the release branch for a pull request into a protected main",
@@ -419,7 +423,8 @@ is merged, run ` + "`canaryflow flow release tag`" + `.`,
 
 func newReleaseTagCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use: "tag [VERSION]",
+		Use:               "tag [VERSION]",
+		ValidArgsFunction: completeBranches(branchPrefix("release")),
 		Example: `  canaryflow flow release tag 1.3.0
   canaryflow flow release tag 1.3.0 --keep`,
 		Short: "After the release PR is merged: tag main, push the tag, back-merge into develop",

@@ -61,7 +61,8 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 		},
 	}
 	show := &cobra.Command{
-		Use: "show ID",
+		ValidArgsFunction: completeExecutions(&af),
+		Use:               "show ID",
 		Example: `  canaryflow pipeline show e-000003
   canaryflow pipeline show e-000003 -o yaml`,
 		Short: "Show one execution: stages, times, image, deployment, error",
@@ -111,7 +112,8 @@ that execution; a failed one runs again.`,
 	start.Flags().StringVar(&tag, "tag", "", "the release tag to run, e.g. v1.2.3")
 	var follow bool
 	logs := &cobra.Command{
-		Use: "logs ID",
+		ValidArgsFunction: completeExecutions(&af),
+		Use:               "logs ID",
 		Example: `  canaryflow pipeline logs e-000003
   canaryflow pipeline logs e-000003 --follow`,
 		Short: "Print an execution's log (secrets redacted); --follow until it ends",
