@@ -69,4 +69,9 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("complete deploy %s = %q, want the deployments newest first", sub, got)
 		}
 	}
+	for _, sub := range []string{"show", "logs"} {
+		if got := strings.Join(complete(t, "pipeline", sub, "--api", addr, "--token", "t", ""), " "); got != "e-000002 e-000001" {
+			t.Errorf("complete pipeline %s = %q, want the executions newest first", sub, got)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/pipeline"
 	"github.com/canaryflow/canaryflow/internal/server"
 )
 
@@ -24,6 +25,10 @@ func fakeDaemon(t *testing.T) (addr string, got <-chan struct{}) {
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/executions" {
+			json.NewEncoder(w).Encode([]pipeline.Execution{{ID: "e-000002", Tag: "v1.1.0"}, {ID: "e-000001", Tag: "v1.0.0"}})
+			return
+		}
 		if r.URL.Path == "/v1/deployments" {
 			json.NewEncoder(w).Encode([]deploy.Deployment{{ID: "d-000001", Status: deploy.StatusSucceeded}, {ID: "d-000002", Status: deploy.StatusInProgress}})
 			return
