@@ -133,9 +133,67 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newUpCommand(), newDeployCommand(), newStatusCommand(), newInitCommand(), newPipelineCommand(), newDemoCommand(),
 		newAWSCommand(),
 	)
+	addCompletionCommand(root)
+	root.SetHelpCommand(newHelpCommand(root))
 	completeOutputFlags(root)
 	strictCommands(root)
 	return root
+}
+
+// newHelpCommand is `canaryflow help [command]`: cobra's, except that a
+// command that does not exist is a usage error (exit 2) with the closest
+// match, not the root's help and 0.
+func newHelpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Example: "  canaryflow help flow release finish",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, _ := root.Find(args)
+			var out []cobra.Completion
+			for _, s := range cmd.Commands() {
+				if s.IsAvailableCommand() && strings.HasPrefix(s.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(s.Name(), s.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil {
+				return &usageError{err: err}
+			}
+			if err := unknownSubcommand(cmd, rest); err != nil {
+				return err
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// addCompletionCommand adds cobra's completion command now rather than when
+// the tree runs, so it is held to the same rules (an Example on every leaf,
+// unknown subcommands exit 2) as the others.
+func addCompletionCommand(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		for _, sh := range c.Commands() {
+			switch sh.Name() {
+			case "bash":
+				sh.Example = "  source <(canaryflow completion bash)\n  canaryflow completion bash > /etc/bash_completion.d/canaryflow"
+			case "zsh":
+				sh.Example = "  canaryflow completion zsh > \"${fpath[1]}/_canaryflow\""
+			case "fish":
+				sh.Example = "  canaryflow completion fish > ~/.config/fish/completions/canaryflow.fish"
+			case "powershell":
+				sh.Example = "  canaryflow completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
 }
 
 // strictCommands makes the whole tree keep the exit-code contract, for the
