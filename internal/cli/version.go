@@ -127,6 +127,7 @@ printed as a document in either case.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if asJSON {
 				out.format = "json" // --json, kept as an alias of -o json for one release
+				fmt.Fprintln(cmd.ErrOrStderr(), "canaryflow: --json is deprecated: use -o json (--json goes in the next release)")
 			}
 			if err := out.check(); err != nil {
 				return err
@@ -169,8 +170,8 @@ printed as a document in either case.`,
 		},
 	}
 	out.register(cmd, false)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	_ = cmd.Flags().MarkDeprecated("json", "use -o json; --json goes in the next release")
+	// Not cobra's MarkDeprecated: its note goes to stdout, into the JSON.
+	cmd.Flags().BoolVar(&asJSON, "json", false, "deprecated: use -o json (--json goes in the next release)")
 	return cmd
 }
 
