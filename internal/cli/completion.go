@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/server"
 )
 
 // Shell completion for arguments that name something that exists: the
@@ -69,32 +71,32 @@ func branchPrefix(kind string) func(cmd *cobra.Command) (string, bool) {
 // completeDeployments completes a deployment ID, newest first, with its
 // status as the description.
 func completeDeployments(af *apiFlags) completer {
-	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		none := cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
-		if len(args) > 0 {
-			return nil, none
-		}
-		ctx, cancel := completionContext(cmd)
-		defer cancel()
-		c, err := af.client()
-		if err != nil {
-			return nil, none
-		}
+	return completeFromDaemon(af, func(ctx context.Context, c *server.Client) ([]cobra.Completion, error) {
 		ds, err := c.List(ctx)
-		if err != nil {
-			return nil, none
-		}
 		var out []cobra.Completion
 		for i := len(ds) - 1; i >= 0; i-- {
 			out = append(out, cobra.CompletionWithDesc(ds[i].ID, ds[i].Status))
 		}
-		return out, none
-	}
+		return out, err
+	})
 }
 
 // completeExecutions completes a pipeline execution ID, newest first, with
 // its tag and status as the description.
 func completeExecutions(af *apiFlags) completer {
+	return completeFromDaemon(af, func(ctx context.Context, c *server.Client) ([]cobra.Completion, error) {
+		es, err := c.Executions(ctx)
+		var out []cobra.Completion
+		for _, e := range es {
+			out = append(out, cobra.CompletionWithDesc(e.ID, e.Tag+" "+string(e.Status)))
+		}
+		return out, err
+	})
+}
+
+// completeFromDaemon completes the first argument with what list reads
+// from the daemon, in its order; nothing when there is no daemon.
+func completeFromDaemon(af *apiFlags, list func(context.Context, *server.Client) ([]cobra.Completion, error)) completer {
 	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		none := cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 		if len(args) > 0 {
@@ -106,13 +108,9 @@ func completeExecutions(af *apiFlags) completer {
 		if err != nil {
 			return nil, none
 		}
-		es, err := c.Executions(ctx)
+		out, err := list(ctx, c)
 		if err != nil {
 			return nil, none
-		}
-		var out []cobra.Completion
-		for _, e := range es {
-			out = append(out, cobra.CompletionWithDesc(e.ID, e.Tag+" "+string(e.Status)))
 		}
 		return out, none
 	}

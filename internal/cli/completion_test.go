@@ -30,11 +30,7 @@ func complete(t *testing.T, args ...string) []string {
 // open branches of their kind without the prefix; deploy status offers
 // the daemon's deployments, newest first.
 func TestCompletion(t *testing.T) {
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@t")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@t")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	gitEnv(t)
 	dir := t.TempDir()
 	gitRun(t, dir, "init", "-q")
 	for _, args := range [][]string{{"flow", "init"}, {"flow", "feature", "start", "login"}, {"flow", "feature", "start", "search"}} {

@@ -190,11 +190,7 @@ func runDoc(t *testing.T, ctx context.Context, args ...string) any {
 // TestLocalOutputSchemas checks -o json (and that -o yaml is the same
 // document) of the commands that need no daemon.
 func TestLocalOutputSchemas(t *testing.T) {
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@t")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@t")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	gitEnv(t)
 	t.Setenv("CANARYFLOW_STATE_DIR", t.TempDir())
 	t.Setenv("CANARYFLOW_REGISTRY_ADDR", "127.0.0.1:0")
 	dir := t.TempDir()
@@ -255,27 +251,17 @@ func TestSchemaCatchesStyleFaults(t *testing.T) {
 
 // TestDaemonOutputSchemas runs the real daemon and checks -o json (and
 // yaml) of its list and status commands after one deployment: deploy list,
-// deploy status, status, pipeline list, and image ls and task ls with
-// something in them.
+// deploy status, status, and image ls and task ls with something in them.
+// (pipeline list is checked by TestWatchNewestExecutionWithoutDeployment,
+// whose daemon runs a pipeline.)
 func TestDaemonOutputSchemas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image and runs a daemon; skipped with -short")
 	}
 	d := startFollowDaemon(t, t.TempDir(), map[string]string{
-		"canaryflow.yaml": `service:
-  name: hello
-  runtime: process
-  desired_count: 1
-  health_check: {interval: 500ms, timeout: 400ms}
-  listeners: $PORTS
-  deployment_config: {type: TimeBasedCanary, percent: 10, interval: 1}
-  termination_wait: 1s
-  alarms: {period: 250ms, promote_without_traffic: true}
-  hooks:
-    Smoke: {command: ["true"], timeout: 5s}
-`,
-		"hello/go.mod":  "module example.com/hello\n\ngo 1.22\n",
-		"hello/main.go": helloMain,
+		"canaryflow.yaml": quickCanaryYAML + "  alarms: {period: 250ms, promote_without_traffic: true}\n",
+		"hello/go.mod":    "module example.com/hello\n\ngo 1.22\n",
+		"hello/main.go":   helloMain,
 	}, nil)
 	d.run("image", "build", "--tag", "v1.0.0", "--version", "1.0.0", "hello")
 	d.run("deploy", "create", "--image", "hello:v1.0.0", "--wait", "--connect-timeout", "60s")
