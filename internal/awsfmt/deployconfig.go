@@ -1,7 +1,6 @@
 package awsfmt
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -26,30 +25,17 @@ type TrafficRouting struct {
 }
 
 // MarshalJSON writes camelCase keys and Interval as "5m0s" with
-// intervalSeconds (package durjson). Reading is encoding/json's own:
-// keys match in any case, so {"Type", "Percent"} stored before read back.
+// intervalSeconds (package durjson).
 func (r TrafficRouting) MarshalJSON() ([]byte, error) {
 	type plain TrafficRouting
-	return json.Marshal(struct {
-		plain
-		Interval        durjson.Duration `json:"interval"`
-		IntervalSeconds float64          `json:"intervalSeconds"`
-	}{plain(r), durjson.Duration(r.Interval), r.Interval.Seconds()})
+	return durjson.Marshal(plain(r), map[string]time.Duration{"interval": r.Interval})
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, and the older form (Interval
-// in nanoseconds).
+// UnmarshalJSON reads what MarshalJSON writes, and the older form
+// ({"Type", "Percent", "Interval"} in nanoseconds: keys match in any case).
 func (r *TrafficRouting) UnmarshalJSON(data []byte) error {
 	type plain TrafficRouting
-	v := struct {
-		*plain
-		Interval durjson.Duration `json:"interval"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	r.Interval = time.Duration(v.Interval)
-	return nil
+	return durjson.Unmarshal(data, (*plain)(r), map[string]*time.Duration{"interval": &r.Interval})
 }
 
 // Validate reports a routing AWS would not accept. Intervals may be any

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/durjson"
@@ -14,98 +13,42 @@ import (
 // MarshalJSON writes Timeout as "30s" and timeoutSeconds.
 func (h Hook) MarshalJSON() ([]byte, error) {
 	type plain Hook
-	return json.Marshal(struct {
-		plain
-		Timeout        durjson.Duration `json:"timeout"`
-		TimeoutSeconds float64          `json:"timeoutSeconds"`
-	}{plain(h), durjson.Duration(h.Timeout), h.Timeout.Seconds()})
+	return durjson.Marshal(plain(h), map[string]time.Duration{"timeout": h.Timeout})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the older form.
 func (h *Hook) UnmarshalJSON(data []byte) error {
 	type plain Hook
-	v := struct {
-		*plain
-		Timeout durjson.Duration `json:"timeout"`
-	}{plain: (*plain)(h)}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	h.Timeout = time.Duration(v.Timeout)
-	return nil
+	return durjson.Unmarshal(data, (*plain)(h), map[string]*time.Duration{"timeout": &h.Timeout})
 }
 
 // MarshalJSON writes Period and P99Latency as durations with seconds.
 func (p AlarmPolicy) MarshalJSON() ([]byte, error) {
 	type plain AlarmPolicy
-	return json.Marshal(struct {
-		plain
-		Period            durjson.Duration `json:"period"`
-		PeriodSeconds     float64          `json:"periodSeconds"`
-		P99Latency        durjson.Duration `json:"p99Latency"`
-		P99LatencySeconds float64          `json:"p99LatencySeconds"`
-	}{plain(p), durjson.Duration(p.Period), p.Period.Seconds(), durjson.Duration(p.P99Latency), p.P99Latency.Seconds()})
+	return durjson.Marshal(plain(p), map[string]time.Duration{"period": p.Period, "p99Latency": p.P99Latency})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the older form.
 func (p *AlarmPolicy) UnmarshalJSON(data []byte) error {
 	type plain AlarmPolicy
-	v := struct {
-		*plain
-		Period     durjson.Duration `json:"period"`
-		P99Latency durjson.Duration `json:"p99Latency"`
-	}{plain: (*plain)(p)}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	p.Period, p.P99Latency = time.Duration(v.Period), time.Duration(v.P99Latency)
-	return nil
+	return durjson.Unmarshal(data, (*plain)(p), map[string]*time.Duration{"period": &p.Period, "p99Latency": &p.P99Latency})
 }
 
-// MarshalJSON writes the waits and timeouts as durations with seconds.
+// MarshalJSON writes the waits and timeouts as durations with seconds, and
+// AutoRollback as [] when empty.
 func (s Settings) MarshalJSON() ([]byte, error) {
 	type plain Settings
-	return json.Marshal(struct {
-		plain
-		ReadyWait              durjson.Duration `json:"readyWait"`
-		ReadyWaitSeconds       float64          `json:"readyWaitSeconds"`
-		TerminationWait        durjson.Duration `json:"terminationWait"`
-		TerminationWaitSeconds float64          `json:"terminationWaitSeconds"`
-		InstallTimeout         durjson.Duration `json:"installTimeout"`
-		InstallTimeoutSeconds  float64          `json:"installTimeoutSeconds"`
-		StopGrace              durjson.Duration `json:"stopGrace"`
-		StopGraceSeconds       float64          `json:"stopGraceSeconds"`
-		AutoRollback           []string         `json:"autoRollback"`
-	}{plain(s),
-		durjson.Duration(s.ReadyWait), s.ReadyWait.Seconds(),
-		durjson.Duration(s.TerminationWait), s.TerminationWait.Seconds(),
-		durjson.Duration(s.InstallTimeout), s.InstallTimeout.Seconds(),
-		durjson.Duration(s.StopGrace), s.StopGrace.Seconds(),
-		nonNil(s.AutoRollback)})
+	v := plain(s)
+	if v.AutoRollback == nil {
+		v.AutoRollback = []string{}
+	}
+	return durjson.Marshal(v, map[string]time.Duration{"readyWait": s.ReadyWait, "terminationWait": s.TerminationWait,
+		"installTimeout": s.InstallTimeout, "stopGrace": s.StopGrace})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and the older form.
 func (s *Settings) UnmarshalJSON(data []byte) error {
 	type plain Settings
-	v := struct {
-		*plain
-		ReadyWait       durjson.Duration `json:"readyWait"`
-		TerminationWait durjson.Duration `json:"terminationWait"`
-		InstallTimeout  durjson.Duration `json:"installTimeout"`
-		StopGrace       durjson.Duration `json:"stopGrace"`
-	}{plain: (*plain)(s)}
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	s.ReadyWait, s.TerminationWait = time.Duration(v.ReadyWait), time.Duration(v.TerminationWait)
-	s.InstallTimeout, s.StopGrace = time.Duration(v.InstallTimeout), time.Duration(v.StopGrace)
-	return nil
-}
-
-// nonNil makes a nil list [] in JSON.
-func nonNil(xs []string) []string {
-	if xs == nil {
-		return []string{}
-	}
-	return xs
+	return durjson.Unmarshal(data, (*plain)(s), map[string]*time.Duration{"readyWait": &s.ReadyWait,
+		"terminationWait": &s.TerminationWait, "installTimeout": &s.InstallTimeout, "stopGrace": &s.StopGrace})
 }

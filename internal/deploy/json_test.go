@@ -27,7 +27,7 @@ func TestSettingsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(data)
-	for _, want := range []string{`"strategy":{"type":"TimeBasedCanary","percent":10,"interval":"5m0s","intervalSeconds":300}`,
+	for _, want := range []string{`"strategy":{"interval":"5m0s","intervalSeconds":300,"percent":10,"type":"TimeBasedCanary"}`,
 		`"readyWait":"1h0m0s"`, `"readyWaitSeconds":3600`, `"terminationWait":"5m0s"`, `"period":"10s"`, `"periodSeconds":10`,
 		`"p99Latency":"500ms"`, `"timeout":"30s"`, `"timeoutSeconds":30`, `"autoRollback":[]`} {
 		if !strings.Contains(doc, want) {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -45,4 +46,53 @@ func (d *Duration) UnmarshalJSON(data []byte) error {
 	}
 	*d = Duration(ns)
 	return nil
+}
+
+// Marshal writes plain (a struct value whose type has no MarshalJSON of its
+// own, usually a defined copy of the caller's type) with each named
+// duration as "5m0s" and its …Seconds number. The names are JSON keys.
+func Marshal(plain any, durations map[string]time.Duration) ([]byte, error) {
+	data, err := json.Marshal(plain)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, err
+	}
+	for key, d := range durations {
+		obj[key], _ = json.Marshal(time.Duration(d).String())
+		obj[key+"Seconds"], _ = json.Marshal(d.Seconds())
+	}
+	return json.Marshal(obj)
+}
+
+// Unmarshal reads what Marshal writes into plain (a pointer) and the named
+// durations, which may also be numbers of nanoseconds (the older form).
+// The …Seconds numbers are ignored: the string says the same.
+func Unmarshal(data []byte, plain any, durations map[string]*time.Duration) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return err
+	}
+	for key, p := range durations {
+		for k, raw := range obj {
+			// encoding/json matches keys in any case; so does this.
+			if !strings.EqualFold(k, key) {
+				continue
+			}
+			var d Duration
+			if err := d.UnmarshalJSON(raw); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
+			}
+			*p = time.Duration(d)
+			delete(obj, k)
+		}
+		delete(obj, key+"Seconds")
+	}
+	rest, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(rest, plain)
 }
