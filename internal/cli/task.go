@@ -131,7 +131,7 @@ interrupted (then it stops the task with SIGTERM, SIGKILL after --grace).`,
 			if ref.Host == "" || loopback.IsHost(ref.Host) {
 				img, err := l.reg.Resolve(ref.Repository, ref.Reference())
 				if errors.Is(err, registry.ErrNotFound) {
-					return &notFoundError{msg: fmt.Sprintf("run: no image %s in canaryflow's registry\n"+
+					return &notFoundError{msg: fmt.Sprintf("run: no such image %s in canaryflow's registry\n"+
 						"  See the images there: canaryflow image ls\n"+
 						"  Build one:            canaryflow image build --tag %s DIR", args[0], orDefault(ref.Reference(), "vX.Y.Z"))}
 				}

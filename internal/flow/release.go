@@ -126,7 +126,7 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 		return err
 	}
 	if !o.Force {
-		if err := f.checkNotLowerThanFiles(v, k); err != nil {
+		if err := f.checkNotLowerThanFiles(ctx, v, k); err != nil {
 			return err
 		}
 	}
@@ -158,11 +158,19 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 }
 
 // checkNotLowerThanFiles refuses a version lower than one a version file
-// already holds: with no tags yet, 0.0.0 would pass every other check and
-// quietly rewrite VERSION from 0.1.0 down to 0.0.0.
-func (f *Flow) checkNotLowerThanFiles(v *semver.Version, k kind) error {
-	for _, p := range f.versionFiles() {
-		old, err := readVersionFile(filepath.Join(f.repo.Dir, p))
+// already holds on the branch the new one starts from (develop for a
+// release, main for a hotfix): with no tags yet, 0.0.0 would pass every
+// other check and quietly rewrite VERSION from 0.1.0 down to 0.0.0.
+func (f *Flow) checkNotLowerThanFiles(ctx context.Context, v *semver.Version, k kind) error {
+	for _, p := range f.opts.VersionFiles {
+		data, ok, err := f.repo.ShowFile(ctx, "refs/heads/"+k.base, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		old, err := parseVersionFile(p, data)
 		if err != nil || old == "" {
 			continue // a broken file is reported when it is written
 		}
