@@ -5,9 +5,16 @@ GO ?= go
 
 all: build
 
+# canaryflow's own version (`canaryflow --version`): the nearest v* tag, and
+# the commit for builds where Go records none.
+CLI := github.com/canaryflow/canaryflow/internal/cli
+TOOL_VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//' || echo dev)
+TOOL_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X $(CLI).Version=$(or $(TOOL_VERSION),dev) -X $(CLI).Commit=$(TOOL_COMMIT)
+
 # canaryflow-proxy beside canaryflow: `canaryflow proxy` execs it (half the memory).
 build:
-	$(GO) build -o bin/ ./cmd/canaryflow ./cmd/canaryflow-proxy
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/canaryflow ./cmd/canaryflow-proxy
 
 # The main job: the whole release process on this machine (canaryflow demo).
 demo: build

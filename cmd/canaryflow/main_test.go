@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -72,6 +73,7 @@ func TestScripts(t *testing.T) {
 			"linkbin":    linkBin,
 			"api":        apiRequest,
 			"sighup":     sighup,
+			"exits":      exits,
 		},
 	})
 }
@@ -94,6 +96,29 @@ func killTasksAtEnd(env *testscript.Env) {
 			t.Logf("killed a process left running: %s", p)
 		}
 	})
+}
+
+// exits runs a command as exec does (stdout and stderr are then checked
+// with stdout/stderr) and asserts its exit code:
+//
+//	exits 2 canaryflow flow featur
+func exits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE COMMAND [ARG...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
 }
 
 // sameCommit asserts that two revisions name the same commit (or, negated,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/canaryflow/canaryflow/internal/durjson"
 )
 
 // Traffic routing types, by CodeDeploy's names.
@@ -17,9 +19,23 @@ const (
 // set: canary (Percent, then the rest after Interval), linear (Percent more
 // every Interval) or all at once.
 type TrafficRouting struct {
-	Type     string        // TimeBasedCanary, TimeBasedLinear or AllAtOnce
-	Percent  int           // canary or linear step, 1-99; 0 for AllAtOnce
-	Interval time.Duration // wait after each step; 0 for AllAtOnce
+	Type     string        `json:"type"`     // TimeBasedCanary, TimeBasedLinear or AllAtOnce
+	Percent  int           `json:"percent"`  // canary or linear step, 1-99; 0 for AllAtOnce
+	Interval time.Duration `json:"interval"` // wait after each step; 0 for AllAtOnce
+}
+
+// MarshalJSON writes camelCase keys and Interval as "5m0s" with
+// intervalSeconds (package durjson).
+func (r TrafficRouting) MarshalJSON() ([]byte, error) {
+	type plain TrafficRouting
+	return durjson.Marshal(plain(r), map[string]time.Duration{"interval": r.Interval})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, and the older form
+// ({"Type", "Percent", "Interval"} in nanoseconds: keys match in any case).
+func (r *TrafficRouting) UnmarshalJSON(data []byte) error {
+	type plain TrafficRouting
+	return durjson.Unmarshal(data, (*plain)(r), map[string]*time.Duration{"interval": &r.Interval})
 }
 
 // Validate reports a routing AWS would not accept. Intervals may be any

@@ -72,6 +72,7 @@ it exits 1 unless the deployment succeeds.`,
 }
 
 func newAWSStatusCommand(f *awsFlags) *cobra.Command {
+	var out output
 	var watch bool
 	var interval time.Duration
 	cmd := &cobra.Command{
@@ -84,29 +85,39 @@ the production listener's split between blue and green, each task set's
 running and healthy tasks, and the CloudWatch alarms on green. --watch
 follows it until it ends: it redraws in a terminal and prints a line per
 change otherwise; it exits 1 unless the deployment succeeds.`,
-		Example: "  canaryflow aws status\n  canaryflow aws status d-ABCDEF123 --watch",
+		Example: "  canaryflow aws status\n  canaryflow aws status d-ABCDEF123 --watch\n  canaryflow aws status -o json",
 		Args:    usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			if watch && out.format == "yaml" {
+				return usageErrorf("--watch prints text or json (one JSON document a line); not yaml")
+			}
 			d, err := newDeployer(cmd, f)
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			w := cmd.OutOrStdout()
 			id, err := deploymentID(cmd, d, args)
 			if err != nil || id == "" {
 				return err
 			}
 			if watch {
-				return d.Watch(cmd.Context(), id, out, watchview.Options{Redraw: isTerminal(out), Interval: interval})
+				return d.Watch(cmd.Context(), id, w, watchview.Options{JSON: out.format == "json",
+					Redraw: isTerminal(w) && out.format == "text", Interval: interval})
 			}
 			st, err := d.Status(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			watchview.Render(out, st, nil, 0)
-			return nil
+			if st.Events == nil {
+				st.Events = []watchview.Event{} // a list is [], never null
+			}
+			return out.print(w, st, func() { watchview.Render(w, st, nil, 0) })
 		},
 	}
+	out.register(cmd, false)
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the deployment until it ends")
 	cmd.Flags().DurationVar(&interval, "interval", 5*time.Second, "how often --watch looks")
 	return cmd
@@ -120,7 +131,7 @@ func deploymentID(cmd *cobra.Command, d *awsbackend.Deployer, args []string) (st
 	}
 	id, err := d.Latest(cmd.Context())
 	if err == nil && id == "" {
-		fmt.Fprintln(cmd.OutOrStdout(), "No deployments yet.")
+		fmt.Fprintln(cmd.ErrOrStderr(), "No deployments yet: canaryflow aws deploy starts one.")
 	}
 	return id, err
 }

@@ -10,14 +10,39 @@ import (
 	awsbackend "github.com/canaryflow/canaryflow/internal/aws"
 )
 
+// planDoc is `aws plan -o json`.
+type planDoc struct {
+	Changes int           `json:"changes"` // items that are not unchanged
+	Items   []planItemDoc `json:"items"`
+}
+
+type planItemDoc struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Change string `json:"change"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func newPlanDoc(p *awsbackend.Plan) planDoc {
+	doc := planDoc{Changes: p.Changes(), Items: []planItemDoc{}}
+	for _, it := range p.Items {
+		doc.Items = append(doc.Items, planItemDoc{Kind: it.Kind, Name: it.Name, Change: string(it.Change), Detail: it.Detail})
+	}
+	return doc
+}
+
 func newAWSPlanCommand(f *awsFlags) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:     "plan",
 		Short:   "Show what exists and what apply would create or change",
 		Long:    "Reads every resource canaryflow manages, in dependency order, and says for each: create, update (and what differs), unchanged, or manual.",
-		Example: "  canaryflow aws plan",
+		Example: "  canaryflow aws plan\n  canaryflow aws plan -o json",
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			p, _, err := newProvisioner(cmd, f, awsbackend.ProvisionOptions{})
 			if err != nil {
 				return err
@@ -26,10 +51,11 @@ func newAWSPlanCommand(f *awsFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan.Write(cmd.OutOrStdout())
-			return nil
+			return out.print(cmd.OutOrStdout(), newPlanDoc(plan), func() { plan.Write(cmd.OutOrStdout()) })
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newProvisioner(cmd *cobra.Command, f *awsFlags, o awsbackend.ProvisionOptions) (*awsbackend.Provisioner, *awsContext, error) {

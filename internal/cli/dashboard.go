@@ -23,10 +23,8 @@ its web page, prints it, and opens it in a browser when there is one.
 The link signs one browser in, once, within two minutes; the session is a
 cookie the page's scripts cannot read (HttpOnly, SameSite=Strict), and
 every action the page takes carries the session's CSRF token. A daemon
-restart signs every browser out.
-
-Example:
-  canaryflow dashboard
+restart signs every browser out.`,
+		Example: `  canaryflow dashboard
   canaryflow dashboard --no-open`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,7 +38,7 @@ Example:
 			}
 			link := "http://" + c.Addr + path
 			out := cmd.OutOrStdout()
-			if af.output == "json" {
+			if af.format == "json" {
 				return af.print(out, map[string]string{"url": link}, nil)
 			}
 			fmt.Fprintln(out, link)

@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,10 +23,10 @@ import (
 // $CANARYFLOW_TOKEN, the token is the daemon's (daemon.json, else the
 // state directory's api-token), and only for a daemon on loopback.
 type apiFlags struct {
-	local   localFlags
-	addr    string
-	token   string
-	output  string
+	local localFlags
+	addr  string
+	token string
+	output
 	connect time.Duration
 }
 
@@ -34,13 +34,13 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 	f.local.register(cmd)
 	cmd.PersistentFlags().StringVar(&f.addr, "api", "", "daemon API address (default $CANARYFLOW_API, else daemon.json in the state directory)")
 	cmd.PersistentFlags().StringVar(&f.token, "token", "", "daemon API token (default $CANARYFLOW_TOKEN, else daemon.json)")
-	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	f.output.register(cmd, true)
 	cmd.PersistentFlags().DurationVar(&f.connect, "connect-timeout", 0, "wait up to this long for a daemon that is starting")
 }
 
 func (f *apiFlags) client() (*server.Client, error) {
-	if f.output != "text" && f.output != "json" {
-		return nil, usageErrorf("--output %q: want text or json", f.output)
+	if err := f.check(); err != nil {
+		return nil, err
 	}
 	c := &server.Client{Addr: f.addr, Token: f.token}
 	if c.Addr == "" {
@@ -94,17 +94,6 @@ func (f *apiFlags) client() (*server.Client, error) {
 	}
 }
 
-// print writes v as indented JSON when --output json, else calls text.
-func (f *apiFlags) print(w io.Writer, v any, text func()) error {
-	if f.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	text()
-	return nil
-}
-
 func newDeployCommand() *cobra.Command {
 	var af apiFlags
 	cmd := &cobra.Command{
@@ -113,10 +102,8 @@ func newDeployCommand() *cobra.Command {
 		Long: `deploy talks to the running daemon (canaryflow up). A deployment starts a
 green task set beside blue, runs the hooks, opens the test listener, shifts
 production traffic by the service's deployment config, watches the alarms
-and rolls back by itself, with CodeDeploy's lifecycle events and statuses.
-
-Example:
-  canaryflow deploy create --image hello:v1.2.3
+and rolls back by itself, with CodeDeploy's lifecycle events and statuses.`,
+		Example: `  canaryflow deploy create --image hello:v1.2.3
   canaryflow deploy status --watch
   canaryflow deploy stop d-000003`,
 	}
@@ -145,10 +132,8 @@ with --queue.
 Its settings (deployment config, ready wait, termination wait, alarms,
 hooks) come from canaryflow.yaml as canaryflow up loaded it (SIGHUP reads
 it again); a release the pipeline deploys takes them from its own tagged
-commit. deploy status shows which.
-
-Example:
-  canaryflow deploy create --image hello:v1.2.3
+commit. deploy status shows which.`,
+		Example: `  canaryflow deploy create --image hello:v1.2.3
   canaryflow deploy create --appspec appspec.yaml --taskdef taskdef.json --image hello:v1.2.3 --wait`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -209,10 +194,8 @@ func newDeployListCommand(af *apiFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the service's deployments, newest first",
-		Long: `list shows every deployment of the service with its status and revision.
-
-Example:
-  canaryflow deploy list
+		Long:  `list shows every deployment of the service with its status and revision.`,
+		Example: `  canaryflow deploy list
   canaryflow deploy list -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -223,6 +206,9 @@ Example:
 			ds, err := c.List(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if ds == nil {
+				ds = []deploy.Deployment{} // a list is [], never null
 			}
 			return af.print(cmd.OutOrStdout(), ds, func() {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -245,8 +231,9 @@ Example:
 func newDeployStatusCommand(af *apiFlags) *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "status [ID]",
-		Short: "Show a deployment: lifecycle events, traffic split, request and error rates",
+		Use:               "status [ID]",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Show a deployment: lifecycle events, traffic split, request and error rates",
 		Long: `status shows a deployment (default: the newest) with its lifecycle events,
 a bar of the production traffic split, each version's requests and errors,
 and the alarm state. --watch follows it until it ends: it redraws in a
@@ -258,10 +245,8 @@ runs yet but a pipeline execution is in Source or Build (as right after a
 tag push), or there is no deployment at all, it prints "waiting for a
 deployment…" with the execution's stage and follows the deployment once it
 starts. With nothing in progress and no execution running it says so and
-shows the latest deployment once.
-
-Example:
-  canaryflow deploy status
+shows the latest deployment once.`,
+		Example: `  canaryflow deploy status
   canaryflow deploy status d-000002 --watch`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -272,6 +257,9 @@ Example:
 			c, err := af.client()
 			if err != nil {
 				return err
+			}
+			if watch && af.format == "yaml" {
+				return usageErrorf("--watch prints text or json (one JSON document a line); not yaml")
 			}
 			if watch && len(args) == 0 {
 				return watchNewest(cmd, af, c)
@@ -296,14 +284,13 @@ Example:
 
 func newDeployApproveCommand(af *apiFlags) *cobra.Command {
 	return &cobra.Command{
-		Use:   "approve ID",
-		Short: "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
+		Use:               "approve ID",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Continue a deployment waiting in its ready wait (CONTINUE_DEPLOYMENT)",
 		Long: `approve lets a deployment whose ready option is STOP_DEPLOYMENT shift
-production traffic. It may be given before the wait starts.
-
-Example:
-  canaryflow deploy approve d-000004`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+production traffic. It may be given before the wait starts.`,
+		Example: `  canaryflow deploy approve d-000004`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
@@ -321,14 +308,13 @@ Example:
 func newDeployStopCommand(af *apiFlags) *cobra.Command {
 	var noRollback bool
 	cmd := &cobra.Command{
-		Use:   "stop ID",
-		Short: "Stop a deployment; production traffic returns to blue unless --no-rollback",
+		Use:               "stop ID",
+		ValidArgsFunction: completeDeployments(af),
+		Short:             "Stop a deployment; production traffic returns to blue unless --no-rollback",
 		Long: `stop ends a deployment with status Stopped. By default it rolls back: all
 production traffic returns to blue in one router change and green is
-drained and stopped. --no-rollback leaves traffic and task sets as they are.
-
-Example:
-  canaryflow deploy stop d-000003
+drained and stopped. --no-rollback leaves traffic and task sets as they are.`,
+		Example: `  canaryflow deploy stop d-000003
   canaryflow deploy stop d-000003 --no-rollback`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -359,10 +345,8 @@ runs, deploys the revision that succeeded before the live one all at once
 With --to VERSION it deploys that earlier version instead (as its
 revision's VERSION or image tag says it, with or without a leading "v",
 or a revision number), all at once; it is refused while a deployment is
-in progress and when that version is the live one.
-
-Example:
-  canaryflow deploy rollback
+in progress and when that version is the live one.`,
+		Example: `  canaryflow deploy rollback
   canaryflow deploy rollback --to 1.2.0`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -380,7 +364,13 @@ Example:
 				return err
 			}
 			return af.print(cmd.OutOrStdout(), d, func() {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trevision %d\n", d.ID, d.Status, d.Revision)
+				// Name the versions, not only revision numbers.
+				to, from := fmt.Sprintf("revision %d", d.Revision), fmt.Sprintf("revision %d", d.PreviousRevision)
+				if v, err := c.Get(cmd.Context(), d.ID); err == nil {
+					to, from = withImage(to, v.Image), withImage(from, v.PreviousImage)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\trolling back to %s, from %s\n", d.ID, d.Status, to, from)
+				fmt.Fprintf(cmd.OutOrStdout(), "Follow it: canaryflow deploy status %s --watch\n", d.ID)
 			})
 		},
 	}
@@ -396,11 +386,9 @@ func newDeployPromoteCommand(af *apiFlags) *cobra.Command {
 and their waits: production traffic moves to the new version at once (as
 CodeDeploy's "reroute traffic" and kubectl argo rollouts promote --full).
 Alarms are still watched and the termination wait still keeps the old
-version, so a rollback stays a weight change.
-
-Example:
-  canaryflow deploy promote d-000004`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+version, so a rollback stays a weight change.`,
+		Example: `  canaryflow deploy promote d-000004`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := af.client()
 			if err != nil {
@@ -413,6 +401,14 @@ Example:
 			return af.print(cmd.OutOrStdout(), v, func() { fmt.Fprintf(cmd.OutOrStdout(), "promoted %s\n", args[0]) })
 		},
 	}
+}
+
+// withImage adds an image to a revision: "revision 2 (hello:v1.0.0)".
+func withImage(rev, image string) string {
+	if image == "" {
+		return rev
+	}
+	return rev + " (" + image + ")"
 }
 
 // isTerminal reports whether w is a character device.
@@ -437,11 +433,20 @@ func watchDeployment(cmd *cobra.Command, af *apiFlags, c *server.Client, id stri
 		id = v.Deployment.ID
 		return localView(v), nil
 	}
+	if af.format == "yaml" {
+		return usageErrorf("--watch prints text or json (one JSON document a line); not yaml")
+	}
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	opts := watchview.Options{JSON: af.output == "json", Redraw: isTerminal(out) && af.output == "text"}
+	opts := watchview.Options{JSON: af.format == "json", Redraw: isTerminal(out) && af.format == "text"}
 	if opts.Changes = daemonChanges(ctx, c); opts.Changes != nil {
 		opts.Interval = counterRefresh
 	}
-	return watchview.Watch(ctx, out, get, opts)
+	err := watchview.Watch(ctx, out, get, opts)
+	if err != nil && cmd.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return &interruptedError{msg: fmt.Sprintf("interrupted; deployment %[1]s keeps running in the daemon.\n"+
+			"  Follow it again: canaryflow deploy status %[1]s --watch\n"+
+			"  Stop it:         canaryflow deploy stop %[1]s", id)}
+	}
+	return err
 }

@@ -100,7 +100,7 @@ func watchNewest(cmd *cobra.Command, af *apiFlags, c *server.Client) error {
 	ctx := cmd.Context()
 	// Notes go to stderr with -o json so stdout stays JSON.
 	note := cmd.OutOrStdout()
-	if af.output == "json" {
+	if af.structured() {
 		note = cmd.ErrOrStderr()
 	}
 	var ch followChoice

@@ -32,6 +32,18 @@ func main() {
 }
 `
 
+// quickCanaryYAML is a service section for the daemon tests: process
+// runtime, one task, a 10% canary of one second; a test appends its alarms.
+const quickCanaryYAML = `service:
+  name: hello
+  runtime: process
+  desired_count: 1
+  health_check: {interval: 500ms, timeout: 400ms}
+  listeners: $PORTS
+  deployment_config: {type: TimeBasedCanary, percent: 10, interval: 1}
+  termination_wait: 1s
+`
+
 // followDaemon is a real daemon (`canaryflow up`, in process) run from a
 // directory of the test's own, and the CLI talking to it.
 type followDaemon struct {
@@ -132,18 +144,9 @@ func TestWatchNewestFollowsFirstDeployment(t *testing.T) {
 		t.Skip("builds an image and runs a daemon; skipped with -short")
 	}
 	d := startFollowDaemon(t, t.TempDir(), map[string]string{
-		"canaryflow.yaml": `service:
-  name: hello
-  runtime: process
-  desired_count: 1
-  health_check: {interval: 500ms, timeout: 400ms}
-  listeners: $PORTS
-  deployment_config: {type: TimeBasedCanary, percent: 10, interval: 1}
-  termination_wait: 1s
-  alarms: {period: 250ms}
-`,
-		"hello/go.mod":  "module example.com/hello\n\ngo 1.22\n",
-		"hello/main.go": helloMain,
+		"canaryflow.yaml": quickCanaryYAML + "  alarms: {period: 250ms}\n",
+		"hello/go.mod":    "module example.com/hello\n\ngo 1.22\n",
+		"hello/main.go":   helloMain,
 	}, nil)
 	d.run("image", "build", "--tag", "v1.0.0", "--version", "1.0.0", "hello")
 	rest := d.watch("waiting for a deployment…")
@@ -201,4 +204,8 @@ phases:
 	if code != ExitError || !strings.Contains(out, "pipeline execution e-000001 of v1.0.0 ended Failed without a deployment") {
 		t.Errorf("watch exit %d, want %d saying the execution made no deployment:\n%s", code, ExitError, out)
 	}
+	execution := map[string]any{"id": "string", "tag": "string", "version": "string", "commit": "string", "trigger": "string",
+		"status": "string", "start": "time", "stages": []any{map[string]any{"name": "string", "status": "string"}}}
+	checkSchema(t, "pipeline list", runDoc(t, d.ctx, "pipeline", "list"), []any{execution})
+	checkSchema(t, "pipeline show", runDoc(t, d.ctx, "pipeline", "show", "e-000001"), execution)
 }

@@ -24,6 +24,16 @@ func gitRun(t *testing.T, dir string, args ...string) {
 	}
 }
 
+// gitEnv gives git an author and no user or system configuration for the
+// rest of the test.
+func gitEnv(t *testing.T) {
+	t.Helper()
+	for k, v := range map[string]string{"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+		"GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"} {
+		t.Setenv(k, v)
+	}
+}
+
 func run(t *testing.T, dir string, args ...string) (int, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -34,11 +44,7 @@ func run(t *testing.T, dir string, args ...string) (int, string) {
 // TestExitCodes checks the documented exit codes: 0 success, 1 failure,
 // 2 bad input, 3 stopped on a merge conflict.
 func TestExitCodes(t *testing.T) {
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@t")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@t")
-	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	gitEnv(t)
 	dir := t.TempDir()
 	gitRun(t, dir, "init", "-q")
 	if code, out := run(t, dir, "flow", "init"); code != ExitOK {

@@ -78,13 +78,39 @@ Running it again changes nothing. Branch names come from canaryflow.yaml;
 	return cmd
 }
 
+// flowStatusDoc is `flow status -o json`. A next version over the limit
+// is "" (null would make a reader check two ways).
+type flowStatusDoc struct {
+	Branch        string   `json:"branch"` // "" when HEAD is detached
+	BranchType    string   `json:"branchType"`
+	LatestRelease string   `json:"latestRelease"` // "" before the first release
+	NextPatch     string   `json:"nextPatch"`
+	NextMinor     string   `json:"nextMinor"`
+	NextMajor     string   `json:"nextMajor"`
+	SkippedTags   []string `json:"skippedTags"`
+	OpenBranches  []string `json:"openBranches"`
+	InProgress    string   `json:"inProgress"` // a finish that stopped; "" when none
+}
+
+func versionString(v *semver.Version) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
+}
+
 func newFlowStatusCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "status",
-		Short:   "Show the current branch, the latest release and the next versions",
-		Example: "  canaryflow flow status",
-		Args:    usageArgs(cobra.NoArgs),
+	var out output
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the current branch, the latest release and the next versions",
+		Example: `  canaryflow flow status
+  canaryflow flow status -o json`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			f, _, err := openFlow(cmd.Context(), cmd)
 			if err != nil {
 				return err
@@ -93,30 +119,36 @@ func newFlowStatusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			branch := s.Branch
-			if branch == "" {
-				branch = "(detached HEAD)"
-			}
-			fmt.Fprintf(out, "Branch:          %s (%s)\n", branch, s.BranchType)
-			latest := "none yet"
-			if s.Latest != nil {
-				latest = s.Latest.String()
-			}
-			fmt.Fprintf(out, "Latest release:  %s\n", latest)
-			fmt.Fprintf(out, "Next:            patch %s · minor %s · major %s\n", nextOrLimit(s.NextPatch), nextOrLimit(s.NextMinor), nextOrLimit(s.NextMajor))
-			if len(s.Skipped) > 0 {
-				fmt.Fprintf(out, "Skipped tags:    %s (a number over %d: not release tags)\n", joinComma(s.Skipped), flow.MaxVersionNumber)
-			}
-			if len(s.Open) > 0 {
-				fmt.Fprintf(out, "Open branches:   %s\n", joinComma(s.Open))
-			}
-			if s.InProgress != "" {
-				fmt.Fprintf(out, "In progress:     %s\n", s.InProgress)
-			}
-			return nil
+			doc := flowStatusDoc{Branch: s.Branch, BranchType: s.BranchType, LatestRelease: versionString(s.Latest),
+				NextPatch: versionString(s.NextPatch), NextMinor: versionString(s.NextMinor), NextMajor: versionString(s.NextMajor),
+				SkippedTags: append([]string{}, s.Skipped...), OpenBranches: append([]string{}, s.Open...), InProgress: s.InProgress}
+			return out.print(cmd.OutOrStdout(), doc, func() {
+				w := cmd.OutOrStdout()
+				branch := s.Branch
+				if branch == "" {
+					branch = "(detached HEAD)"
+				}
+				fmt.Fprintf(w, "Branch:          %s (%s)\n", branch, s.BranchType)
+				latest := "none yet"
+				if s.Latest != nil {
+					latest = s.Latest.String()
+				}
+				fmt.Fprintf(w, "Latest release:  %s\n", latest)
+				fmt.Fprintf(w, "Next:            patch %s · minor %s · major %s\n", nextOrLimit(s.NextPatch), nextOrLimit(s.NextMinor), nextOrLimit(s.NextMajor))
+				if len(s.Skipped) > 0 {
+					fmt.Fprintf(w, "Skipped tags:    %s (a number over %d: not release tags)\n", joinComma(s.Skipped), flow.MaxVersionNumber)
+				}
+				if len(s.Open) > 0 {
+					fmt.Fprintf(w, "Open branches:   %s\n", joinComma(s.Open))
+				}
+				if s.InProgress != "" {
+					fmt.Fprintf(w, "In progress:     %s\n", s.InProgress)
+				}
+			})
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newFeatureCommand() *cobra.Command {
@@ -129,9 +161,10 @@ func newFeatureCommand() *cobra.Command {
   canaryflow flow feature delete add-login`,
 	}
 	start := &cobra.Command{
-		Use:   "start NAME",
-		Short: "Create feature/NAME from develop and switch to it",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Use:     "start NAME",
+		Example: `  canaryflow flow feature start add-login   # creates feature/add-login from develop`,
+		Short:   "Create feature/NAME from develop and switch to it",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flow.ValidateName("feature", args[0]); err != nil {
 				return err
@@ -144,7 +177,12 @@ func newFeatureCommand() *cobra.Command {
 		},
 	}
 	finish := &cobra.Command{
-		Use:   "finish [NAME]",
+		Use:               "finish [NAME]",
+		ValidArgsFunction: completeBranches(branchPrefix("feature")),
+		Example: `  canaryflow flow feature finish             # the checked-out feature branch
+  canaryflow flow feature finish add-login --keep
+  canaryflow flow feature finish --continue  # after resolving a conflict
+  canaryflow flow feature finish --abort`,
 		Short: "Merge feature/NAME into develop (--no-ff) and delete it",
 		Long: `Merges the feature branch into develop with a merge commit and deletes it.
 Without NAME, the checked-out feature branch is finished. On a merge conflict
@@ -161,11 +199,17 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		}
 		return nil
 	})
+	var listOut output
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List feature branches",
-		Args:  usageArgs(cobra.NoArgs),
+		Example: `  canaryflow flow feature list
+  canaryflow flow feature list -o json`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := listOut.check(); err != nil {
+				return err
+			}
 			f, repo, err := openFlow(cmd.Context(), cmd)
 			if err != nil {
 				return err
@@ -175,6 +219,17 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 				return err
 			}
 			cur, _ := repo.CurrentBranch(cmd.Context())
+			if listOut.structured() {
+				type branch struct {
+					Name    string `json:"name"`
+					Current bool   `json:"current"`
+				}
+				docs := []branch{}
+				for _, n := range names {
+					docs = append(docs, branch{Name: n, Current: n == cur})
+				}
+				return listOut.print(cmd.OutOrStdout(), docs, nil)
+			}
 			if len(names) == 0 {
 				fmt.Fprintln(cmd.ErrOrStderr(), "No feature branches. Start one with: canaryflow flow feature start NAME")
 			}
@@ -189,7 +244,10 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		},
 	}
 	del := &cobra.Command{
-		Use:   "delete NAME",
+		Use:               "delete NAME",
+		ValidArgsFunction: completeBranches(branchPrefix("feature")),
+		Example: `  canaryflow flow feature delete add-login
+  canaryflow flow feature delete add-login --force   # even with unmerged commits`,
 		Short: "Delete feature/NAME (refused if unmerged, unless --force)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 	}
@@ -204,6 +262,7 @@ it stops and tells you what to do: resolve, git add, then --continue; or
 		}
 		return f.FeatureDelete(cmd.Context(), args[0], *force)
 	}
+	listOut.register(list, false)
 	cmd.AddCommand(start, finish, list, del)
 	return cmd
 }
@@ -281,6 +340,7 @@ func newHotfixCommand() *cobra.Command {
 
 func newStartCommand(kind, base string, start func(*flow.Flow, context.Context, flow.StartOptions) error) *cobra.Command {
 	var bump string
+	var force bool
 	def := "auto"
 	if kind == "hotfix" {
 		def = "patch"
@@ -294,7 +354,11 @@ func newStartCommand(kind, base string, start func(*flow.Flow, context.Context, 
 Without VERSION the version is the latest tag bumped by --bump (default %s;
 auto reads the Conventional Commits since the latest tag: fix → patch,
 feat → minor, "!" or BREAKING CHANGE → major). The version must be strict
-SemVer, greater than every existing tag, and the working tree clean.`, kind, base, def),
+SemVer without build metadata, greater than every existing tag and not
+lower than the version files say (unless --force), and the working tree
+clean.`, kind, base, def),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s start %[2]s
+  canaryflow flow %[1]s start --bump %[3]s`, kind, map[string]string{"release": "1.3.0", "hotfix": "1.2.4"}[kind], map[string]string{"release": "minor", "hotfix": "patch"}[kind]),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := firstArg(args)
@@ -310,18 +374,20 @@ SemVer, greater than every existing tag, and the working tree clean.`, kind, bas
 			if err != nil {
 				return err
 			}
-			return start(f, cmd.Context(), flow.StartOptions{Version: v, Bump: bump})
+			return start(f, cmd.Context(), flow.StartOptions{Version: v, Bump: bump, Force: force})
 		},
 	}
 	cmd.Flags().StringVar(&bump, "bump", "", "major, minor, patch or auto, when no VERSION is given (default "+def+")")
+	cmd.Flags().BoolVar(&force, "force", false, "allow a version lower than the version files hold")
 	_ = cmd.RegisterFlagCompletionFunc("bump", cobra.FixedCompletions([]string{"major", "minor", "patch", "auto"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func newFinishCommand(kind, op string, finish func(*flow.Flow, context.Context, flow.FinishOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "finish [VERSION]",
-		Short: fmt.Sprintf("Merge %s/X.Y.Z into main, tag it, merge main back into develop", kind),
+		Use:               "finish [VERSION]",
+		ValidArgsFunction: completeBranches(branchPrefix(kind)),
+		Short:             fmt.Sprintf("Merge %s/X.Y.Z into main, tag it, merge main back into develop", kind),
 		Long: fmt.Sprintf(`Finishes %[1]s/X.Y.Z: merges it into main (--no-ff), creates the annotated tag
 vX.Y.Z on main, merges main back into develop and deletes the branch (unless
 --keep). With --push it then pushes main, develop and the tag to origin in one
@@ -331,6 +397,10 @@ develop are not behind origin.
 
 On a merge conflict it stops, says which branch and files, and how to go on:
 resolve, git add, then --continue; or --abort to put every branch back.`, kind),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s finish --push          # the checked-out %[1]s branch
+  canaryflow flow %[1]s finish %[2]s -m "%[3]s %[2]s"
+  canaryflow flow %[1]s finish --continue      # after resolving a conflict
+  canaryflow flow %[1]s finish --abort`, kind, map[string]string{"release": "1.3.0", "hotfix": "1.2.4"}[kind], titleCase(kind)),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 	}
 	push := cmd.Flags().Bool("push", false, "push main, develop and the tag, and delete the remote branch")

@@ -31,8 +31,10 @@ titled "Release vX.Y.Z", its body the release notes (canaryflow version notes).
 The token is GITHUB_TOKEN, GH_TOKEN or `+"`gh auth token`"+`; without one, the `+"`gh`"+`
 command that opens the same pull request is printed instead, and the exit
 code is 0. After the pull request is merged, run `+"`canaryflow flow %[1]s tag`"+`.`, kind),
-		Example: fmt.Sprintf("  canaryflow flow %s publish --pr", kind),
-		Args:    usageArgs(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: completeBranches(branchPrefix(kind)),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s publish          # the checked-out %[1]s branch
+  canaryflow flow %[1]s publish 1.3.0 --pr`, kind),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := flow.CheckVersionArg(firstArg(args)); err != nil {
 				return err
@@ -69,6 +71,9 @@ when develop is protected, opens the pull request main → develop; otherwise
 before. Without a token the gh commands are printed instead. It deletes the
 %[1]s branch locally and on origin (unless --keep). Conflicts stop it like a
 finish: --continue or --abort.`, kind),
+		ValidArgsFunction: completeBranches(branchPrefix(kind)),
+		Example: fmt.Sprintf(`  canaryflow flow %[1]s tag 1.3.0
+  canaryflow flow %[1]s tag 1.3.0 --keep`, kind),
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 	}
 	msg := cmd.Flags().StringP("message", "m", "", "tag message (default \""+titleCase(kind)+" X.Y.Z\")")

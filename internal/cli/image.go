@@ -164,10 +164,8 @@ func newImageCommand() *cobra.Command {
 		Long: `image works on canaryflow's embedded OCI registry, stored under the state
 directory (registry/). Pushing to and pulling from it needs its token
 (registry/auth-token); the commands here use the store directly and serve
-the registry on loopback only while they need it.
-
-Example:
-  canaryflow image build --tag v1.2.3 examples/hello
+the registry on loopback only while they need it.`,
+		Example: `  canaryflow image build --tag v1.2.3 examples/hello
   canaryflow image ls hello
   canaryflow image rm hello:v1.2.3`,
 	}
@@ -202,10 +200,8 @@ revision label is --commit, else DIR's git HEAD when its work tree is clean.
 
 After the push the registry's lifecycle rule keeps the newest --keep-last
 images of the repository (default: service.keep_images in canaryflow.yaml,
-else 30) and deletes older ones, never one a running task uses.
-
-Example:
-  canaryflow image build --tag v1.2.3 examples/hello
+else 30) and deletes older ones, never one a running task uses.`,
+		Example: `  canaryflow image build --tag v1.2.3 examples/hello
   canaryflow image build --builder dockerfile --repo web --tag v2 ./web`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -296,18 +292,29 @@ func versionFrom(tag, dir string) string {
 	return ""
 }
 
+// imageDoc is one image of `image ls -o json`.
+type imageDoc struct {
+	Repository string    `json:"repository"`
+	Tags       []string  `json:"tags"`
+	Digest     string    `json:"digest"`
+	SizeBytes  int64     `json:"sizeBytes"`
+	PushedAt   time.Time `json:"pushedAt"`
+}
+
 func newImageLsCommand(lf *localFlags) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:   "ls [REPO]",
 		Short: "List images, newest first",
 		Long: `ls lists the images of REPO (or of every repository), newest push first,
-with their tags, digest, size and push time.
-
-Example:
-  canaryflow image ls
-  canaryflow image ls hello`,
+with their tags, digest, size and push time.`,
+		Example: `  canaryflow image ls
+  canaryflow image ls hello -o json`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			repo := ""
 			if len(args) == 1 {
 				repo = args[0]
@@ -323,6 +330,14 @@ Example:
 			if err != nil {
 				return err
 			}
+			if out.structured() {
+				docs := []imageDoc{}
+				for _, img := range imgs {
+					docs = append(docs, imageDoc{Repository: img.Repository, Tags: append([]string{}, img.Tags...),
+						Digest: img.Digest, SizeBytes: img.Size, PushedAt: img.PushedAt.UTC()})
+				}
+				return out.print(cmd.OutOrStdout(), docs, nil)
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "REPOSITORY\tTAGS\tDIGEST\tSIZE\tPUSHED")
 			for _, img := range imgs {
@@ -335,6 +350,8 @@ Example:
 			return tw.Flush()
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newImageRmCommand(lf *localFlags) *cobra.Command {
@@ -343,11 +360,9 @@ func newImageRmCommand(lf *localFlags) *cobra.Command {
 		Short: "Delete an image (all its tags) unless a running task uses it",
 		Long: `rm deletes the image REF names (repo:tag or repo@sha256:…, with or without
 the registry host), with all its tags and the layers no other image uses.
-An image a running task uses is refused.
-
-Example:
-  canaryflow image rm hello:v1.2.3`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+An image a running task uses is refused.`,
+		Example: `  canaryflow image rm hello:v1.2.3`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := registry.ParseRef(args[0])
 			if err != nil {
@@ -359,7 +374,7 @@ Example:
 			}
 			img, err := l.reg.Delete(cmd.Context(), ref.Repository, ref.Reference())
 			if errors.Is(err, registry.ErrNotFound) {
-				return fmt.Errorf("image rm %s: no such image", args[0])
+				return &notFoundError{msg: fmt.Sprintf("image rm %s: no such image (canaryflow image ls lists them)", args[0])}
 			}
 			if err != nil {
 				return fmt.Errorf("image rm %s: %w", args[0], err)
@@ -378,10 +393,8 @@ func newImagePruneCommand(lf *localFlags) *cobra.Command {
 		Long: `prune keeps the newest --keep-last images of REPO (or of every repository)
 and deletes the older ones with the layers no other image uses, as an ECR
 lifecycle policy does. An image a running task uses (any runtime, daemon
-or task run) is never deleted, however old.
-
-Example:
-  canaryflow image prune
+or task run) is never deleted, however old.`,
+		Example: `  canaryflow image prune
   canaryflow image prune --keep-last 3 hello`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -67,8 +67,8 @@ service:
   auto_rollback:
     events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM, DEPLOYMENT_STOP_ON_REQUEST]
   hooks:                     # appspec hook functions (Lambdas on AWS) run locally
-    SmokeTest:
-      command: [curl, --fail, --silent, "http://127.0.0.1:8081/"]   # argv, never a shell
+    SmokeTest:                # argv, never a shell; $CANARYFLOW_TEST_URL and $CANARYFLOW_PRODUCTION_URL
+      command: [curl, --fail, --silent, "$CANARYFLOW_TEST_URL"]     # follow the listeners' ports
       timeout: 30s
     # Another: {url: "http://127.0.0.1:9000/hook", timeout: 60s}
   runtime: auto              # docker when an engine answers, else process; or force one
@@ -123,10 +123,8 @@ formats that canaryflow reads as they are. Existing files are kept unless
 --pipeline adds the local pipeline section (a tag on main → build → deploy)
 and --aws the aws section (the same release on AWS), both commented; given
 alone, to a repository that has a canaryflow.yaml, they add their sections
-to it and touch nothing else.
-
-Example:
-  canaryflow init --name hello
+to it and touch nothing else.`,
+		Example: `  canaryflow init --name hello
   canaryflow init --pipeline --aws`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -37,11 +37,9 @@ func newNotifyTestCommand() *cobra.Command {
 		Short: "Send a sample notification to every target now",
 		Long: `test posts one sample notification to each target of canaryflow.yaml's
 notifications list, from this machine and without the daemon, and says
-how each answered. It exits 1 when any target did not answer 2xx.
-
-Example:
-  canaryflow notify test`,
-		Args: usageArgs(cobra.NoArgs),
+how each answered. It exits 1 when any target did not answer 2xx.`,
+		Example: `  canaryflow notify test`,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := workDir(cmd)
 			if err != nil {

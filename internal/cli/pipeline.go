@@ -29,7 +29,9 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 	af.register(cmd)
 
 	list := &cobra.Command{
-		Use:   "list",
+		Use: "list",
+		Example: `  canaryflow pipeline list
+  canaryflow pipeline list -o json`,
 		Short: "List executions, newest first",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -40,6 +42,9 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 			es, err := c.Executions(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if es == nil {
+				es = []pipeline.Execution{} // a list is [], never null
 			}
 			return af.print(cmd.OutOrStdout(), es, func() {
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -56,7 +61,10 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 		},
 	}
 	show := &cobra.Command{
-		Use:   "show ID",
+		ValidArgsFunction: completeExecutions(&af),
+		Use:               "show ID",
+		Example: `  canaryflow pipeline show e-000003
+  canaryflow pipeline show e-000003 -o yaml`,
 		Short: "Show one execution: stages, times, image, deployment, error",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -73,8 +81,9 @@ registry, then a blue/green deployment. These commands talk to that daemon.`,
 	}
 	var tag string
 	start := &cobra.Command{
-		Use:   "start --tag vX.Y.Z",
-		Short: "Run the pipeline for a tag (idempotent: a running or succeeded one is returned)",
+		Use:     "start --tag vX.Y.Z",
+		Example: `  canaryflow pipeline start --tag v1.2.3`,
+		Short:   "Run the pipeline for a tag (idempotent: a running or succeeded one is returned)",
 		Long: `Runs an execution for a tag that is already on the source, with the same
 checks as a pushed tag (strict SemVer, the trigger's filters, its commit on
 main). Re-running a tag whose execution is in progress or succeeded returns
@@ -103,7 +112,10 @@ that execution; a failed one runs again.`,
 	start.Flags().StringVar(&tag, "tag", "", "the release tag to run, e.g. v1.2.3")
 	var follow bool
 	logs := &cobra.Command{
-		Use:   "logs ID",
+		ValidArgsFunction: completeExecutions(&af),
+		Use:               "logs ID",
+		Example: `  canaryflow pipeline logs e-000003
+  canaryflow pipeline logs e-000003 --follow`,
 		Short: "Print an execution's log (secrets redacted); --follow until it ends",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {

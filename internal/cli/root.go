@@ -10,6 +10,11 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/deploy"
+	"github.com/canaryflow/canaryflow/internal/pipeline"
+	"github.com/canaryflow/canaryflow/internal/registry"
+	"github.com/canaryflow/canaryflow/internal/runtime"
 )
 
 // Exit codes, documented in the root command's help and the README.
@@ -17,14 +22,20 @@ const (
 	ExitOK       = 0 // success
 	ExitError    = 1 // the operation failed (git, I/O, a check that did not pass)
 	ExitUsage    = 2 // bad flags, arguments or input: nothing was changed
-	ExitConflict = 3 // stopped on a merge conflict: resolve, then --continue or --abort
+	ExitConflict = 3 // a merge conflict to resolve, or a state that refuses the request now
+	ExitNotFound = 4 // no such deployment, execution, image or task
+	// ExitInterrupted is 128+SIGINT, as a shell reports a command ended by Ctrl-C.
+	ExitInterrupted = 130
 )
 
 const exitCodesHelp = `Exit codes:
-  0  success
-  1  the operation failed (git error, I/O, a check that did not pass)
-  2  bad flags, arguments or input; nothing was changed
-  3  stopped on a merge conflict; resolve it, then run the same finish with --continue (or --abort)`
+  0    success
+  1    the operation failed (git error, I/O, a check that did not pass)
+  2    bad flags, arguments, input or configuration; nothing was changed
+  3    conflict: stopped on a merge conflict (resolve it, then the same finish with
+       --continue, or --abort), or refused by the current state (a deployment in progress)
+  4    not found: no such deployment, execution, image or task
+  130  interrupted (Ctrl-C); what runs in the daemon goes on`
 
 // Run executes canaryflow with args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -34,9 +45,22 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return ExitOK
 	}
+	var ie *interruptedError
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.As(err, &ie) {
+		err = &interruptedError{msg: "interrupted"}
+	}
 	fmt.Fprintf(stderr, "canaryflow: %v\n", err)
 	return exitCode(err)
 }
+
+// interruptedError is a command stopped by Ctrl-C or SIGTERM; msg says what
+// goes on without it.
+type interruptedError struct{ msg string }
+
+func (e *interruptedError) Error() string { return e.msg }
+
+// ExitCode is 130, as a shell reports a command ended by SIGINT.
+func (e *interruptedError) ExitCode() int { return ExitInterrupted }
 
 // usageError marks errors caused by what the user typed.
 type usageError struct{ err error }
@@ -48,6 +72,14 @@ func (e *usageError) Unwrap() error { return e.err }
 func usageErrorf(format string, a ...any) error {
 	return &usageError{err: fmt.Errorf(format, a...)}
 }
+
+// notFoundError is something the user named that does not exist.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+// ExitCode is ExitNotFound.
+func (e *notFoundError) ExitCode() int { return ExitNotFound }
 
 // exitCoders lets packages below map their errors to exit codes without
 // importing cli: anything implementing ExitCode() int decides its own code.
@@ -61,6 +93,11 @@ func exitCode(err error) int {
 	var ec exitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
+	}
+	for _, nf := range []error{deploy.ErrNotFound, pipeline.ErrNotFound, registry.ErrNotFound, runtime.ErrNotFound} {
+		if errors.Is(err, nf) {
+			return ExitNotFound
+		}
 	}
 	return ExitError
 }
@@ -97,6 +134,10 @@ out as a blue/green canary, watches it, and rolls back by itself.
 		newAWSCommand(),
 		newProtectCommand(), newHookCommand(),
 	)
+	addCompletionCommand(root)
+	root.SetHelpCommand(newHelpCommand(root))
+	completeOutputFlags(root)
+	strictCommands(root)
 	return root
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/canaryflow/canaryflow/internal/deploy"
 )
 
 func newStatusCommand() *cobra.Command {
@@ -15,10 +17,8 @@ func newStatusCommand() *cobra.Command {
 		Short: "Show the services, their live versions and the production traffic split",
 		Long: `status asks the running daemon for each service's live revision, its task
 sets and the router's current weights, and the changes to
-canaryflow.yaml that wait for a restart of canaryflow up (after SIGHUP).
-
-Example:
-  canaryflow status
+canaryflow.yaml that wait for a restart of canaryflow up (after SIGHUP).`,
+		Example: `  canaryflow status
   canaryflow status -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -29,6 +29,9 @@ Example:
 			st, err := c.Status(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if st.Services == nil {
+				st.Services = []deploy.ServiceStatus{} // a list is [], never null
 			}
 			return af.print(cmd.OutOrStdout(), st, func() {
 				w := cmd.OutOrStdout()
@@ -42,6 +45,9 @@ Example:
 					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Service, s.LiveRevision, sets, orDefault(s.Active, "-"))
 				}
 				tw.Flush()
+				if len(st.Services) == 0 {
+					fmt.Fprintln(w, "No deployment yet. Start one: canaryflow deploy create --image REPO:TAG (canaryflow image ls lists the images),\nor push a release tag when canaryflow.yaml has a pipeline section.")
+				}
 				t := st.Traffic
 				fmt.Fprintf(w, "Traffic  blue %5.1f%% %s %5.1f%% green\n", 100-t.GreenPercent, trafficBar(t.GreenPercent, 40), t.GreenPercent)
 				fmt.Fprintf(w, "  blue  %-10s %d requests, %d errors\n", t.Blue.TaskSet, t.Blue.Requests, t.Blue.Errors)

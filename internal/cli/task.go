@@ -72,10 +72,8 @@ Runtimes (--runtime, or $CANARYFLOW_RUNTIME):
 
 ls, stop, logs and rm look at both runtimes unless --runtime names one.
 Tasks are named by ID (a unique prefix of 4+ characters is enough) or
-selected with --service/--taskset/--revision.
-
-Example:
-  canaryflow task run --env GREETING=hi --port 8080 hello:v1.2.3
+selected with --service/--taskset/--revision.`,
+		Example: `  canaryflow task run --env GREETING=hi --port 8080 hello:v1.2.3
   canaryflow task ls --service hello
   canaryflow task logs --follow 3f2a
   canaryflow task stop --service hello --grace 10s`,
@@ -103,10 +101,8 @@ port to listen on) and the --env variables.
 With the docker runtime the command returns once the container runs. With the
 process runtime it stays in the foreground, copying the task's output to
 stderr, until the task exits (exit status 1 if it crashed) or canaryflow is
-interrupted (then it stops the task with SIGTERM, SIGKILL after --grace).
-
-Example:
-  canaryflow task run --env VERSION=1.2.3 --port 8080 hello:v1.2.3
+interrupted (then it stops the task with SIGTERM, SIGKILL after --grace).`,
+		Example: `  canaryflow task run --env VERSION=1.2.3 --port 8080 hello:v1.2.3
   canaryflow task run --runtime process --service hello --taskset green hello@sha256:…`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,6 +130,11 @@ Example:
 			image := args[0]
 			if ref.Host == "" || loopback.IsHost(ref.Host) {
 				img, err := l.reg.Resolve(ref.Repository, ref.Reference())
+				if errors.Is(err, registry.ErrNotFound) {
+					return &notFoundError{msg: fmt.Sprintf("run: no such image %s in canaryflow's registry\n"+
+						"  See the images there: canaryflow image ls\n"+
+						"  Build one:            canaryflow image build --tag %s DIR", args[0], orDefault(ref.Reference(), "vX.Y.Z"))}
+				}
 				if err != nil {
 					return fmt.Errorf("run: image %s: %w", args[0], err)
 				}
@@ -278,19 +279,33 @@ func oneTask(ctx context.Context, f *taskFlags, args []string) (found, error) {
 }
 
 func newTaskLsCommand(f *taskFlags) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List tasks, running and exited",
 		Long: `ls lists the tasks of both runtimes (or of --runtime), filtered by the label
-flags: ID, runtime, state, address, service/taskset/revision and image.
-
-Example:
-  canaryflow task ls --service hello --taskset green`,
+flags: ID, runtime, state, address, service/taskset/revision and image.`,
+		Example: `  canaryflow task ls --service hello --taskset green
+  canaryflow task ls -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			fs, _, err := findTasks(cmd.Context(), f, nil)
 			if err != nil {
 				return err
+			}
+			if out.structured() {
+				tasks := []runtime.Task{}
+				for _, x := range fs {
+					t := x.task
+					if t.Labels == nil {
+						t.Labels = map[string]string{}
+					}
+					tasks = append(tasks, t)
+				}
+				return out.print(cmd.OutOrStdout(), tasks, nil)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tRUNTIME\tSTATE\tADDR\tSERVICE\tTASKSET\tREVISION\tIMAGE")
@@ -306,6 +321,8 @@ Example:
 			return tw.Flush()
 		},
 	}
+	out.register(cmd, false)
+	return cmd
 }
 
 func newTaskStopCommand(f *taskFlags) *cobra.Command {
@@ -315,10 +332,8 @@ func newTaskStopCommand(f *taskFlags) *cobra.Command {
 		Short: "Stop tasks: SIGTERM, then SIGKILL after the grace period",
 		Long: `stop stops the task ID, or every running task the label flags select:
 SIGTERM first, SIGKILL if it has not exited after --grace. The task stays
-listed as exited until "task rm".
-
-Example:
-  canaryflow task stop 3f2a
+listed as exited until "task rm".`,
+		Example: `  canaryflow task stop 3f2a
   canaryflow task stop --service hello --taskset blue --grace 10s`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -356,11 +371,9 @@ func newTaskLogsCommand(f *taskFlags) *cobra.Command {
 		Use:   "logs [ID]",
 		Short: "Print a task's output",
 		Long: `logs prints the stdout and stderr of one task (by ID or labels); with
---follow it keeps printing until the task exits or canaryflow is interrupted.
-
-Example:
-  canaryflow task logs --follow 3f2a`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
+--follow it keeps printing until the task exits or canaryflow is interrupted.`,
+		Example: `  canaryflow task logs --follow 3f2a`,
+		Args:    usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			x, err := oneTask(cmd.Context(), f, args)
 			if err != nil {
@@ -387,11 +400,9 @@ func newTaskRmCommand(f *taskFlags) *cobra.Command {
 		Use:   "rm [ID]",
 		Short: "Remove exited tasks",
 		Long: `rm removes the exited task ID, or every exited task the label flags select,
-with its logs. Running tasks are left alone (stop them first).
-
-Example:
-  canaryflow task rm --service hello`,
-		Args: usageArgs(cobra.MaximumNArgs(1)),
+with its logs. Running tasks are left alone (stop them first).`,
+		Example: `  canaryflow task rm --service hello`,
+		Args:    usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && len(f.labels()) == 0 {
 				return usageErrorf("rm: name a task by ID or by --service/--taskset/--revision")

@@ -55,10 +55,8 @@ next deployment by hand at once; a change to any other setting (ports,
 health check, runtime, registry, the release and pipeline sections) is
 printed with "restart canaryflow up to apply" and the old value stays in
 force. An invalid file changes nothing and says why. A release the
-pipeline deploys takes these settings from its own tagged commit.
-
-Example:
-  canaryflow image build --tag v1.0.0 examples/hello
+pipeline deploys takes these settings from its own tagged commit.`,
+		Example: `  canaryflow image build --tag v1.0.0 examples/hello
   canaryflow up &
   canaryflow deploy create --image hello:v1.0.0`,
 		Args: usageArgs(cobra.NoArgs),
@@ -72,7 +70,7 @@ Example:
 				return err
 			}
 			if cfg.Service == nil {
-				return usageErrorf("up: %s has no service section; run `canaryflow init` to write one", cfg.Path)
+				return usageErrorf("up: %s", cfg.Missing("service"))
 			}
 			switch rtMode {
 			case "":

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"sync"
@@ -49,6 +50,23 @@ type Config struct {
 	// Notifications are where the daemon posts pipeline and deployment
 	// events; nil sends none.
 	Notifications []Notification `yaml:"notifications"`
+
+	// Empty means the file exists but holds no settings (nothing, only
+	// comments, or only "---"): the defaults are in force.
+	Empty bool `yaml:"-"`
+}
+
+// Missing says, for a command that needs section, why the configuration
+// lacks it and what to do: no file at all, an empty file, or a file
+// without that section.
+func (c *Config) Missing(section string) string {
+	switch {
+	case c.Path == "":
+		return fmt.Sprintf("no %s here, so no %s section: run `canaryflow init` to write a commented one", FileName, section)
+	case c.Empty:
+		return fmt.Sprintf("%s is empty, so it has no %s section: add one (`canaryflow init --force` writes a commented file)", c.Path, section)
+	}
+	return fmt.Sprintf("%s has no %s section: add one (`canaryflow init --force` overwrites it with a commented file that has every section)", c.Path, section)
 }
 
 // Error is a configuration problem with the place it was found. It is the
@@ -71,8 +89,11 @@ func Load(dir, path string) (*Config, error) {
 		path = filepath.Join(dir, FileName)
 	}
 	data, err := userfile.Read(path)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		return Default(), nil
+	if errors.Is(err, fs.ErrNotExist) {
+		if !explicit {
+			return Default(), nil
+		}
+		return nil, &Error{Path: path, Msg: "no such file: run `canaryflow init` to write canaryflow.yaml, or give --config (or $CANARYFLOW_CONFIG) the path of yours"}
 	}
 	var refused *userfile.Error
 	if errors.As(err, &refused) {
@@ -94,10 +115,15 @@ func Parse(name string, data []byte) (*Config, error) {
 	} else if err := checkBlockSizes(name, data); err != nil {
 		return nil, err
 	}
+	c.Empty = true
 	if len(bytes.TrimSpace(data)) > 0 {
-		if err := decodeStrict(data, c); err != nil {
-			return nil, decodeError(name, err)
+		// A document of only comments or "---" decodes to io.EOF: it is
+		// an empty file, as one of zero bytes.
+		err := decodeStrict(data, c)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, decodeError(name, data, err)
 		}
+		c.Empty = err != nil
 	}
 	c.Path = name
 	c.Release.applyDefaults()
@@ -105,19 +131,6 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// decodeError turns a go-yaml error into an *Error with a line number.
-func decodeError(name string, err error) error {
-	var se yaml.Error
-	if errors.As(err, &se) {
-		line := 0
-		if tk := se.GetToken(); tk != nil && tk.Position != nil {
-			line = tk.Position.Line
-		}
-		return &Error{Path: name, Line: line, Msg: se.GetMessage()}
-	}
-	return &Error{Path: name, Msg: err.Error()}
 }
 
 // lineOf finds the line of a field given as a YAML path like

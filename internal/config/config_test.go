@@ -94,9 +94,17 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("release:\n  main_branch: main\n"))
 	f.Add([]byte("release:\n  version_files: [a, b]\n"))
 	f.Add([]byte("{"))
+	f.Add([]byte("---\n# only a comment\n"))
+	f.Add([]byte("release:\n  - a\n"))
+	f.Add([]byte("service:\n  name: x\n  hooks:\n    - &a [1, *a]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.yaml", data)
 		if err != nil {
+			// Every refusal is the one file:line type, in the file's words.
+			var fe *Error
+			if !errors.As(err, &fe) && !strings.Contains(err.Error(), "f.yaml") {
+				t.Fatalf("error without the file: %v", err)
+			}
 			return
 		}
 		// Whatever parses must be safe to hand to git.

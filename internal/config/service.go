@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -178,7 +179,7 @@ type DeploymentConfig struct {
 
 type customRouting struct {
 	Type     string   `yaml:"type"`
-	Percent  int      `yaml:"percent"`
+	Percent  float64  `yaml:"percent"` // read as a number so that 0.01 is refused as it is, not as 0
 	Interval Duration `yaml:"interval"`
 }
 
@@ -428,7 +429,10 @@ func (s *Service) validate(path string, data []byte) []error {
 func (s *Service) resolveDeploymentConfig() error {
 	dc := &s.DeploymentConfig
 	if cr := dc.custom; cr != nil {
-		dc.Routing = awsfmt.TrafficRouting{Type: cr.Type, Percent: cr.Percent, Interval: cr.Interval.D()}
+		if cr.Percent != math.Trunc(cr.Percent) || cr.Percent < 0 || cr.Percent > 100 {
+			return fmt.Errorf("percent %v: want a whole number of percent, 1-99", cr.Percent)
+		}
+		dc.Routing = awsfmt.TrafficRouting{Type: cr.Type, Percent: int(cr.Percent), Interval: cr.Interval.D()}
 		return dc.Routing.Validate()
 	}
 	r, ok := awsfmt.PredefinedDeploymentConfig(dc.Name)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -69,18 +70,18 @@ func (h *HookExecutor) RunHook(ctx context.Context, call HookCall) error {
 }
 
 func (h *HookExecutor) runCommand(ctx context.Context, call HookCall) error {
-	argv := call.Hook.Command
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = h.Dir
-	cmd.WaitDelay = 2 * time.Second
-	cmd.Env = append(os.Environ(), h.Env...)
-	cmd.Env = append(cmd.Env,
+	own := append(append([]string{}, h.Env...),
 		"CANARYFLOW_DEPLOYMENT_ID="+call.DeploymentID,
 		"CANARYFLOW_SERVICE="+call.Service,
 		"CANARYFLOW_LIFECYCLE_EVENT="+call.Event,
 		"CANARYFLOW_HOOK_EXECUTION_ID="+call.ExecutionID,
 		fmt.Sprintf("CANARYFLOW_REVISION=%d", call.Revision),
 	)
+	argv := expandHookArgs(call.Hook.Command, own)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = h.Dir
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Env = append(os.Environ(), own...)
 	var tail tailBuffer
 	var out io.Writer = &tail
 	if h.Output != nil {
@@ -95,6 +96,33 @@ func (h *HookExecutor) runCommand(ctx context.Context, call HookCall) error {
 		return fmt.Errorf("hook %s: run %s: %w", call.Hook.Name, argv[0], err)
 	}
 	return nil
+}
+
+// hookVarRef matches $CANARYFLOW_NAME and ${CANARYFLOW_NAME}.
+var hookVarRef = regexp.MustCompile(`\$\{CANARYFLOW_[A-Z0-9_]+\}|\$CANARYFLOW_[A-Z0-9_]+`)
+
+// expandHookArgs replaces $CANARYFLOW_NAME and ${CANARYFLOW_NAME} in a hook's
+// argv with canaryflow's own variables (env, NAME=value), so a hook can
+// name $CANARYFLOW_TEST_URL without a shell and follow a change of
+// test_port. No shell sees the argv, and any other $ is left as written.
+func expandHookArgs(argv, env []string) []string {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "CANARYFLOW_") {
+			vars[k] = v
+		}
+	}
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = hookVarRef.ReplaceAllStringFunc(a, func(ref string) string {
+			name := strings.Trim(ref, "${}")
+			if v, ok := vars[name]; ok {
+				return v
+			}
+			return ref
+		})
+	}
+	return out
 }
 
 func (h *HookExecutor) callURL(ctx context.Context, call HookCall) error {

@@ -86,3 +86,20 @@ func TestHookExecutorURL(t *testing.T) {
 		t.Error("a hook with neither command nor url succeeded")
 	}
 }
+
+// TestHookArgsNameTheListeners checks that a hook command names the test
+// listener as $CANARYFLOW_TEST_URL (what the starter SmokeTest does), so a
+// change of test_port reaches it; no shell runs, and other $ stay as written.
+func TestHookArgsNameTheListeners(t *testing.T) {
+	var out strings.Builder
+	h := &HookExecutor{Dir: t.TempDir(), Output: &out, Env: []string{"CANARYFLOW_TEST_URL=http://127.0.0.1:9081/"}}
+	call := HookCall{DeploymentID: "d-000007", Event: EventAfterAllowTestTraffic,
+		Hook: Hook{Name: "SmokeTest", Command: []string{"echo", "$CANARYFLOW_TEST_URL", "${CANARYFLOW_DEPLOYMENT_ID}/x", "$HOME", "$(id)", "$CANARYFLOW_NOPE"}}}
+	if err := h.RunHook(context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	want := "http://127.0.0.1:9081/ d-000007/x $HOME $(id) $CANARYFLOW_NOPE\n"
+	if out.String() != want {
+		t.Errorf("argv = %q, want %q", out.String(), want)
+	}
+}

@@ -14,6 +14,10 @@ func (f *Flow) FeatureStart(ctx context.Context, name string) error {
 	if err := ValidateName("feature", name); err != nil {
 		return err
 	}
+	if rest, ok := strings.CutPrefix(name, f.opts.FeaturePrefix); ok && rest != "" {
+		return badInput("give the name without the prefix: canaryflow flow feature start "+rest,
+			"feature name %s starts with %s: the branch would be %s%s", name, f.opts.FeaturePrefix, f.opts.FeaturePrefix, name)
+	}
 	branch := f.opts.FeaturePrefix + name
 	if err := f.startChecks(ctx, f.opts.DevelopBranch, branch); err != nil {
 		return err
@@ -29,6 +33,7 @@ func (f *Flow) FeatureStart(ctx context.Context, name string) error {
 // FeatureFinish merges feature/NAME into develop with a merge commit and
 // deletes the branch (unless keep). An empty name means the current branch.
 func (f *Flow) FeatureFinish(ctx context.Context, name string, keep bool) error {
+	name = f.withoutFeaturePrefix(name)
 	name, err := f.currentOrNamed(ctx, "feature", f.opts.FeaturePrefix, name)
 	if err != nil {
 		return err
@@ -40,6 +45,15 @@ func (f *Flow) FeatureFinish(ctx context.Context, name string, keep bool) error 
 	return f.begin(ctx, &finishState{Op: "feature finish", Kind: "feature", Version: name, Branch: branch, Keep: keep})
 }
 
+// withoutFeaturePrefix lets finish and delete take the branch's full name
+// (feature/x) as well as x, as git-flow users type it.
+func (f *Flow) withoutFeaturePrefix(name string) string {
+	if rest, ok := strings.CutPrefix(name, f.opts.FeaturePrefix); ok && rest != "" {
+		return rest
+	}
+	return name
+}
+
 // FeatureList prints the feature branches, marking the current one.
 func (f *Flow) FeatureList(ctx context.Context) ([]string, error) {
 	return f.repo.Branches(ctx, f.opts.FeaturePrefix)
@@ -47,6 +61,7 @@ func (f *Flow) FeatureList(ctx context.Context) ([]string, error) {
 
 // FeatureDelete deletes feature/NAME; force deletes it even if unmerged.
 func (f *Flow) FeatureDelete(ctx context.Context, name string, force bool) error {
+	name = f.withoutFeaturePrefix(name)
 	if err := ValidateName("feature", name); err != nil {
 		return err
 	}

@@ -174,9 +174,31 @@ func (f *Flow) requireBranch(ctx context.Context, branch string) error {
 		return err
 	}
 	if !ok {
-		return refuse("run `canaryflow flow init` to create main and develop", "branch %s does not exist", branch)
+		return refuse(f.missingBranchHint(ctx, branch), "branch %s does not exist", branch)
 	}
 	return nil
+}
+
+// missingBranchHint says how to get a configured branch that is missing.
+// flow init creates develop, but never main in a repository that has
+// commits on another branch (master, trunk): there, the way out is the
+// configuration, or renaming that branch.
+func (f *Flow) missingBranchHint(ctx context.Context, branch string) string {
+	if branch == f.opts.MainBranch {
+		branches, _ := f.repo.Branches(ctx, "")
+		var others []string
+		for _, b := range branches {
+			if b != f.opts.DevelopBranch {
+				others = append(others, b)
+			}
+		}
+		if len(others) > 0 {
+			return fmt.Sprintf("this repository's branches are %s: set release.main_branch in canaryflow.yaml to the production one\n"+
+				"(e.g. main_branch: %s), or rename it: git branch -m %s %s; then run `canaryflow flow init`",
+				strings.Join(others, ", "), others[0], others[0], branch)
+		}
+	}
+	return "run `canaryflow flow init` to create " + f.opts.MainBranch + " and " + f.opts.DevelopBranch
 }
 
 // latestTag is the highest release tag reachable from main, or nil.

@@ -16,6 +16,9 @@ type StartOptions struct {
 	// Bump is major, minor, patch or auto (Conventional Commits since the
 	// latest tag). Empty means auto for releases and patch for hotfixes.
 	Bump string
+	// Force allows a version lower than the one the version files hold
+	// (almost always a typo, so refused without it).
+	Force bool
 }
 
 // FinishOptions tune a release or hotfix finish.
@@ -84,6 +87,11 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 		if v, err = ParseVersion(o.Version); err != nil {
 			return err
 		}
+		if v.Metadata() != "" {
+			return badInput(fmt.Sprintf("start it as %s; build metadata belongs in the build, not in the release's name", strings.SplitN(o.Version, "+", 2)[0]),
+				"version %s has build metadata (+%s): SemVer ignores it when versions are compared, so it would name the same release as %s and make a branch %s%s",
+				o.Version, v.Metadata(), strings.SplitN(o.Version, "+", 2)[0], k.prefix, o.Version)
+		}
 	}
 	if v == nil {
 		bump := o.Bump
@@ -116,6 +124,11 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 	}
 	if err := f.checkNewVersion(ctx, v); err != nil {
 		return err
+	}
+	if !o.Force {
+		if err := f.checkNotLowerThanFiles(ctx, v, k); err != nil {
+			return err
+		}
 	}
 	var notes *Notes
 	if f.opts.Changelog != "" {
@@ -156,6 +169,33 @@ func (f *Flow) start(ctx context.Context, k kind, o StartOptions, defBump string
 		f.printf("Set version %s in %s and committed \"Bump version to %s\".\n", v, strings.Join(written, ", "), v)
 	}
 	f.printf("When the %s is ready, run:\n    canaryflow flow %s finish %s --push\n", k.name, k.name, v)
+	return nil
+}
+
+// checkNotLowerThanFiles refuses a version lower than one a version file
+// already holds on the branch the new one starts from (develop for a
+// release, main for a hotfix): with no tags yet, 0.0.0 would pass every
+// other check and quietly rewrite VERSION from 0.1.0 down to 0.0.0.
+func (f *Flow) checkNotLowerThanFiles(ctx context.Context, v *semver.Version, k kind) error {
+	for _, p := range f.opts.VersionFiles {
+		data, ok, err := f.repo.ShowFile(ctx, "refs/heads/"+k.base, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		old, err := parseVersionFile(p, data)
+		if err != nil || old == "" {
+			continue // a broken file is reported when it is written
+		}
+		ov, err := semver.StrictNewVersion(old)
+		if err != nil || !v.LessThan(ov) {
+			continue
+		}
+		return badInput(fmt.Sprintf("if %s is what you mean, run again with --force: canaryflow flow %s start %s --force", v, k.name, v),
+			"version %s is lower than %s in %s", v, old, p)
+	}
 	return nil
 }
 

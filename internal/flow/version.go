@@ -145,6 +145,10 @@ func (f *Flow) Check(ctx context.Context, want string) (*CheckResult, error) {
 		}
 		res.Want, res.Source = v.String(), "argument"
 	} else {
+		if has, err := f.repo.HasCommits(ctx); err == nil && !has {
+			return nil, refuse("commit something first (`canaryflow flow init` makes an initial commit on "+f.opts.MainBranch+"),\nor give the version to check the files against: canaryflow version check X.Y.Z",
+				"the repository has no commits yet: there is no tag at HEAD to check the version files against")
+		}
 		tags, err := f.repo.TagsAt(ctx, "HEAD")
 		if err != nil {
 			return nil, err

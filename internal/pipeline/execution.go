@@ -43,10 +43,27 @@ type Execution struct {
 	Stages  []StageRun `json:"stages"`
 	// Outputs of the stages: the image the build pushed, the deployment it started.
 	Image        string    `json:"image,omitempty"`
-	DeploymentID string    `json:"deployment_id,omitempty"`
+	DeploymentID string    `json:"deploymentId,omitempty"`
 	Error        string    `json:"error,omitempty"`
 	Start        time.Time `json:"start"`
 	End          time.Time `json:"end,omitzero"`
+}
+
+// UnmarshalJSON also reads "deployment_id", the key executions were
+// stored with before every key was camelCase.
+func (e *Execution) UnmarshalJSON(data []byte) error {
+	type plain Execution
+	v := struct {
+		*plain
+		OldDeploymentID string `json:"deployment_id"`
+	}{plain: (*plain)(e)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if e.DeploymentID == "" {
+		e.DeploymentID = v.OldDeploymentID
+	}
+	return nil
 }
 
 // StageRun is how one stage of an execution went.

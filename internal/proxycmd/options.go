@@ -1,6 +1,7 @@
 package proxycmd
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -117,6 +118,17 @@ func (f proxyFlags) options(logOut io.Writer) (router.Options, error) {
 	}
 	if f.responseTimeout == 0 {
 		opts.ResponseTimeout = -1
+	}
+	if f.tlsCert != "" && f.tlsKey != "" {
+		// Read the pair now, so a wrong path fails before anything
+		// listens or says it does.
+		if _, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey); err != nil {
+			return router.Options{}, usageErrorf("--tls-cert %s, --tls-key %s: %w", f.tlsCert, f.tlsKey, err)
+		}
+	}
+	if gw > 0 && len(green) == 0 && f.stateDir == "" {
+		fmt.Fprintf(logOut, "warning: --green-weight %s but no --green targets: green's share goes to blue until green targets are added "+
+			"(give --green http://host:port, or start with --admin and add them through its API)\n", f.greenWeight)
 	}
 	if f.deregistrationDelay <= 0 {
 		return router.Options{}, usageErrorf("--deregistration-delay must be positive")

@@ -29,11 +29,9 @@ is atomic: no request is dropped. PERCENT is 0-100 in 0.1 steps.
 
 The bearer token is --admin-token, else $CANARYFLOW_ADMIN_TOKEN, else the
 one the proxy wrote to <state dir>/proxy/admin-<host>-<port>.token for
-that admin address.
-
-Example:
-  canaryflow proxy set-weight --admin 127.0.0.1:8090 25`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+that admin address.`,
+		Example: `  canaryflow proxy set-weight --admin 127.0.0.1:8090 25`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pm, err := router.ParsePercent(args[0])
 			if err != nil {

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/awsfmt"
 	"github.com/canaryflow/canaryflow/internal/deploy"
 	"github.com/canaryflow/canaryflow/internal/metrics"
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
+	"github.com/canaryflow/canaryflow/internal/registry"
 	"github.com/canaryflow/canaryflow/internal/release"
 	"github.com/canaryflow/canaryflow/internal/router"
 )
@@ -48,6 +50,11 @@ type DeploymentView struct {
 	Deployment deploy.Deployment       `json:"deployment"`
 	Events     []deploy.LifecycleEvent `json:"lifecycleEvents"`
 	Traffic    *TrafficView            `json:"traffic,omitempty"`
+	// Image is the image of the revision deployed and PreviousImage that
+	// of the revision live when it started, so a reader sees versions,
+	// not only revision numbers; empty when the revision is unknown.
+	Image         string `json:"image,omitempty"`
+	PreviousImage string `json:"previousImage,omitempty"`
 }
 
 // TrafficView is the router's current split and each version's counters
@@ -101,6 +108,21 @@ type api struct {
 	log     *slog.Logger
 	// samples returns a deployment's chart readings (metrics.Sampler).
 	samples func(id string) []metrics.Sample
+	reg     *registry.Registry // names a pinned image by its tags; nil without a registry
+}
+
+// imageName says which version an image is: "hello:v1.0.0" for a digest
+// the embedded registry has tagged, else the reference as it is.
+func (a *api) imageName(ref string) string {
+	r, err := registry.ParseRef(ref)
+	if a.reg == nil || err != nil || r.Digest == "" {
+		return ref
+	}
+	img, err := a.reg.Resolve(r.Repository, r.Digest)
+	if err != nil || len(img.Tags) == 0 {
+		return ref
+	}
+	return r.Repository + ":" + strings.Join(img.Tags, ",") + "@" + r.Digest[:min(len(r.Digest), 19)]
 }
 
 func (a *api) routes() *http.ServeMux {
@@ -148,6 +170,13 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 
 var errBadRequest = errors.New("bad request")
 
+// noPipeline answers the pipeline's routes on a daemon whose
+// canaryflow.yaml has no pipeline section, saying so instead of a bare 404.
+func noPipeline(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, ErrorBody{Error: "this daemon runs no pipeline: canaryflow.yaml has no pipeline section " +
+		"(add one, with its source and build, then restart canaryflow up; until then deploy images with canaryflow deploy create)"})
+}
+
 // trafficView reads the router's split and the counters of the task sets
 // bound to its sides; each task set's counters start at zero with it.
 func (a *api) trafficView(ctx context.Context) (TrafficView, error) {
@@ -176,6 +205,9 @@ func (a *api) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
+	if services == nil {
+		services = []deploy.ServiceStatus{} // a list is [], never null
+	}
 	view := StatusView{Services: services, Traffic: tv, Config: a.config.status()}
 	var info proxycmd.ProcessInfo
 	if err := a.rt.Get(r.Context(), "/process", &info); err == nil {
@@ -201,7 +233,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	if id == "latest" {
 		ds, err := a.ctl.List(a.service)
 		if err != nil || len(ds) == 0 {
-			a.fail(w, fmt.Errorf("no deployment yet: %w", deploy.ErrNotFound))
+			a.fail(w, fmt.Errorf("no deployment yet (start one with canaryflow deploy create --image REPO:TAG, or push a release tag to a pipeline): %w", deploy.ErrNotFound))
 			return
 		}
 		id = ds[len(ds)-1].ID
@@ -217,6 +249,12 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := DeploymentView{Deployment: *d, Events: evs}
+	if rev, err := a.ctl.Revision(d.Service, d.Revision); err == nil {
+		view.Image = a.imageName(rev.Image)
+	}
+	if rev, err := a.ctl.Revision(d.Service, d.PreviousRevision); err == nil && d.PreviousRevision > 0 {
+		view.PreviousImage = a.imageName(rev.Image)
+	}
 	if !d.Done() {
 		tv, err := a.trafficView(r.Context())
 		if err != nil {

@@ -34,13 +34,18 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Msg }
 
-// ExitCode makes refused requests (bad input, conflicts, a wrong token)
-// exit 2 in the CLI.
+// ExitCode maps the answer to the CLI's exit codes: a refused request (bad
+// input, a wrong token) is 2, a state that refuses it now (a deployment in
+// progress) 3, something that does not exist 4.
 func (e *APIError) ExitCode() int {
 	switch e.Status {
-	case http.StatusBadRequest, http.StatusConflict, http.StatusNotFound, http.StatusUnauthorized,
+	case http.StatusBadRequest, http.StatusUnauthorized,
 		http.StatusForbidden, http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest:
 		return 2
+	case http.StatusConflict:
+		return 3
+	case http.StatusNotFound:
+		return 4
 	}
 	return 1
 }

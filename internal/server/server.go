@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/canaryflow/canaryflow/internal/config"
@@ -156,6 +157,9 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	st, err := store.Open(filepath.Join(opts.StateDir, "canaryflow.db"), store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return alreadyRunning(opts.StateDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -193,6 +197,12 @@ func Run(ctx context.Context, opts Options) error {
 			addr = "127.0.0.1:5055"
 		}
 		ln, err := registry.Listen(addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// As documented for --registry-addr: a busy port falls back to
+			// a free one; clients find it in daemon.json.
+			log.Warn("registry port busy; serving on a free port", "busy", addr)
+			ln, err = registry.Listen("127.0.0.1:0")
+		}
 		if err != nil {
 			return fmt.Errorf("registry: %w", err)
 		}
@@ -279,7 +289,7 @@ func Run(ctx context.Context, opts Options) error {
 	reload := newReloader(opts.Config, rel, opts.Reloaded, log.With("component", "config"))
 	wg.Add(1)
 	go func() { defer wg.Done(); reload.run(ctx, opts.Reload) }()
-	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api")}
+	api := &api{rel: rel, ctl: ctl, service: svc.Name, rt: rt.AdminClient, config: reload, log: log.With("component", "api"), reg: reg}
 	routes := api.routes()
 	bus := eventstream.NewBus(0, nil)
 	routes.Handle("GET /v1/events", &eventstream.Handler{Bus: bus, Done: ctx.Done()})
@@ -291,6 +301,9 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		pipe.register(routes)
+	} else {
+		routes.HandleFunc("/v1/executions", noPipeline)
+		routes.HandleFunc("/v1/executions/", noPipeline)
 	}
 	feed := eventstream.Source{Logger: log.With("component", "events"),
 		Deployments:        func() ([]deploy.Deployment, error) { return ctl.List("") },
@@ -420,6 +433,32 @@ func writeInfo(path string, info Info) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// AlreadyRunningError is `up` on a state directory another daemon holds.
+type AlreadyRunningError struct {
+	StateDir string
+	Info     *Info // the holder as its daemon.json says; nil when unreadable
+}
+
+func (e *AlreadyRunningError) Error() string {
+	holder := "another process holds its store"
+	if e.Info != nil {
+		holder = fmt.Sprintf("PID %d, API %s", e.Info.PID, e.Info.API)
+	}
+	return fmt.Sprintf("canaryflow up is already running on %s (%s)\n"+
+		"  talk to it (canaryflow status, canaryflow deploy …), stop it (kill -INT <PID>), or give this one another --state-dir", e.StateDir, holder)
+}
+
+// ExitCode is 3: the state refuses the request now.
+func (e *AlreadyRunningError) ExitCode() int { return 3 }
+
+func alreadyRunning(stateDir string) error {
+	e := &AlreadyRunningError{StateDir: stateDir}
+	if info, err := ReadInfo(stateDir); err == nil {
+		e.Info = &info
+	}
+	return e
 }
 
 // ReadInfo reads the running daemon's info file from a state directory.

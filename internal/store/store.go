@@ -66,6 +66,10 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database file at path.
+// ErrLocked is the error of Open when another process holds the database
+// (a daemon already running on the same state directory).
+var ErrLocked = errors.New("another process holds the database")
+
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 2 * time.Second
@@ -74,6 +78,9 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
