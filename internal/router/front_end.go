@@ -51,8 +51,9 @@ type frontEnd struct {
 	acceptErr error // set before closed is closed
 
 	shutting atomic.Bool
-	// open counts the client connections; above parkAbove (negative:
-	// never) idle ones are parked (see parker), once park is made.
+	// open counts the client connections; above parkAbove (when
+	// positive) idle ones are parked at once (see parker); negative parks
+	// none.
 	open      atomic.Int64
 	parkAbove atomic.Int64
 	// parkAfter is how long a connection may be idle before it is parked
@@ -205,7 +206,7 @@ func (fe *frontEnd) forget(c *frontConn) {
 // parkerIfBusy returns the parker when idle connections are to be parked
 // at once: more than parkAbove are open.
 func (fe *frontEnd) parkerIfBusy() *parker {
-	if above := fe.parkAbove.Load(); above < 0 || fe.open.Load() <= above {
+	if above := fe.parkAbove.Load(); above <= 0 || fe.open.Load() <= above {
 		return nil
 	}
 	return fe.parker()

@@ -17,9 +17,10 @@ import (
 // returned. When the socket becomes readable (the next request, or the
 // client closing) the parker starts a goroutine that carries on where the
 // last one stopped (frontConn.run). A goroutine that has answered a request
-// keeps a stack of 4-8 KB while it waits; at thousands of connections,
-// half of them idle at any moment under load, those stacks were the
-// router's largest cost after the heap.
+// keeps a stack of 4-8 KB while it waits: a browser's keep-alive
+// connections, idle most of their lives, cost that each. A connection is
+// parked once idle for the front end's parkAfter (the watchdog nudges its
+// goroutine), or at once when Options.ParkIdleAbove asks for it.
 //
 // The epoll set is itself waited on through Go's netpoller, so the loop
 // holds no thread while nothing happens. Sockets are added one-shot: an

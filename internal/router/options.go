@@ -31,9 +31,6 @@ const (
 	DefaultIdleConnTimeout     = 60 * time.Second
 	DefaultDialTimeout         = 2 * time.Second
 	DefaultResponseTimeout     = 60 * time.Second
-	// DefaultParkIdleAbove: below a thousand connections a goroutine's
-	// stack each is a few megabytes, not worth a system call a request.
-	DefaultParkIdleAbove = 1000
 )
 
 // Options configure a Router. The zero value is a router with no targets,
@@ -115,14 +112,15 @@ type Options struct {
 	// and as a way out should the front end misbehave. TLS listeners always
 	// use net/http.
 	NetHTTPOnly bool
-	// ParkIdleAbove is the number of open client connections above which
-	// the fast front end holds an idle keep-alive connection without a
-	// goroutine of its own (on Linux): it waits in an epoll set of the
-	// front end's, and a goroutine starts for it when its next request
-	// arrives. That costs a system call and a goroutine start per request,
-	// and saves the goroutine's stack (4-8 KB) for as long as the
-	// connection is idle. Zero means DefaultParkIdleAbove; negative never
-	// parks.
+	// The fast front end parks a keep-alive connection idle for a second
+	// (on Linux): it waits in an epoll set of the front end's without a
+	// goroutine of its own, and a goroutine starts for it when its next
+	// request arrives (see parker). ParkIdleAbove, when positive, parks
+	// every idle connection at once while more than that many are open.
+	// That costs a system call and a goroutine start per request, and
+	// saved no memory under load in bench/proxy/conns.sh (the runtime
+	// keeps the stacks it frees for the goroutines it starts), so it is
+	// off by default. Negative never parks.
 	ParkIdleAbove int
 	// parkAfter is how long an idle connection keeps its goroutine when
 	// ParkIdleAbove is not reached; zero means the constant parkAfter.
@@ -271,9 +269,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ClientIdleTimeout == 0 {
 		o.ClientIdleTimeout = DefaultClientIdleTimeout
-	}
-	if o.ParkIdleAbove == 0 {
-		o.ParkIdleAbove = DefaultParkIdleAbove
 	}
 	if o.parkAfter == 0 {
 		o.parkAfter = parkAfter
