@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,6 +36,8 @@ type parker struct {
 	epfd int
 	file *os.File // epfd, for the netpoller
 	rc   syscall.RawConn
+
+	parks atomic.Int64 // connections parked so far
 
 	mu     sync.Mutex
 	conns  map[int32]parked // by socket
@@ -130,6 +133,7 @@ func (p *parker) park(c *frontConn, fd int, idleBy time.Time) bool {
 	c.parkedFD = int32(fd)
 	c.parked.Store(true)
 	p.conns[int32(fd)] = parked{c: c, idleBy: idleBy}
+	p.parks.Add(1)
 	return true
 }
 

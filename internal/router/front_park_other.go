@@ -4,12 +4,13 @@ package router
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
 // parker is Linux only (it needs epoll); elsewhere every connection keeps
 // its goroutine.
-type parker struct{}
+type parker struct{ parks atomic.Int64 }
 
 func newParker() (*parker, error) { return nil, errors.New("parking needs epoll") }
 

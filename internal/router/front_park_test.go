@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -285,4 +286,46 @@ func TestIdleConnectionParkedAfterAWhile(t *testing.T) {
 	_, _ = fmt.Fprintf(other, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n")
 	wantAnswer(t, otherBR, "GET", "/again ")
 	waitFor(t, "both parked again", func() bool { return parkedCount(fe) == 2 })
+}
+
+// TestParkingsGiveMemoryBack: after enough connections were parked, the
+// watchdog gives the freed memory back to the system once, and not again
+// within releaseEvery however many more are parked.
+func TestParkingsGiveMemoryBack(t *testing.T) {
+	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.URL.Path) })
+	var releases atomic.Int32
+	rt, err := New(Options{Blue: []string{b.URL}, ParkIdleAbove: 1, releaseAfterParks: 20, releaseMemory: func() { releases.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
+	t.Cleanup(func() { fe.shutdown(context.Background()) })
+	addr := fe.Addr().String()
+	round := func(conns []net.Conn, brs []*bufio.Reader, tag string) {
+		for i, c := range conns {
+			_, _ = fmt.Fprintf(c, "GET /%s%d HTTP/1.1\r\nHost: x\r\n\r\n", tag, i)
+			wantAnswer(t, brs[i], "GET", fmt.Sprintf("/%s%d", tag, i))
+		}
+	}
+	var conns []net.Conn
+	var brs []*bufio.Reader
+	for range 15 {
+		c, br := rawConn(t, addr)
+		conns, brs = append(conns, c), append(brs, br)
+	}
+	round(conns, brs, "a")
+	waitFor(t, "15 parked", func() bool { return parkedCount(fe) >= 14 })
+	time.Sleep(3 * watchTick)
+	if n := releases.Load(); n != 0 {
+		t.Fatalf("memory given back after %d parkings, want none before 20", fe.park.Load().parks.Load())
+	}
+	round(conns, brs, "b")
+	waitFor(t, "memory given back after 20 parkings", func() bool { return releases.Load() == 1 })
+	round(conns, brs, "c")
+	round(conns, brs, "d")
+	time.Sleep(3 * watchTick)
+	if n := releases.Load(); n != 1 {
+		t.Fatalf("memory given back %d times within releaseEvery, want once", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -126,6 +127,11 @@ type Options struct {
 	// ParkIdleAbove is not reached; zero means the constant parkAfter.
 	// Tests shorten it.
 	parkAfter time.Duration
+	// releaseAfterParks and releaseMemory are the watchdog's release of
+	// freed stacks (see releaseEvery); zero and nil mean the constant and
+	// debug.FreeOSMemory. Tests replace them.
+	releaseAfterParks int
+	releaseMemory     func()
 	// Logger receives errors and state changes; nil discards them.
 	Logger *slog.Logger
 	// Clock drives health-check intervals and drain deadlines; nil is the
@@ -272,6 +278,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.parkAfter == 0 {
 		o.parkAfter = parkAfter
+	}
+	if o.releaseAfterParks == 0 {
+		o.releaseAfterParks = releaseAfterParks
+	}
+	if o.releaseMemory == nil {
+		o.releaseMemory = debug.FreeOSMemory
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
