@@ -118,7 +118,9 @@ func (fe *frontEnd) watchdog() {
 	defer tick.Stop()
 	var slow, idle []*frontConn
 	idleTicks := max(1, int(fe.parkAfter/watchTick))
-	var released int64 // the parker's count of parkings at the last release
+	// The parker's count of parkings at the last release and at the last
+	// tick, and when the last release was.
+	var released, lastParks int64
 	var releasedAt time.Time
 	for {
 		select {
@@ -149,13 +151,15 @@ func (fe *frontEnd) watchdog() {
 		if p := fe.park.Load(); p != nil {
 			p.expire(now)
 			// Stacks freed by parking stay with the runtime, which gives
-			// memory back to the system slowly: after many parkings, give
-			// it back at once (a forced collection, at most every
-			// releaseEvery).
-			if n := p.parks.Load(); n-released >= int64(fe.rt.opts.releaseAfterParks) && now.Sub(releasedAt) >= releaseEvery {
+			// memory back to the system slowly: after many parkings, once
+			// a tick passes with none (a burst is over), give it back at
+			// once (a forced collection, at most every releaseEvery).
+			n := p.parks.Load()
+			if n-released >= int64(fe.rt.opts.releaseAfterParks) && n == lastParks && now.Sub(releasedAt) >= releaseEvery {
 				released, releasedAt = n, now
 				go fe.rt.opts.releaseMemory()
 			}
+			lastParks = n
 		}
 		fe.rt.bufs.trim(now)
 		if fe.parkAbove.Load() >= 0 {
