@@ -307,6 +307,15 @@ func (c *frontConn) setDeadlineLocked(t time.Time) {
 // serveRequest answers req and reports whether the connection may carry
 // another request.
 func (c *frontConn) serveRequest(req *http.Request) bool {
+	c.seq.Add(1) // from here on the watchdog does not nudge for the wait before
+	if c.parkSoon.Swap(false) {
+		// A nudge came as the request did: the read deadline it moved
+		// to the past is set back, so no later read takes it for the
+		// connection's own.
+		c.dlMu.Lock()
+		_ = c.nc.SetReadDeadline(c.deadline)
+		c.dlMu.Unlock()
+	}
 	state := connBusy
 	switch {
 	case req.ContentLength == 0:
@@ -333,8 +342,6 @@ func (c *frontConn) serveRequest(req *http.Request) bool {
 		req.Body = &c.body
 	}
 	req.RemoteAddr = c.remote
-	c.parkSoon.Store(false) // a nudge that came as the request did is moot
-	c.seq.Add(1)
 	c.state.Store(state)
 	keep := c.handle(req)
 	c.finished = time.Now()
