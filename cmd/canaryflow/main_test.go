@@ -91,11 +91,34 @@ func killTasksAtEnd(env *testscript.Env) {
 		return
 	}
 	work := env.WorkDir
+	getenv := env.Getenv // the script's environment, which its routers had
 	t.Cleanup(func() {
 		for _, p := range leakcheck.KillUnder(work) {
 			t.Logf("killed a process left running: %s", p)
+			removeRouterSocket(p, getenv)
 		}
 	})
+}
+
+// removeRouterSocket removes the admin socket of a killed router process
+// (canaryflow-proxy --state-dir DIR): when DIR's path is too long for a
+// socket, the router listens in a short directory of the user's
+// (proxycmd.SocketPathFor), outside the work directory, and a killed one
+// cannot remove its socket there itself.
+func removeRouterSocket(p leakcheck.Proc, getenv func(string) string) {
+	args := strings.Fields(p.Args)
+	for i, a := range args {
+		dir, ok := strings.CutPrefix(a, "--state-dir=")
+		if !ok && a == "--state-dir" && i+1 < len(args) {
+			dir, ok = args[i+1], true
+		}
+		if !ok {
+			continue
+		}
+		if sock, err := proxycmd.SocketPathForEnv(dir, getenv); err == nil && !strings.HasPrefix(sock, dir+string(filepath.Separator)) {
+			_ = os.Remove(sock)
+		}
+	}
 }
 
 // exits runs a command as exec does (stdout and stderr are then checked

@@ -216,7 +216,11 @@ const maxSocketPath = 107
 // of this user's (mode 0700, refused if anyone else owns it) under
 // $XDG_RUNTIME_DIR, else the temporary directory, else /tmp, whichever
 // gives a path short enough.
-func SocketPathFor(dir string) (string, error) {
+func SocketPathFor(dir string) (string, error) { return SocketPathForEnv(dir, os.Getenv) }
+
+// SocketPathForEnv is SocketPathFor for a process whose environment getenv
+// reads (its XDG_RUNTIME_DIR and TMPDIR decide the short directory).
+func SocketPathForEnv(dir string, getenv func(string) string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
@@ -228,7 +232,11 @@ func SocketPathFor(dir string) (string, error) {
 	sum := sha256.Sum256([]byte(abs))
 	name := hex.EncodeToString(sum[:8]) + ".sock"
 	base := "/tmp"
-	for _, b := range []string{os.Getenv("XDG_RUNTIME_DIR"), os.TempDir()} {
+	tmp := getenv("TMPDIR")
+	if tmp == "" {
+		tmp = "/tmp" // os.TempDir's answer without TMPDIR
+	}
+	for _, b := range []string{getenv("XDG_RUNTIME_DIR"), tmp} {
 		if b != "" && filepath.IsAbs(b) && len(b)+40 <= maxSocketPath {
 			base = b
 			break
