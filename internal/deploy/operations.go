@@ -12,6 +12,19 @@ import (
 // Approve continues a deployment waiting in its ready wait
 // (CodeDeploy's ContinueDeployment).
 func (c *Controller) Approve(ctx context.Context, id string) error {
+	return c.request("approve", id, func(d *Deployment) error {
+		if d.Settings.ReadyAction != "STOP_DEPLOYMENT" || d.ShiftIndex > 0 || d.Step == EventAllowTraffic {
+			return ErrNotWaiting
+		}
+		d.Approved = true
+		return nil
+	})
+}
+
+// request records a user's request on a deployment still running (change
+// sets it on d, or refuses it) and wakes the deployment's runner to act on
+// it; verb names the request in its error.
+func (c *Controller) request(verb, id string, change func(d *Deployment) error) error {
 	err := c.update(func(tx *store.Tx) error {
 		d, err := getDeployment(tx, id)
 		if err != nil {
@@ -20,14 +33,13 @@ func (c *Controller) Approve(ctx context.Context, id string) error {
 		if d.Done() {
 			return ErrFinished
 		}
-		if d.Settings.ReadyAction != "STOP_DEPLOYMENT" || d.ShiftIndex > 0 || d.Step == EventAllowTraffic {
-			return ErrNotWaiting
+		if err := change(d); err != nil {
+			return err
 		}
-		d.Approved = true
 		return putDeployment(tx, d)
 	})
 	if err != nil {
-		return fmt.Errorf("approve %s: %w", id, err)
+		return fmt.Errorf("%s %s: %w", verb, id, err)
 	}
 	c.wake(id)
 	return nil
@@ -39,14 +51,7 @@ func (c *Controller) Approve(ctx context.Context, id string) error {
 // promote --full` does. Alarms are still watched and the termination wait
 // still keeps blue, so a rollback stays a weight change.
 func (c *Controller) Promote(ctx context.Context, id string) error {
-	err := c.update(func(tx *store.Tx) error {
-		d, err := getDeployment(tx, id)
-		if err != nil {
-			return err
-		}
-		if d.Done() {
-			return ErrFinished
-		}
+	return c.request("promote", id, func(d *Deployment) error {
 		if stepOrder[d.Step] > stepOrder[EventAllowTraffic] || d.Status == StatusQueued {
 			if d.Status == StatusQueued {
 				return fmt.Errorf("%w: it is queued", ErrNotWaiting)
@@ -57,43 +62,26 @@ func (c *Controller) Promote(ctx context.Context, id string) error {
 		if d.Settings.ReadyAction == "STOP_DEPLOYMENT" {
 			d.Approved = true
 		}
-		return putDeployment(tx, d)
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("promote %s: %w", id, err)
-	}
-	c.wake(id)
-	return nil
 }
 
 // Stop stops a deployment (CodeDeploy's StopDeployment). With rollback it
 // returns production traffic to blue and removes green; without, it leaves
 // traffic and task sets as they are. A queued deployment is just stopped.
 func (c *Controller) Stop(ctx context.Context, id string, rollback bool) error {
-	err := c.update(func(tx *store.Tx) error {
-		d, err := getDeployment(tx, id)
-		if err != nil {
-			return err
-		}
-		if d.Done() {
-			return ErrFinished
-		}
+	return c.request("stop", id, func(d *Deployment) error {
 		if d.Step == stepTerminateBlue {
 			return fmt.Errorf("%w: blue is already being terminated", ErrFinished)
 		}
 		if d.Status == StatusQueued {
 			d.Status, d.Completed = StatusStopped, c.opts.Clock.Now().UTC()
 			d.Error = &ErrorInfo{Code: CodeManualStop, Message: "stopped while queued"}
-			return putDeployment(tx, d)
+			return nil
 		}
 		d.StopRequested, d.StopNoRollback = true, !rollback
-		return putDeployment(tx, d)
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("stop %s: %w", id, err)
-	}
-	c.wake(id)
-	return nil
 }
 
 // Rollback returns a service to its previous good revision at once. If a
