@@ -36,6 +36,23 @@ func newBufferTestFront(t *testing.T, release <-chan struct{}, inFlight func()) 
 	return rt, fe
 }
 
+// answeredConns opens n keep-alive connections to addr and has each
+// answered once (GET /firstI, answered "/firstI "), all requests sent
+// before any answer is read.
+func answeredConns(t *testing.T, addr string, n int) ([]net.Conn, []*bufio.Reader) {
+	t.Helper()
+	conns := make([]net.Conn, n)
+	readers := make([]*bufio.Reader, n)
+	for i := range conns {
+		conns[i], readers[i] = rawConn(t, addr)
+		_, _ = fmt.Fprintf(conns[i], "GET /first%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+	}
+	for i := range conns {
+		wantAnswer(t, readers[i], "GET", fmt.Sprintf("/first%d ", i))
+	}
+	return conns, readers
+}
+
 func wantAnswer(t *testing.T, br *bufio.Reader, method, want string) {
 	t.Helper()
 	resp, body := readAnswer(t, br, method)
@@ -54,16 +71,7 @@ func TestIdleConnectionsHoldNoBuffers(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, n)
 	rt, fe := newBufferTestFront(t, release, func() { arrived <- struct{}{} })
-	addr := fe.Addr().String()
-	conns := make([]net.Conn, n)
-	readers := make([]*bufio.Reader, n)
-	for i := range conns {
-		conns[i], readers[i] = rawConn(t, addr)
-		_, _ = fmt.Fprintf(conns[i], "GET /first%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-	}
-	for i := range conns {
-		wantAnswer(t, readers[i], "GET", fmt.Sprintf("/first%d ", i))
-	}
+	conns, readers := answeredConns(t, fe.Addr().String(), n)
 	waitFor(t, "no buffer held by idle connections", func() bool { return rt.bufs.held.Load() == 0 })
 	if got := len(fe.conns); got != n {
 		t.Fatalf("%d connections open, want %d", got, n)

@@ -17,16 +17,16 @@ import (
 	"time"
 )
 
-// newParkingFront starts a router over one target answering with the
-// request's path and body, and its fast front end, which parks idle
-// connections once more than one is open.
-func newParkingFront(t *testing.T, idle time.Duration) (*Router, *frontEnd) {
+// newParkingFront starts a router with opts over one target answering
+// with the request's path and body, and its fast front end.
+func newParkingFront(t *testing.T, opts Options) (*Router, *frontEnd) {
 	t.Helper()
 	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		_, _ = fmt.Fprintf(w, "%s %s", r.URL.Path, body)
 	})
-	rt, err := New(Options{Blue: []string{b.URL}, ParkIdleAbove: 1, ClientIdleTimeout: idle})
+	opts.Blue = []string{b.URL}
+	rt, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,17 +61,8 @@ func parkedCount(fe *frontEnd) int {
 // carries its next request, alone or pipelined, in order.
 func TestParkedConnectionsHoldNoGoroutine(t *testing.T) {
 	const n = 200
-	rt, fe := newParkingFront(t, time.Minute)
-	addr := fe.Addr().String()
-	conns := make([]net.Conn, n)
-	readers := make([]*bufio.Reader, n)
-	for i := range conns {
-		conns[i], readers[i] = rawConn(t, addr)
-		_, _ = fmt.Fprintf(conns[i], "GET /first%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
-	}
-	for i := range conns {
-		wantAnswer(t, readers[i], "GET", fmt.Sprintf("/first%d ", i))
-	}
+	rt, fe := newParkingFront(t, Options{ParkIdleAbove: 1})
+	conns, readers := answeredConns(t, fe.Addr().String(), n)
 	// The first connection's first request came before a second was
 	// open: it keeps its goroutine until its next request.
 	waitFor(t, "idle connections parked", func() bool { return parkedCount(fe) >= n-1 })
@@ -106,7 +97,7 @@ func TestParkedConnectionsHoldNoGoroutine(t *testing.T) {
 // TestParkedConnectionClosedByClient: a client closing a parked
 // connection wakes it, and the front end lets it go.
 func TestParkedConnectionClosedByClient(t *testing.T) {
-	_, fe := newParkingFront(t, time.Minute)
+	_, fe := newParkingFront(t, Options{ParkIdleAbove: 1})
 	addr := fe.Addr().String()
 	var conns []net.Conn
 	for i := range 3 {
@@ -128,7 +119,7 @@ func TestParkedConnectionClosedByClient(t *testing.T) {
 // is closed after the idle timeout, as one waiting on its goroutine is.
 func TestParkedConnectionIdleTimeout(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	_, fe := newParkingFront(t, idle)
+	_, fe := newParkingFront(t, Options{ParkIdleAbove: 1, ClientIdleTimeout: idle})
 	addr := fe.Addr().String()
 	type cr struct {
 		c  net.Conn
@@ -204,7 +195,7 @@ func TestShutdownEndsParkedConnections(t *testing.T) {
 // TestParkingUnderConcurrentLoad drives many connections through parking
 // and waking at once (run it with -race): every answer is the right one.
 func TestParkingUnderConcurrentLoad(t *testing.T) {
-	_, fe := newParkingFront(t, time.Minute)
+	_, fe := newParkingFront(t, Options{ParkIdleAbove: 1})
 	addr := fe.Addr().String()
 	const conns, requests = 40, 60
 	var wg sync.WaitGroup
@@ -250,17 +241,7 @@ func TestParkingUnderConcurrentLoad(t *testing.T) {
 // and is parked once idle for parkAfter; a request with a head in pieces
 // and a slow upload are not cut by the watchdog's nudge.
 func TestIdleConnectionParkedAfterAWhile(t *testing.T) {
-	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		_, _ = fmt.Fprintf(w, "%s %s", r.URL.Path, body)
-	})
-	rt, err := New(Options{Blue: []string{b.URL}, parkAfter: 3 * watchTick})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
-	t.Cleanup(func() { fe.shutdown(context.Background()) })
+	_, fe := newParkingFront(t, Options{parkAfter: 3 * watchTick})
 	addr := fe.Addr().String()
 
 	conn, br := rawConn(t, addr)
@@ -292,20 +273,13 @@ func TestIdleConnectionParkedAfterAWhile(t *testing.T) {
 // watchdog gives the freed memory back to the system once, and not again
 // within releaseEvery however many more are parked.
 func TestParkingsGiveMemoryBack(t *testing.T) {
-	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.URL.Path) })
 	var releases atomic.Int32
-	rt, err := New(Options{Blue: []string{b.URL}, ParkIdleAbove: 1, releaseAfterParks: 20, releaseMemory: func() { releases.Add(1) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
-	t.Cleanup(func() { fe.shutdown(context.Background()) })
+	_, fe := newParkingFront(t, Options{ParkIdleAbove: 1, releaseAfterParks: 20, releaseMemory: func() { releases.Add(1) }})
 	addr := fe.Addr().String()
 	round := func(conns []net.Conn, brs []*bufio.Reader, tag string) {
 		for i, c := range conns {
 			_, _ = fmt.Fprintf(c, "GET /%s%d HTTP/1.1\r\nHost: x\r\n\r\n", tag, i)
-			wantAnswer(t, brs[i], "GET", fmt.Sprintf("/%s%d", tag, i))
+			wantAnswer(t, brs[i], "GET", fmt.Sprintf("/%s%d ", tag, i))
 		}
 	}
 	var conns []net.Conn
