@@ -273,10 +273,7 @@ func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *targe
 	w.WriteHeader(resp.StatusCode)
 	res := forwardResult{status: resp.StatusCode}
 
-	streaming := resp.ContentLength < 0
-	bufp := rt.buffers.Get().(*[]byte)
-	err := copyBody(w, resp.Body, *bufp, streaming)
-	rt.buffers.Put(bufp)
+	err := rt.copyResponseBody(w, resp)
 	if err != nil {
 		_ = resp.Body.Close()
 		res.err = err
@@ -296,6 +293,27 @@ func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *targe
 		h[http.TrailerPrefix+k] = vv
 	}
 	return res, !resp.Close
+}
+
+// copyResponseBody relays resp's body to w. A body that came whole with
+// its head (nearly every short answer) is written from the connection's
+// read buffer; any other is copied through a buffer from rt.buffers.
+func (rt *Router) copyResponseBody(w http.ResponseWriter, resp *http.Response) error {
+	if fb, ok := resp.Body.(*fixedBody); ok && fb.remaining <= int64(fb.br.Buffered()) {
+		if fb.remaining <= 0 {
+			return nil
+		}
+		b, _ := fb.br.Peek(int(fb.remaining))
+		_, _ = fb.br.Discard(len(b))
+		fb.remaining = 0
+		if _, err := w.Write(b); err != nil {
+			return &clientWriteError{err: err}
+		}
+		return nil
+	}
+	bufp := rt.buffers.Get().(*[]byte)
+	defer rt.buffers.Put(bufp)
+	return copyBody(w, resp.Body, *bufp, resp.ContentLength < 0)
 }
 
 // copyBody relays src to w, flushing after every read when streaming.
