@@ -11,22 +11,20 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/canaryflow/canaryflow/internal/proxycmd"
 )
 
 func main() {
-	// The router's heap is mostly its connections', and it allocates
-	// little per request, so collecting at half the heap's growth instead
-	// of all of it costs little CPU and keeps thousands of connections in
-	// far less memory (bench/README.md, connection scaling). GOGC still
-	// decides when it is set.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The collector is held to a few megabytes of heap growth between
+	// collections, whatever the number of connections (proxycmd/gc_pace.go,
+	// bench/README.md, connection scaling). GOGC still decides when it is set.
+	if os.Getenv("GOGC") == "" {
+		go proxycmd.PaceGC(ctx, time.NewTicker(proxycmd.GCPaceInterval).C)
+	}
 	code := proxycmd.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
