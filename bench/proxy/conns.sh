@@ -52,13 +52,14 @@ fi
 rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
 export CANARYFLOW_STATE_DIR="$WORK/state"
 echo "building into $WORK"
-(cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow-proxy && go build -o "$WORK/backend" ./bench/proxy/backend &&
+# canaryflow-proxy is built static, as the Makefile builds it (BASE too).
+(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/" ./cmd/canaryflow-proxy && go build -o "$WORK/backend" ./bench/proxy/backend &&
 	go build -o "$WORK/idleconns" ./bench/proxy/idleconns)
 if [ -n "$BASE" ]; then
 	echo "building $BASE ($(git -C "$ROOT" rev-parse --short "$BASE")) into $WORK/base"
 	mkdir -p "$WORK/base-src" "$WORK/base"
 	git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base-src"
-	(cd "$WORK/base-src" && go build -o "$WORK/base/" ./cmd/canaryflow-proxy)
+	(cd "$WORK/base-src" && CGO_ENABLED=0 go build -o "$WORK/base/" ./cmd/canaryflow-proxy)
 fi
 
 pids=()

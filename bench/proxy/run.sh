@@ -48,7 +48,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/nginx" "$WORK/nginx1"
 # The proxy writes its admin token here; set-weight and admin() read it.
 export CANARYFLOW_STATE_DIR="$WORK/state"
 echo "building into $WORK"
-(cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow ./cmd/canaryflow-proxy &&
+# canaryflow-proxy is built static, as the Makefile builds it.
+(cd "$ROOT" && go build -o "$WORK/" ./cmd/canaryflow && CGO_ENABLED=0 go build -o "$WORK/" ./cmd/canaryflow-proxy &&
 	go build -o "$WORK/backend" ./bench/proxy/backend &&
 	go build -o "$WORK/loadgen" ./bench/proxy/loadgen &&
 	go build -o "$WORK/gotcp" ./bench/proxy/gotcp)
@@ -57,7 +58,7 @@ if [ -n "$BASE" ]; then
 	echo "building $BASE ($(git -C "$ROOT" rev-parse --short "$BASE")) into $WORK/base"
 	mkdir -p "$WORK/base-src" "$WORK/base"
 	git -C "$ROOT" archive "$BASE" | tar -x -C "$WORK/base-src"
-	(cd "$WORK/base-src" && go build -o "$WORK/base/" ./cmd/canaryflow ./cmd/canaryflow-proxy)
+	(cd "$WORK/base-src" && go build -o "$WORK/base/" ./cmd/canaryflow && CGO_ENABLED=0 go build -o "$WORK/base/" ./cmd/canaryflow-proxy)
 fi
 
 pids=()
