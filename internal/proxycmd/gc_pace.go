@@ -62,10 +62,10 @@ func liveBase(samples []metrics.Sample) uint64 {
 }
 
 // PaceGC sets the collector's percentage from the live heap at once and
-// then at every tick until ctx ends, so the heap
-// grows by about gcHeadroom between collections. It changes the
-// percentage only when it moves by a tenth or more. The caller leaves it
-// out when GOGC is set: the user's choice stands.
+// then at every tick until ctx ends, so that the heap grows by about
+// gcHeadroom between collections. It changes the percentage only when it
+// moves by a tenth or more. The caller leaves it out when GOGC is set: the
+// user's choice stands.
 func PaceGC(ctx context.Context, ticks <-chan time.Time) {
 	samples := make([]metrics.Sample, len(gcSamples))
 	for i, name := range gcSamples {

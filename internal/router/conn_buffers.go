@@ -82,9 +82,9 @@ const freeListTrim = time.Second
 // freeList keeps the buffers given back, most recently given back on top,
 // for the next borrower. It keeps what a load uses and no more: once a
 // period (freeListTrim, checked as buffers come back and on the front
-// end's watchdog ticks), it drops as many as
-// it held throughout the period (its low-water mark), oldest first, to the
-// garbage collector. After a burst the surplus goes within two periods.
+// end's watchdog ticks), it drops as many as it held throughout the period
+// (its low-water mark), oldest first, to the garbage collector. After a
+// burst the surplus goes within two periods.
 //
 // The zero value is ready to use.
 type freeList[T any] struct {
