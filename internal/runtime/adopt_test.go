@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +180,71 @@ func FuzzExtractLayer(f *testing.F) {
 			t.Fatalf("extractLayer wrote outside the root: %v", entries)
 		}
 	})
+}
+
+// TestDockerOwnersKeepToTheirOwnTasks runs two docker runtimes of two state
+// directories on one engine, each with a task of the same service, as two
+// daemons of two projects named alike would: each lists only its own, and
+// both still list a container started before owners were labelled.
+func TestDockerOwnersKeepToTheirOwnTasks(t *testing.T) {
+	img := helloImage(t)
+	service := uniqueService(t)
+	cli := dockerClient(t)
+	cleanupContainers(t, cli, service, img.ref)
+	ctx := context.Background()
+	ownerA, ownerB := OwnerOf(t.TempDir()), OwnerOf(t.TempDir())
+	if ownerA == ownerB || ownerA == "" {
+		t.Fatalf("owners of two directories: %q and %q", ownerA, ownerB)
+	}
+	a, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host, Owner: ownerA})
+	b, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host, Owner: ownerB})
+	legacy, _ := NewDocker(DockerOptions{Client: cli, RegistryToken: img.token, RegistryHost: img.host})
+	start := func(rt *Docker, taskSet string) Task {
+		t.Helper()
+		task, err := rt.Start(ctx, TaskSpec{Image: img.ref, Service: service, TaskSet: taskSet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return task
+	}
+	ta, tb, tl := start(a, "blue"), start(b, "blue"), start(legacy, "green")
+	if ta.Labels[LabelOwner] != ownerA || tl.Labels[LabelOwner] != "" {
+		t.Fatalf("owner labels: %q (want %q) and %q (want none)", ta.Labels[LabelOwner], ownerA, tl.Labels[LabelOwner])
+	}
+	ids := func(rt *Docker) []string {
+		t.Helper()
+		tasks, err := rt.List(ctx, map[string]string{LabelService: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, task := range tasks {
+			out = append(out, task.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+	if got, want := ids(a), sorted(ta.ID, tl.ID); !slices.Equal(got, want) {
+		t.Errorf("owner A lists %v, want its own and the unlabelled one %v", got, want)
+	}
+	if got, want := ids(b), sorted(tb.ID, tl.ID); !slices.Equal(got, want) {
+		t.Errorf("owner B lists %v, want %v", got, want)
+	}
+	if got, want := ids(legacy), sorted(ta.ID, tb.ID, tl.ID); !slices.Equal(got, want) {
+		t.Errorf("a runtime without an owner lists %v, want every one %v", got, want)
+	}
+}
+
+func TestOwnerOfIsStableAndDistinct(t *testing.T) {
+	dir := t.TempDir()
+	if OwnerOf(dir) != OwnerOf(dir+"/.") || OwnerOf(dir) != OwnerOf(filepath.Join(dir, "x", "..")) {
+		t.Error("one directory spelled two ways has two owners")
+	}
+	if OwnerOf(dir) == OwnerOf(dir+"-other") {
+		t.Error("two directories share an owner")
+	}
+	if len(OwnerOf(dir)) != 16 {
+		t.Errorf("OwnerOf = %q, want 16 hex digits", OwnerOf(dir))
+	}
 }

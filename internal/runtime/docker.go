@@ -54,6 +54,10 @@ type DockerOptions struct {
 	RegistryHost string
 	// Logger receives runtime logs. Nil: discarded.
 	Logger *slog.Logger
+	// Owner, when set, labels every container started (LabelOwner), and
+	// List leaves out containers another owner labelled. Containers
+	// without the label (started before it existed) are listed by all.
+	Owner string
 }
 
 // Docker runs tasks as containers of the local engine, labelled so that a
@@ -115,7 +119,7 @@ func (d *Docker) Start(ctx context.Context, spec TaskSpec) (Task, error) {
 		&container.Config{
 			Image:        ref,
 			Env:          env,
-			Labels:       spec.labels(parsed.Digest),
+			Labels:       d.labels(spec, parsed.Digest),
 			ExposedPorts: nat.PortSet{cport: struct{}{}},
 			StopSignal:   "SIGTERM",
 		},
@@ -287,8 +291,17 @@ func (r *demuxReader) Close() error {
 	return nil
 }
 
+// labels is the label set of a container started from spec.
+func (d *Docker) labels(spec TaskSpec, digest string) map[string]string {
+	l := spec.labels(digest)
+	if d.opts.Owner != "" {
+		l[LabelOwner] = d.opts.Owner
+	}
+	return l
+}
+
 // List returns canaryflow's containers carrying every label given, running
-// or exited, oldest first.
+// or exited, oldest first; with an Owner, not those of another owner.
 func (d *Docker) List(ctx context.Context, labels map[string]string) ([]Task, error) {
 	f := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
 	for k, v := range labels {
@@ -300,6 +313,9 @@ func (d *Docker) List(ctx context.Context, labels map[string]string) ([]Task, er
 	}
 	out := make([]Task, 0, len(cs))
 	for _, c := range cs {
+		if owner := c.Labels[LabelOwner]; owner != "" && d.opts.Owner != "" && owner != d.opts.Owner {
+			continue // another state's task
+		}
 		t, err := d.Status(ctx, c.ID)
 		if errors.Is(err, ErrNotFound) {
 			continue // removed in between

@@ -9,10 +9,13 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"time"
 )
 
@@ -24,7 +27,23 @@ const (
 	LabelTaskSet     = "canaryflow.taskset"
 	LabelRevision    = "canaryflow.revision"
 	LabelImageDigest = "canaryflow.image-digest"
+	// LabelOwner names the canaryflow state a container belongs to (see
+	// OwnerOf), so that two daemons on one Docker engine, each with its
+	// own state directory, do not adopt or stop each other's tasks of a
+	// service with the same name.
+	LabelOwner = "canaryflow.owner"
 )
+
+// OwnerOf is the owner label of the tasks run for a state directory: a
+// digest of its absolute path, the same for the daemon and the command
+// line of one state.
+func OwnerOf(stateDir string) string {
+	if abs, err := filepath.Abs(stateDir); err == nil {
+		stateDir = abs
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(stateDir)))
+	return hex.EncodeToString(sum[:8])
+}
 
 // DefaultContainerPort is the port a task listens on when TaskSpec leaves
 // ContainerPort zero; the task gets it in $PORT.

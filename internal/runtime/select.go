@@ -22,6 +22,8 @@ type SelectOptions struct {
 	// answers, else process).
 	Mode string
 	// StateDir is the process runtime's directory. Required for process.
+	// The docker runtime labels its containers with OwnerOf(StateDir) and
+	// lists only those (and unlabelled ones from before).
 	StateDir string
 	// RegistryToken authenticates image pulls from canaryflow's registry.
 	RegistryToken string
@@ -46,7 +48,11 @@ func Select(ctx context.Context, opts SelectOptions) (Runtime, error) {
 	case ModeDocker, ModeAuto:
 		cli, err := pingEngine(ctx)
 		if err == nil {
-			return NewDocker(DockerOptions{Client: cli, RegistryToken: opts.RegistryToken, RegistryHost: opts.RegistryHost, Logger: opts.Logger})
+			var owner string
+			if opts.StateDir != "" {
+				owner = OwnerOf(opts.StateDir)
+			}
+			return NewDocker(DockerOptions{Client: cli, RegistryToken: opts.RegistryToken, RegistryHost: opts.RegistryHost, Logger: opts.Logger, Owner: owner})
 		}
 		if mode == ModeDocker {
 			return nil, err
