@@ -153,7 +153,19 @@ func NewCommand(o Options) *cobra.Command {
 			}
 			f.pinSecret = os.Getenv(router.PinSecretEnv)
 			f.args = givenFlags(cmd)
-			opts, err := f.options(cmd.ErrOrStderr())
+			logOut := cmd.ErrOrStderr()
+			if f.logFile != "" {
+				if _, err := f.options(io.Discard); err != nil {
+					return err // bad flags create no log file
+				}
+				lf, err := openLogFile(f.logFile, LogFileMax)
+				if err != nil {
+					return fmt.Errorf("--log-file: %w", err)
+				}
+				defer lf.Close()
+				logOut = lf
+			}
+			opts, err := f.options(logOut)
 			if err != nil {
 				return err
 			}
@@ -168,6 +180,7 @@ func NewCommand(o Options) *cobra.Command {
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "production listener address")
+	fl.StringVar(&f.logFile, "log-file", "", "write the log to this file instead of standard error; past 10 MB it becomes FILE.1 (replacing the one before) and a new FILE starts")
 	fl.StringVar(&f.testListen, "test-listen", "", "test listener address (always routes to green); empty for none")
 	fl.StringVar(&f.blue, "blue", "", "blue targets, comma-separated http://host:port (required)")
 	fl.StringVar(&f.green, "green", "", "green targets, comma-separated http://host:port")

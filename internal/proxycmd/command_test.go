@@ -3,8 +3,11 @@ package proxycmd
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canaryflow/canaryflow/internal/router"
 )
@@ -35,6 +38,7 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"set-weight", "--nope", "5"}, ExitUsage, "unknown flag: --nope"},
 		{[]string{"set-weight", "150"}, ExitUsage, `canaryflow-proxy: set-weight: parse percent "150": above 100`},
 		{[]string{"set-weight", "--admin", "127.0.0.1:1", "25"}, ExitError, "canaryflow-proxy: set weight: "},
+		{[]string{"--log-file", "/nonexistent-dir/router.log", "--blue", "http://127.0.0.1:9001"}, ExitError, "canaryflow-proxy: --log-file: open /nonexistent-dir/router.log: no such file or directory"},
 	} {
 		var stdout, stderr bytes.Buffer
 		got := Run(context.Background(), tc.args, &stdout, &stderr)
@@ -60,5 +64,46 @@ func TestHelp(t *testing.T) {
 	}
 	if standalone.Use != Name || mounted.Use != "proxy" {
 		t.Errorf("Use = %q and %q, want %q and proxy", standalone.Use, mounted.Use, Name)
+	}
+}
+
+// TestLogFileFlag: the router's log goes to --log-file, and flags the
+// router refuses leave no log file behind.
+func TestLogFileFlag(t *testing.T) {
+	t.Setenv(router.PinSecretEnv, "")
+	t.Setenv(AdminTokenEnv, "")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "router.log")
+	var stdout, stderr bytes.Buffer
+	if got := Run(context.Background(), []string{"--log-file", path, "--blue", "http://127.0.0.1:9001", "--green-weight", "101"}, &stdout, &stderr); got != ExitUsage {
+		t.Fatalf("bad --green-weight with --log-file = %d, want %d (stderr %q)", got, ExitUsage, stderr.String())
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("a refused command created the log file: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"--log-file", path, "--listen", "127.0.0.1:0", "--blue", "http://127.0.0.1:9001", "--green-weight", "10"}, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), "warning: --green-weight 10 but no --green targets") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the log file never got the warning; it holds %q, stderr %q", b, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if got := <-done; got != ExitOK {
+		t.Fatalf("proxy exited %d after its context ended (stderr %q)", got, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "warning:") {
+		t.Errorf("the warning went to standard error too: %q", stderr.String())
 	}
 }

@@ -24,6 +24,7 @@ type proxyFlags struct {
 	deregistrationDelay, responseTimeout  time.Duration
 	tlsCert, tlsKey                       string
 	netHTTPOnly, verbose                  bool
+	logFile                               string   // the log's file, rotated (log_file.go); empty: standard error
 	stateDir                              string   // managed: state and admin socket there (managed.go)
 	readyFD                               int      // managed: written to once serving, then closed
 	inheritFDs                            string   // managed: listeners handed over by the process this one replaces (handover.go)

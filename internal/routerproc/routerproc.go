@@ -139,6 +139,10 @@ func adopt(ctx context.Context, dir string, logger *slog.Logger) (*Router, error
 	return r, nil
 }
 
+// LogFile is the router's log in its directory, rotated by the router at
+// proxycmd.LogFileMax (the one before is LogFile.1).
+const LogFile = "router.log"
+
 // args are the managed-mode flags for spec, without the ready pipe.
 func (spec Spec) args() []string {
 	hc := spec.HealthCheck
@@ -146,7 +150,7 @@ func (spec Spec) args() []string {
 	if delay == 0 {
 		delay = 10 * time.Second
 	}
-	a := []string{"--state-dir", spec.Dir, "--listen", spec.Listen}
+	a := []string{"--state-dir", spec.Dir, "--log-file", filepath.Join(spec.Dir, LogFile), "--listen", spec.Listen}
 	if spec.TestListen != "" {
 		a = append(a, "--test-listen", spec.TestListen)
 	}
@@ -174,7 +178,7 @@ func start(ctx context.Context, spec Spec, args []string, log *slog.Logger) (*Ro
 		}
 		env = append(env, spec.Env...)
 	}
-	logPath := filepath.Join(spec.Dir, "router.log")
+	logPath := filepath.Join(spec.Dir, LogFile) // what the router writes before its log opens, and if it crashes
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("router log: %w", err)
