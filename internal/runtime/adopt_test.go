@@ -192,7 +192,8 @@ func TestDockerOwnersKeepToTheirOwnTasks(t *testing.T) {
 	cli := dockerClient(t)
 	cleanupContainers(t, cli, service, img.ref)
 	ctx := context.Background()
-	ownerA, ownerB := OwnerOf(t.TempDir()), OwnerOf(t.TempDir())
+	dirA := t.TempDir()
+	ownerA, ownerB := OwnerOf(dirA), OwnerOf(t.TempDir())
 	if ownerA == ownerB || ownerA == "" {
 		t.Fatalf("owners of two directories: %q and %q", ownerA, ownerB)
 	}
@@ -233,6 +234,28 @@ func TestDockerOwnersKeepToTheirOwnTasks(t *testing.T) {
 	}
 	if got, want := ids(legacy), sorted(ta.ID, tb.ID, tl.ID); !slices.Equal(got, want) {
 		t.Errorf("a runtime without an owner lists %v, want every one %v", got, want)
+	}
+	// The command line's runtimes for A's state (canaryflow task ls) are
+	// A's too; what images are in use is asked of every owner.
+	rts, closeRts, err := Available(ctx, dirA, img.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRts()
+	d, ok := rts[len(rts)-1].(*Docker)
+	if !ok {
+		t.Fatalf("Available: %v, want the docker runtime last", rts)
+	}
+	if got, want := ids(d), sorted(ta.ID, tl.ID); !slices.Equal(got, want) {
+		t.Errorf("Available for A's state lists %v, want %v", got, want)
+	}
+	// With the unlabelled task stopped, only A's and B's run the image.
+	if err := legacy.Stop(ctx, tl.ID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	used, err := ImagesInUse(ctx, t.TempDir(), img.token)
+	if err != nil || !used[tb.ImageDigest] {
+		t.Errorf("ImagesInUse for a third state = %v, %v; want B's image %s in use", used, err, tb.ImageDigest)
 	}
 }
 

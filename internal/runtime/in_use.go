@@ -7,9 +7,16 @@ import (
 )
 
 // Available returns the process runtime kept under processDir and, when a
-// Docker engine answers, the docker runtime: every place a task of this
-// machine may run. close releases the engine's client.
+// Docker engine answers, the docker runtime of the same owner
+// (OwnerOf(processDir), as Select gives the daemon): every place a task of
+// this state may run. close releases the engine's client.
 func Available(ctx context.Context, processDir, registryToken string) (rts []Runtime, close func(), err error) {
+	return available(ctx, processDir, registryToken, OwnerOf(processDir))
+}
+
+// available is Available with the docker runtime's owner; "" lists the
+// containers of every owner.
+func available(ctx context.Context, processDir, registryToken, owner string) (rts []Runtime, close func(), err error) {
 	close = func() {}
 	p, err := NewProcess(ProcessOptions{Dir: filepath.Clean(processDir), RegistryToken: registryToken})
 	if err != nil {
@@ -20,7 +27,7 @@ func Available(ctx context.Context, processDir, registryToken string) (rts []Run
 	if err != nil {
 		return rts, close, nil // no engine: the process runtime alone
 	}
-	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: registryToken})
+	d, err := NewDocker(DockerOptions{Client: cli, RegistryToken: registryToken, Owner: owner})
 	if err != nil {
 		cli.Close()
 		return nil, close, err
@@ -29,12 +36,13 @@ func Available(ctx context.Context, processDir, registryToken string) (rts []Run
 }
 
 // ImagesInUse returns the digests ("sha256:…") of the images that running
-// tasks use, across every Available runtime. The registry's lifecycle rule
-// and `image rm` ask it before deleting anything, whichever runtime started
-// the task: a task started by `canaryflow task run` holds its image as
-// firmly as one the daemon started.
+// tasks use, across every Available runtime and every owner's containers.
+// The registry's lifecycle rule and `image rm` ask it before deleting
+// anything, whichever runtime started the task: a task started by
+// `canaryflow task run` holds its image as firmly as one the daemon
+// started.
 func ImagesInUse(ctx context.Context, processDir, registryToken string) (map[string]bool, error) {
-	rts, close, err := Available(ctx, processDir, registryToken)
+	rts, close, err := available(ctx, processDir, registryToken, "")
 	if err != nil {
 		return nil, err
 	}
