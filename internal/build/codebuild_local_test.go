@@ -29,11 +29,8 @@ func localCodeBuild(t *testing.T) (*LocalCodeBuild, *registry.Registry) {
 	u, _ := url.Parse(srv.URL)
 	return &LocalCodeBuild{
 		Registry: u.Host, Repository: "shop", Container: "web",
-		Grant: reg.Grant,
-		Resolve: func(repo, ref string) (string, error) {
-			im, err := reg.Resolve(repo, ref)
-			return im.Digest, err
-		},
+		Grant:   reg.Grant,
+		Resolve: reg.ResolveDigest,
 	}, reg
 }
 

@@ -38,10 +38,7 @@ func codeBuildStage(t *testing.T, mirror string, dockerReady func(context.Contex
 	}
 	cb := &build.LocalCodeBuild{Registry: u.Host, Repository: "hello", Container: "web", Account: "210987654321",
 		Grant: reg.Grant, DockerReady: dockerReady,
-		Resolve: func(repo, ref string) (string, error) {
-			im, err := reg.Resolve(repo, ref)
-			return im.Digest, err
-		}}
+		Resolve: reg.ResolveDigest}
 	runs := new(int)
 	stage := BuildStage(BuildStageOptions{MirrorDir: mirror, WorkRoot: t.TempDir(), Flow: flowOpts(), CodeBuild: cb,
 		Image: func(context.Context, string, *Execution, io.Writer) (string, error) {

@@ -57,6 +57,13 @@ func (r *Registry) Images(repo string) ([]Image, error) {
 	return out, nil
 }
 
+// ResolveDigest returns the digest of the image that ref names in repo,
+// for those who need no more of it (a LocalCodeBuild's Resolve).
+func (r *Registry) ResolveDigest(repo, ref string) (string, error) {
+	im, err := r.Resolve(repo, ref)
+	return im.Digest, err
+}
+
 // Resolve returns the image that ref names in repo: a tag or a digest.
 func (r *Registry) Resolve(repo, ref string) (Image, error) {
 	if err := ValidateRepository(repo); err != nil {

@@ -151,10 +151,7 @@ func localCodeBuild(d pipelineDeps, repo string, img *imageStep) (*build.LocalCo
 		Registry: d.regHost, Repository: repo, Container: d.cfg.Service.Container.Name,
 		Region: d.cfg.AWS.Region, Account: d.cfg.AWS.Account,
 		Grant: d.reg.Grant, TTL: pc.Build.Timeout.D(),
-		Resolve: func(repo, ref string) (string, error) {
-			im, err := d.reg.Resolve(repo, ref)
-			return im.Digest, err
-		},
+		Resolve: d.reg.ResolveDigest,
 		DockerReady: func(ctx context.Context) error {
 			if img.engine.Client(ctx) == nil {
 				return errors.New("no engine at DOCKER_HOST or the default socket")
