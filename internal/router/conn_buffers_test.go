@@ -18,22 +18,12 @@ import (
 // fast front end.
 func newBufferTestFront(t *testing.T, release <-chan struct{}, inFlight func()) (*Router, *frontEnd) {
 	t.Helper()
-	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+	return newEchoFront(t, Options{}, func(r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/slow") {
 			inFlight()
 			<-release
 		}
-		body, _ := io.ReadAll(r.Body)
-		_, _ = fmt.Fprintf(w, "%s %s", r.URL.Path, body)
 	})
-	rt, err := New(Options{Blue: []string{b.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rt.Close() })
-	fe := rt.newFrontEnd(newLoopbackListener(t), rt.Handler(Production))
-	t.Cleanup(func() { fe.shutdown(context.Background()) })
-	return rt, fe
 }
 
 // answeredConns opens n keep-alive connections to addr and has each

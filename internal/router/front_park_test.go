@@ -21,7 +21,18 @@ import (
 // with the request's path and body, and its fast front end.
 func newParkingFront(t *testing.T, opts Options) (*Router, *frontEnd) {
 	t.Helper()
+	return newEchoFront(t, opts, nil)
+}
+
+// newEchoFront starts a router with opts over one target answering with
+// the request's path and body (after before(r) returns, when given), and
+// its fast front end.
+func newEchoFront(t *testing.T, opts Options, before func(*http.Request)) (*Router, *frontEnd) {
+	t.Helper()
 	b := newBackend(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		if before != nil {
+			before(r)
+		}
 		body, _ := io.ReadAll(r.Body)
 		_, _ = fmt.Fprintf(w, "%s %s", r.URL.Path, body)
 	})
