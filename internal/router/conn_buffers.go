@@ -196,3 +196,25 @@ func (cb *connBuffers) fill(src io.Reader) (*bufio.Reader, error) {
 	}
 	return br, nil
 }
+
+// lazySender is a connection that can send and then wait for the answer
+// without reading in between (rawIO on Linux).
+type lazySender interface {
+	sendThenFill(cb *connBuffers, bw *bufio.Writer) (br *bufio.Reader, sendErr, err error)
+}
+
+// sendThenFill flushes bw to rw, gives bw back, and then waits for the
+// answer as fill does. sendErr is a failure to send (nothing was read);
+// err a failure to read. bw must have been lent by cb to write to rw.
+func (cb *connBuffers) sendThenFill(rw io.ReadWriter, bw *bufio.Writer) (br *bufio.Reader, sendErr, err error) {
+	if ls, ok := rw.(lazySender); ok {
+		return ls.sendThenFill(cb, bw)
+	}
+	sendErr = bw.Flush()
+	cb.putWriter(bw)
+	if sendErr != nil {
+		return nil, sendErr, nil
+	}
+	br, err = cb.fill(rw)
+	return br, nil, err
+}

@@ -116,9 +116,8 @@ func (uc *upConn) setReadDeadline(ctx context.Context, d time.Time) {
 func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc *upConn, setCookie string) (forwardResult, bool) {
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 	bw := rt.bufs.writer(uc.rw)
-	res, sent := rt.sendRequest(bw, r, t, uc, hasBody)
-	rt.bufs.putWriter(bw)
-	if !sent {
+	if res, ok := rt.writeRequest(bw, r, t, uc, hasBody); !ok {
+		rt.bufs.putWriter(bw)
 		return res, false
 	}
 
@@ -126,7 +125,11 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 	if timeout > 0 {
 		uc.armResponseDeadline(r.Context(), timeout)
 	}
-	resp, err := uc.readResponse(r, &rt.bufs)
+	// The end of the request goes out as the wait for its answer begins.
+	resp, sendErr, err := uc.sendAndReadResponse(r, &rt.bufs, bw)
+	if sendErr != nil {
+		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", sendErr), hasBody), false
+	}
 	if err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("read response: %w", err), hasBody), false
 	}
@@ -139,16 +142,22 @@ func (rt *Router) exchange(w http.ResponseWriter, r *http.Request, t *target, uc
 	if reusable && uc.br.Buffered() > 0 {
 		// More bytes came with the response than it holds: an answer
 		// nobody asked for, which must not reach the next client.
-		rt.log.Warn("target sent bytes after its response; connection closed", "group", t.group.name, "target", t.key,
-			"bytes", uc.br.Buffered())
+		rt.warnUnasked(t, uc.br.Buffered())
 		reusable = false
 	}
 	return res, reusable
 }
 
-// sendRequest writes r's head and body to uc through bw and flushes them.
-// sent is false, with the result to give, when that failed.
-func (rt *Router) sendRequest(bw *bufio.Writer, r *http.Request, t *target, uc *upConn, hasBody bool) (res forwardResult, sent bool) {
+// warnUnasked logs bytes a target sent after its response, out of
+// exchange's frame (see answerFailed).
+func (rt *Router) warnUnasked(t *target, n int) {
+	rt.log.Warn("target sent bytes after its response; connection closed", "group", t.group.name, "target", t.key, "bytes", n)
+}
+
+// writeRequest writes r's head and body to uc through bw, leaving the
+// last of it in bw for sendAndReadResponse to send. ok is false, with the
+// result to give, when that failed.
+func (rt *Router) writeRequest(bw *bufio.Writer, r *http.Request, t *target, uc *upConn, hasBody bool) (res forwardResult, ok bool) {
 	if err := writeRequestHead(bw, r, hasBody, rt.viaLine); err != nil {
 		return rt.failed(r, t, uc, fmt.Errorf("write request head: %w", err), hasBody), false
 	}
@@ -163,9 +172,6 @@ func (rt *Router) sendRequest(bw *bufio.Writer, r *http.Request, t *target, uc *
 			}
 			return rt.failed(r, t, uc, fmt.Errorf("write request body: %w", err), true), false
 		}
-	}
-	if err := bw.Flush(); err != nil {
-		return rt.failed(r, t, uc, fmt.Errorf("send request: %w", err), hasBody), false
 	}
 	return forwardResult{}, true
 }
@@ -195,22 +201,22 @@ func isIdempotent(method string) bool {
 	return false
 }
 
-// readResponse reads the response to r: with parseResponseHead when the
+// sendAndReadResponse sends what bw holds of the request to r, gives bw
+// back to cb, and reads the response: with parseResponseHead when the
 // whole head has arrived and is in the common form, else with net/http.
 // It waits for the first byte before it takes a read buffer from cb, which
-// uc then holds until its owner gives it back.
-func (uc *upConn) readResponse(r *http.Request, cb *connBuffers) (*http.Response, error) {
-	var err error
-	if uc.br == nil {
-		uc.br, err = cb.fill(uc.rw)
-	} else {
-		_, err = uc.br.Peek(1)
+// uc then holds until its owner gives it back. sendErr is a failure to
+// send, err one to read.
+func (uc *upConn) sendAndReadResponse(r *http.Request, cb *connBuffers, bw *bufio.Writer) (resp *http.Response, sendErr, err error) {
+	uc.br, sendErr, err = cb.sendThenFill(uc.rw, bw)
+	if sendErr != nil {
+		return nil, sendErr, nil
 	}
 	if err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF // what http.ReadResponse says
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if r.Method != http.MethodHead {
 		buf, _ := uc.br.Peek(uc.br.Buffered())
@@ -223,10 +229,11 @@ func (uc *upConn) readResponse(r *http.Request, cb *connBuffers) (*http.Response
 			uc.body = fixedBody{br: uc.br, remaining: uc.resp.ContentLength}
 			uc.resp.Body = &uc.body
 			uc.resp.Request = r
-			return &uc.resp, nil
+			return &uc.resp, nil, nil
 		}
 	}
-	return readFinalResponse(uc.br, r)
+	resp, err = readFinalResponse(uc.br, r)
+	return resp, nil, err
 }
 
 // readFinalResponse reads the next final response with net/http, skipping
@@ -259,11 +266,7 @@ func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *targe
 		h.Add("Set-Cookie", setCookie)
 	}
 	if len(resp.Trailer) > 0 {
-		keys := make([]string, 0, len(resp.Trailer))
-		for k := range resp.Trailer {
-			keys = append(keys, k)
-		}
-		h["Trailer"] = []string{strings.Join(keys, ", ")}
+		announceTrailers(h, resp.Trailer)
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// Only reached when a target switches protocols unasked.
@@ -273,26 +276,42 @@ func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *targe
 	w.WriteHeader(resp.StatusCode)
 	res := forwardResult{status: resp.StatusCode}
 
-	err := rt.copyResponseBody(w, resp)
-	if err != nil {
+	if err := rt.copyResponseBody(w, resp); err != nil {
 		_ = resp.Body.Close()
-		res.err = err
-		res.abort = true
-		var cw *clientWriteError
-		switch {
-		case r.Context().Err() != nil || errors.As(err, &cw):
-			res.status = StatusClientClosedRequest
-		case t.expired.Load():
-			res.status = http.StatusGatewayTimeout
-		}
-		// Headers are out: abort the client's response so it sees a cut.
-		return res, false
+		return relayFailed(r, t, resp.StatusCode, err), false
 	}
 	_ = resp.Body.Close()
-	for k, vv := range resp.Trailer {
-		h[http.TrailerPrefix+k] = vv
+	if len(resp.Trailer) > 0 {
+		for k, vv := range resp.Trailer {
+			h[http.TrailerPrefix+k] = vv
+		}
 	}
 	return res, !resp.Close
+}
+
+// announceTrailers declares the trailer fields a response will carry. It
+// and relayFailed are kept out of relayResponse's frame (see
+// answerFailed).
+func announceTrailers(h http.Header, trailer http.Header) {
+	keys := make([]string, 0, len(trailer))
+	for k := range trailer {
+		keys = append(keys, k)
+	}
+	h["Trailer"] = []string{strings.Join(keys, ", ")}
+}
+
+// relayFailed is the result of a response whose body broke off after its
+// header went out: the client's answer is aborted so it sees a cut.
+func relayFailed(r *http.Request, t *target, status int, err error) forwardResult {
+	res := forwardResult{status: status, err: err, abort: true}
+	var cw *clientWriteError
+	switch {
+	case r.Context().Err() != nil || errors.As(err, &cw):
+		res.status = StatusClientClosedRequest
+	case t.expired.Load():
+		res.status = http.StatusGatewayTimeout
+	}
+	return res
 }
 
 // copyResponseBody relays resp's body to w. A body that came whole with
@@ -311,6 +330,13 @@ func (rt *Router) copyResponseBody(w http.ResponseWriter, resp *http.Response) e
 		}
 		return nil
 	}
+	return rt.copyResponseBodyBuffered(w, resp)
+}
+
+// copyResponseBodyBuffered relays a body that takes more reads, through a
+// copy buffer; it is kept out of copyResponseBody's frame, which is on the
+// path of every short answer (see answerFailed).
+func (rt *Router) copyResponseBodyBuffered(w http.ResponseWriter, resp *http.Response) error {
 	bufp := rt.buffers.Get().(*[]byte)
 	defer rt.buffers.Put(bufp)
 	return copyBody(w, resp.Body, *bufp, resp.ContentLength < 0)

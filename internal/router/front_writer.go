@@ -172,13 +172,7 @@ func (w *frontWriter) commit(final bool) {
 		case k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" || strings.HasPrefix(k, http.TrailerPrefix):
 			continue
 		case k == "Trailer":
-			for _, v := range vv {
-				for f := range strings.SplitSeq(v, ",") {
-					if f = strings.TrimSpace(f); f != "" {
-						w.trailers = append(w.trailers, http.CanonicalHeaderKey(f))
-					}
-				}
-			}
+			w.declareTrailers(vv)
 		}
 		writeField(bw, k, vv)
 	}
@@ -215,6 +209,19 @@ func (w *frontWriter) commit(final bool) {
 			bw.Write(w.pending)
 		}
 		w.pending = w.pending[:0]
+	}
+}
+
+// declareTrailers notes the trailer fields a Trailer header declares. It
+// is kept out of commit, which runs at the deepest point of a proxied
+// request (see answerFailed).
+func (w *frontWriter) declareTrailers(vv []string) {
+	for _, v := range vv {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				w.trailers = append(w.trailers, http.CanonicalHeaderKey(f))
+			}
+		}
 	}
 }
 

@@ -67,7 +67,7 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			res.status = http.StatusBadGateway
 		}
 		if !res.wroteHeader() {
-			writeError(w, res.status, fmt.Sprintf("canaryflow: %s target %s: %s", g, t.key, http.StatusText(res.status)))
+			answerFailed(w, res.status, g, t)
 		}
 	}
 	d := time.Since(start)
@@ -75,16 +75,29 @@ func (h listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.group.stats.record(res.status, d)
 	t.release()
 	if res.err != nil {
-		level := rt.log.Warn
-		if res.status == StatusClientClosedRequest {
-			level = rt.log.Info
-		}
-		level("proxy request", "status", res.status, "group", g, "target", t.key,
-			"method", r.Method, "path", r.URL.Path, "duration", d, "err", res.err)
+		rt.logFailed(r, &res, g, t, d)
 	}
 	if res.abort {
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// answerFailed and logFailed are ServeHTTP's rare paths, kept out of it: a
+// connection's goroutine runs ServeHTTP for every request, and the deepest
+// point of a request sets how large every goroutine's stack grows (4 KB,
+// or 8 KB past about 3 KB deep). Their arguments and formatting, on
+// ServeHTTP's frame, put that point past the line.
+func answerFailed(w http.ResponseWriter, status int, g Group, t *target) {
+	writeError(w, status, fmt.Sprintf("canaryflow: %s target %s: %s", g, t.key, http.StatusText(status)))
+}
+
+func (rt *Router) logFailed(r *http.Request, res *forwardResult, g Group, t *target, d time.Duration) {
+	level := rt.log.Warn
+	if res.status == StatusClientClosedRequest {
+		level = rt.log.Info
+	}
+	level("proxy request", "status", res.status, "group", g, "target", t.key,
+		"method", r.Method, "path", r.URL.Path, "duration", d, "err", res.err)
 }
 
 // wroteHeader reports whether the response header already went out.

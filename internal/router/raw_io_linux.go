@@ -57,6 +57,16 @@ type rawIO struct {
 	lazyCB  *connBuffers
 	lazyBR  *bufio.Reader
 	lazyErr error
+
+	// sendThenFill's state: while holding, Write keeps what it is given
+	// in held instead of sending it; sendBW is the buffer those bytes
+	// live in, given back once they are sent; sending is set until they
+	// are.
+	holding bool
+	held    []byte
+	sendBW  *bufio.Writer
+	sending bool
+	sendFn  func(fd uintptr) bool
 }
 
 // errWouldBlock is Read's answer, during readLazily, when there is nothing
@@ -75,7 +85,7 @@ func newRawIO(nc net.Conn) io.ReadWriter {
 		return nc
 	}
 	r := &rawIO{nc: nc, rc: rc}
-	r.readFn, r.writeFn, r.peekFn, r.lazyFn = r.read, r.write, r.peek, r.fillLazy
+	r.readFn, r.writeFn, r.peekFn, r.lazyFn, r.sendFn = r.read, r.write, r.peek, r.fillLazy, r.sendThenFillLazy
 	return r
 }
 
@@ -150,6 +160,79 @@ func (r *rawIO) fillLazy(fd uintptr) bool {
 	return true
 }
 
+// sendThenFill sends what bw buffers, gives bw back to cb, and then
+// waits for the answer as readLazily does. It arms the wait before it
+// sends, and so makes no read until the answer is there: a read made
+// right after sending finds nothing nearly every time (the target has not
+// even been scheduled yet), and that read was one system call of the
+// seven a proxied request cost. An answer that comes at once is not
+// missed: its arrival is an event the wait, armed before, counts.
+//
+// sendErr is a failure to send, with nothing read; err one to read the
+// answer. Should the socket take only part of the bytes, the rest is
+// written as Write does, and the wait begins after it. It is a Read and a
+// Write at once: neither may run beside it.
+func (r *rawIO) sendThenFill(cb *connBuffers, bw *bufio.Writer) (br *bufio.Reader, sendErr, err error) {
+	r.holding = true
+	_ = bw.Flush() // into held: Write keeps the bytes while holding
+	r.holding = false
+	p := r.held
+	r.held = nil
+	if len(p) == 0 {
+		cb.putWriter(bw)
+		br, err = r.readLazily(cb)
+		return br, nil, err
+	}
+	r.wbuf, r.wn, r.werr = p, 0, 0
+	r.sendBW, r.sending = bw, true
+	r.lazyCB, r.lazyBR, r.lazyErr = cb, nil, nil
+	rerr := r.rc.Read(r.sendFn)
+	br, err = r.lazyBR, r.lazyErr
+	r.lazyCB, r.lazyBR, r.lazyErr = nil, nil, nil
+	if r.sending {
+		// Not all sent: the socket took part of it, sending failed,
+		// or the wait could not even begin (a deadline passed, or the
+		// connection was closed).
+		r.sending = false
+		rest, werr := r.wbuf[r.wn:], r.werr
+		r.wbuf, r.sendBW = nil, nil
+		switch {
+		case werr != 0:
+			sendErr = r.opError("write", os.NewSyscallError("write", werr))
+		case rerr != nil && r.wn == 0:
+			sendErr = r.opError("write", rerr)
+		default:
+			_, sendErr = r.Write(rest)
+		}
+		cb.putWriter(bw)
+		if sendErr != nil {
+			return nil, sendErr, nil
+		}
+		br, err = r.readLazily(cb)
+		return br, nil, err
+	}
+	if rerr != nil {
+		return nil, nil, r.opError("read", rerr)
+	}
+	return br, nil, err
+}
+
+// sendThenFillLazy is sendThenFill's call from the netpoller: the first
+// sends (and asks to wait), the later ones read as fillLazy does.
+func (r *rawIO) sendThenFillLazy(fd uintptr) bool {
+	if !r.sending {
+		return r.fillLazy(fd)
+	}
+	if !r.write(fd) || r.werr != 0 {
+		return true // the socket is full, or sending failed: sendThenFill carries on
+	}
+	r.sending = false
+	r.wbuf = nil
+	r.lazyCB.putWriter(r.sendBW)
+	r.sendBW = nil
+	return false // sent: wait for the answer
+}
+
 // readNow is Read during readLazily: one read that never waits.
 func (r *rawIO) readNow(p []byte) (int, error) {
 	for {
@@ -190,6 +273,10 @@ func (r *rawIO) write(fd uintptr) bool {
 func (r *rawIO) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if r.holding {
+		r.held = p
+		return len(p), nil
 	}
 	r.wbuf, r.wn, r.werr = p, 0, 0
 	err := r.rc.Write(r.writeFn)
