@@ -87,7 +87,7 @@ func (rt *Router) forwardRetrying(w http.ResponseWriter, r *http.Request, t *tar
 	return rt.retryForward(w, r, t, g, strict, sticky, &res)
 }
 
-// retryForward is forwardRetrying's second attempt, after res, kept out of
+// retryForward is forwardRetrying's second attempt, after first, kept out of
 // it so the frame every request goes through stays small (see
 // answerFailed).
 func (rt *Router) retryForward(w http.ResponseWriter, r *http.Request, t *target, g Group, strict, sticky bool, first *forwardResult) (forwardResult, *target, Group) {
