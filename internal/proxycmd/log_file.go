@@ -14,20 +14,42 @@ const LogFileMax = 10 << 20
 // with the previous file kept beside it as path.1. Each Write is one log
 // record (slog writes a record in one call), so a record never straddles
 // two files. When rotating fails it carries on in the file it has.
+//
+// The router's own standard output and error may be the same file: the
+// daemon sends them there (routerproc), so that what is written before the
+// log opens, and a crash's stack trace, are in the log too. Those
+// descriptors are moved along to each new file (follow): left on the
+// renamed one, a crash after two rotations would go to a file already
+// replaced, and be lost.
 type logFile struct {
-	path string
-	max  int64
+	path   string
+	max    int64
+	follow []*os.File // standard output and error, where they were this file
 
 	mu   sync.Mutex
 	f    *os.File
 	size int64
 }
 
-// openLogFile opens path for appending (0600), creating it.
+// openLogFile opens path for appending (0600), creating it; the process's
+// standard output and error follow its rotations if they write to it.
 func openLogFile(path string, max int64) (*logFile, error) {
+	return openLogFileFollowing(path, max, os.Stdout, os.Stderr)
+}
+
+// openLogFileFollowing is openLogFile with the descriptors that follow
+// the log when they are the same file as it.
+func openLogFileFollowing(path string, max int64, std ...*os.File) (*logFile, error) {
 	l := &logFile{path: path, max: max}
 	if err := l.open(); err != nil {
 		return nil, err
+	}
+	if st, err := l.f.Stat(); err == nil {
+		for _, f := range std {
+			if fst, err := f.Stat(); err == nil && os.SameFile(st, fst) {
+				l.follow = append(l.follow, f)
+			}
+		}
 	}
 	return l, nil
 }
@@ -68,6 +90,9 @@ func (l *logFile) rotate() {
 		return
 	}
 	old.Close()
+	for _, f := range l.follow {
+		_ = redirect(l.f, f)
+	}
 }
 
 // Close closes the file.

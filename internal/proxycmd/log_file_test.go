@@ -88,3 +88,50 @@ func TestLogFileRefusesAnUnwritablePath(t *testing.T) {
 		t.Fatal("opened a log file in a directory that does not exist")
 	}
 }
+
+// TestLogFileTakesStandardErrorAlong: a descriptor that wrote to the log
+// file when it opened (the router's standard error, as the daemon starts
+// it) writes to the new file after a rotation, so a crash's stack trace
+// lands in the current log; one open on another file stays there.
+func TestLogFileTakesStandardErrorAlong(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "router.log")
+	open := func(name string) *os.File {
+		t.Helper()
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	stderr, elsewhere := open(path), open(filepath.Join(dir, "terminal"))
+	lf, err := openLogFileFollowing(path, 256, stderr, elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	for range 3 { // two rotations: router.log.1 is replaced once
+		if _, err := lf.Write([]byte(strings.Repeat("r", 200) + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []*os.File{stderr, elsewhere} {
+		if _, err := f.WriteString("panic: boom\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return string(b)
+	}
+	if got := read("router.log"); !strings.HasSuffix(got, "panic: boom\n") {
+		t.Errorf("router.log after two rotations = %q; want the crash written to standard error at its end", got)
+	}
+	if strings.Contains(read("router.log.1"), "panic") {
+		t.Error("the crash went to the rotated file")
+	}
+	if got := read("terminal"); got != "panic: boom\n" {
+		t.Errorf("a descriptor on another file was moved: it holds %q", got)
+	}
+}
