@@ -281,10 +281,8 @@ func (rt *Router) relayResponse(w http.ResponseWriter, r *http.Request, t *targe
 		return relayFailed(r, t, resp.StatusCode, err), false
 	}
 	_ = resp.Body.Close()
-	if len(resp.Trailer) > 0 {
-		for k, vv := range resp.Trailer {
-			h[http.TrailerPrefix+k] = vv
-		}
+	for k, vv := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vv
 	}
 	return res, !resp.Close
 }
